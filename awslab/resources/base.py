@@ -1,0 +1,244 @@
+"""The contract every resource kind follows, and the registry that maps a spec's `type:` to it.
+
+A kind is one class: its fields (a pydantic `Props` model), the attributes it exposes to
+`${logical.attribute}` references, the other resources it needs (references are found by the
+spec; `dependencies()` adds the ones a kind knows of, such as route targets named bare), and its
+boto3 calls: `create`, `read`, `delete`, and `update` where that is cheap.
+
+`read` and `delete` are classmethods that work from the state record alone, so `status` and
+`teardown` work even when the spec has changed or is gone. A record whose `status` is
+"creating" (the process died between the call and the write) may have empty `attrs`: `delete`
+must then find the resource by its physical name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from awslab.target import Target
+
+TAG_LAB = "awslab:lab"
+TAG_STACK = "awslab:stack"
+TAG_LOGICAL = "awslab:logical"
+NAME_PREFIX = "awslab"
+
+
+class Props(BaseModel):
+    """Base of every kind's fields: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RecordStatus = Literal["creating", "created", "deleting"]
+
+
+@dataclass
+class Record:
+    """What the state file keeps of one resource."""
+
+    kind: str
+    logical: str
+    physical: str
+    status: RecordStatus = "creating"
+    attrs: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    depends_on: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "logical": self.logical,
+            "physical": self.physical,
+            "status": self.status,
+            "attrs": self.attrs,
+            "fingerprint": self.fingerprint,
+            "depends_on": list(self.depends_on),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Record:
+        return cls(
+            kind=d["kind"],
+            logical=d["logical"],
+            physical=d["physical"],
+            status=d.get("status", "created"),
+            attrs=dict(d.get("attrs") or {}),
+            fingerprint=d.get("fingerprint", ""),
+            depends_on=list(d.get("depends_on") or []),
+        )
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A service's rules for a physical name."""
+
+    max_len: int = 64
+    lowercase: bool = False
+    # characters allowed besides letters and digits; others become '-'
+    allowed: str = "-_"
+    suffix: str = ""  # e.g. ".fifo"
+
+
+@dataclass
+class Context:
+    """What a resource needs to act: the target (clients, URLs), who owns it, where files are,
+    and the attributes of resources created before it (for bare-name references)."""
+
+    target: Target
+    lab: str
+    stack_id: str
+    base_dir: Path
+    resolved: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return self.target.client(service)
+
+    def physical_name(self, logical: str, rule: NameRule = NameRule()) -> str:
+        return physical_name(self.lab, logical, self.stack_id, rule)
+
+    def tags(self, logical: str) -> dict[str, str]:
+        return {TAG_LAB: self.lab, TAG_STACK: self.stack_id, TAG_LOGICAL: logical}
+
+    def attrs_of(self, logical: str) -> Mapping[str, Any]:
+        """Attributes of another resource of this lab (one this resource depends on)."""
+        return self.resolved[logical]
+
+    def path(self, relative: str) -> Path:
+        """A path from the spec, resolved against the spec file's directory."""
+        p = Path(relative)
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+
+def physical_name(lab: str, logical: str, stack_id: str, rule: NameRule = NameRule()) -> str:
+    """`awslab-<lab>-<logical>-<stack id>`, within the service's length and charset rules.
+
+    When too long, the middle is shortened and a short hash of the full name keeps it unique.
+    """
+    full = f"{NAME_PREFIX}-{lab}-{logical}-{stack_id}"
+    name = full.lower() if rule.lowercase else full
+    allowed = re.escape(rule.allowed)
+    name = re.sub(rf"[^A-Za-z0-9{allowed}]", "-", name)
+    limit = rule.max_len - len(rule.suffix)
+    if len(name) > limit:
+        digest = hashlib.sha256(full.encode()).hexdigest()[:6]
+        tail = f"-{digest}-{stack_id}".lower() if rule.lowercase else f"-{digest}-{stack_id}"
+        name = name[: limit - len(tail)].rstrip("-._") + tail
+    return name + rule.suffix
+
+
+def fingerprint_of(*parts: Any) -> str:
+    """A stable hash of JSON-able parts (resolved props, code hashes): changes mean update."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class UpdateNotSupported(Exception):
+    """Raised by `update` when the change needs a replacement (delete, then create)."""
+
+
+class Resource(ABC):
+    """One resource kind. Subclasses set `kind`, `Props`, `attributes`, `name_rule`."""
+
+    kind: ClassVar[str]
+    Props: ClassVar[type[Props]]
+    # attributes a `${logical.attr}` reference may name; `create` returns at least these
+    attributes: ClassVar[tuple[str, ...]] = ("name", "arn")
+    name_rule: ClassVar[NameRule] = NameRule()
+    # attrs compared by `status` to detect drift (live vs. recorded)
+    drift_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: Context, logical: str, props: Props) -> None:
+        self.ctx = ctx
+        self.logical = logical
+        self.props = props
+
+    # ---- identity ------------------------------------------------------------------------
+    @property
+    def physical(self) -> str:
+        return self.ctx.physical_name(self.logical, self.name_rule)
+
+    @classmethod
+    def dependencies(cls, props: Props) -> set[str]:
+        """Logical names this resource needs besides its `${...}` references (e.g. route targets
+        given as bare names). Spec validation checks they exist."""
+        return set()
+
+    def fingerprint(self) -> str:
+        """Changes when the resource must be updated: by default its resolved props. Kinds with
+        code or files add their content hash."""
+        return fingerprint_of(self.kind, self.props.model_dump(mode="json"))
+
+    # ---- boto3 calls ---------------------------------------------------------------------
+    @abstractmethod
+    def create(self) -> dict[str, Any]:
+        """Create the resource; return its attributes (at least `attributes`)."""
+
+    def update(self, record: Record) -> dict[str, Any]:
+        """Bring an existing resource in line with `props`; return its new attributes.
+        Raise UpdateNotSupported when it must be replaced."""
+        raise UpdateNotSupported(self.kind)
+
+    @classmethod
+    @abstractmethod
+    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        """Live attributes of the resource, or None when it does not exist."""
+
+    @classmethod
+    @abstractmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        """Delete it and everything that belongs only to it. "Not found" is success."""
+
+
+REGISTRY: dict[str, type[Resource]] = {}
+
+
+def register(cls: type[Resource]) -> type[Resource]:
+    """Class decorator: make a kind available to specs under `cls.kind`."""
+    if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
+        raise RuntimeError(f"resource kind {cls.kind} registered twice")
+    REGISTRY[cls.kind] = cls
+    return cls
+
+
+def kind_class(kind: str) -> type[Resource]:
+    load_kinds()
+    return REGISTRY[kind]
+
+
+def load_kinds() -> dict[str, type[Resource]]:
+    """Import every kind module once (each registers its classes)."""
+    if not REGISTRY:
+        import importlib
+        import pkgutil
+
+        import awslab.resources as pkg
+
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            if mod.name not in ("base", "retry"):
+                importlib.import_module(f"awslab.resources.{mod.name}")
+    return REGISTRY
+
+
+def is_not_found(exc: BaseException, *codes: str) -> bool:
+    """True for a botocore ClientError whose code says the resource does not exist."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    known = {
+        "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NoSuchBucket",
+        "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound",
+        "StateMachineDoesNotExist", "404", "NoSuchWebsiteConfiguration",
+    }
+    return code in known or code in codes or (status == 404 and not codes)

@@ -1,0 +1,204 @@
+"""Where resources are created: the local cloud, a real AWS account, or any AWS-compatible endpoint.
+
+A `Target` owns the boto3 session and a thread-safe client cache, and knows how URLs of
+API Gateway stages and S3 websites look on it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from awslab.errors import TargetError, UsageError
+
+TargetKind = Literal["local", "aws", "endpoint"]
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_LOCAL_PORT = 4580
+LOCAL_ACCESS_KEY = "awslab"  # moto accepts any key; fixed so the local cloud needs no setup
+LOCAL_SECRET_KEY = "awslab-local"  # noqa: S105 - a dummy, not a secret
+
+# Throttling and transient errors are retried by botocore itself ("standard" mode, with
+# backoff); propagation errors that botocore does not know are retried in resources/retry.py.
+_BOTO_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=10,
+    read_timeout=70,
+)
+
+
+@dataclass
+class Target:
+    kind: TargetKind
+    region: str = DEFAULT_REGION
+    endpoint_url: str | None = None
+    profile: str | None = None
+    local_port: int | None = None
+    _session: Any = field(default=None, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _account_id: str | None = field(default=None, repr=False)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def select(
+        cls,
+        target: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+        local_port: int | None = None,
+    ) -> Target:
+        """Resolve the target from options and environment. Never falls back to a real account:
+        `aws` must be asked for by name (`--target aws` or AWSLAB_TARGET=aws)."""
+        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        name = (target or os.environ.get("AWSLAB_TARGET") or "").strip().lower()
+        if not name:
+            name = "endpoint" if endpoint_url else "local"
+        if name not in ("local", "aws", "endpoint"):
+            raise UsageError(f"unknown target '{name}'", hint="use --target local or --target aws")
+        if name == "local":
+            port = local_port or int(os.environ.get("AWSLAB_LOCAL_PORT") or DEFAULT_LOCAL_PORT)
+            return cls(kind="local", region=DEFAULT_REGION, local_port=port,
+                       endpoint_url=f"http://127.0.0.1:{port}")
+        if name == "endpoint" and not endpoint_url:
+            raise UsageError("--target endpoint needs --endpoint-url URL (or AWS_ENDPOINT_URL)")
+        if endpoint_url and not re.match(r"^https?://[^/]+", endpoint_url):
+            raise UsageError(f"endpoint URL '{endpoint_url}' is not an http(s) URL")
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        kind: TargetKind = "endpoint" if endpoint_url else "aws"
+        t = cls(kind=kind, endpoint_url=endpoint_url.rstrip("/") if endpoint_url else None, profile=profile)
+        t.region = region or t._profile_region() or DEFAULT_REGION
+        return t
+
+    def _profile_region(self) -> str | None:
+        try:
+            return boto3.Session(profile_name=self.profile).region_name
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise TargetError(f"AWS profile '{self.profile}' not found",
+                              hint="check ~/.aws/config or drop --profile") from exc
+
+    # ---- boto3 -------------------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                self._session = self._new_session()
+            return self._session
+
+    def _new_session(self) -> Any:
+        if self.kind == "local":
+            return boto3.Session(aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
+                                 region_name=self.region)
+        if self.kind == "endpoint" and not self.profile and not _has_env_credentials():
+            # An emulator accepts any key; a real endpoint behind it would reject these.
+            try:
+                creds = boto3.Session().get_credentials()
+            except botocore.exceptions.BotoCoreError:
+                creds = None
+            if creds is None:
+                return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
+                                     region_name=self.region)
+        try:
+            return boto3.Session(profile_name=self.profile, region_name=self.region)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise TargetError(f"AWS profile '{self.profile}' not found",
+                              hint="check ~/.aws/config or drop --profile") from exc
+
+    def client(self, service: str) -> Any:
+        """A cached, thread-safe boto3 client for `service` on this target."""
+        with self._lock:
+            c = self._clients.get(service)
+            if c is not None:
+                return c
+        session = self.session
+        c = session.client(service, endpoint_url=self.endpoint_url, region_name=self.region, config=_BOTO_CONFIG)
+        with self._lock:
+            return self._clients.setdefault(service, c)
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            try:
+                self._account_id = self.client("sts").get_caller_identity()["Account"]
+            except botocore.exceptions.NoCredentialsError as exc:
+                raise TargetError("no AWS credentials found",
+                                  hint="run 'aws configure', set AWS_PROFILE, or pass --profile") from exc
+            except botocore.exceptions.EndpointConnectionError as exc:
+                raise TargetError(f"cannot reach {self.describe()}",
+                                  hint="check the endpoint URL, or start it") from exc
+            except botocore.exceptions.ClientError as exc:
+                raise TargetError(f"the credentials were refused: {exc}",
+                                  hint="refresh them (aws sso login, aws configure)") from exc
+        return self._account_id
+
+    # ---- identity of the target (state file name) ---------------------------------------
+    @property
+    def state_key(self) -> str:
+        if self.kind == "local":
+            return f"local-{self.local_port}"
+        if self.kind == "endpoint":
+            assert self.endpoint_url
+            netloc = urlsplit(self.endpoint_url).netloc
+            return "endpoint-" + re.sub(r"[^A-Za-z0-9.-]+", "_", netloc) + f"-{self.region}"
+        return f"aws-{self.account_id}-{self.region}"
+
+    def describe(self) -> str:
+        if self.kind == "local":
+            return f"the local cloud at {self.endpoint_url}"
+        if self.kind == "endpoint":
+            return f"the endpoint {self.endpoint_url} ({self.region})"
+        return f"AWS account {self.account_id} in {self.region}"
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Changes to a real account are confirmed by the user first (unless --yes)."""
+        return self.kind == "aws"
+
+    # ---- URLs --------------------------------------------------------------------------
+    def api_url(self, api_id: str, stage: str) -> str:
+        """Base URL of an API Gateway REST API stage (no trailing slash)."""
+        if self.kind == "local":
+            from awslab.local.urls import api_url
+
+            assert self.endpoint_url
+            return api_url(self.endpoint_url, api_id, stage)
+        if self.kind == "endpoint":
+            # LocalStack's form; plain moto serves no execute-api URLs (the local cloud does).
+            return f"{self.endpoint_url}/restapis/{api_id}/{stage}/_user_request_"
+        return f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{stage}"
+
+    def website_url(self, bucket: str) -> str:
+        """URL of an S3 static website."""
+        if self.kind == "local":
+            from awslab.local.urls import website_url
+
+            assert self.endpoint_url
+            return website_url(self.endpoint_url, bucket)
+        if self.kind == "endpoint":
+            return f"{self.endpoint_url}/{bucket}/index.html"
+        # us-east-1 and older regions use a dash, newer ones a dot; the dash form resolves in all
+        # regions that existed before 2019, the dot form in all: use the dot form except these.
+        dash_regions = {"us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1",
+                        "ap-southeast-2", "ap-northeast-1", "sa-east-1", "us-gov-west-1"}
+        sep = "-" if self.region in dash_regions else "."
+        return f"http://{bucket}.s3-website{sep}{self.region}.amazonaws.com"
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL: what a browser sends as Origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _has_env_credentials() -> bool:
+    return bool(os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))

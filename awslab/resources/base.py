@@ -53,6 +53,8 @@ class Record:
     attrs: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     depends_on: list[str] = field(default_factory=list)
+    # hash of each spec field as last applied: lets a plan say which fields changed
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class Record:
             "attrs": self.attrs,
             "fingerprint": self.fingerprint,
             "depends_on": list(self.depends_on),
+            "inputs": dict(self.inputs),
         }
 
     @classmethod
@@ -75,6 +78,7 @@ class Record:
             attrs=dict(d.get("attrs") or {}),
             fingerprint=d.get("fingerprint", ""),
             depends_on=list(d.get("depends_on") or []),
+            inputs=dict(d.get("inputs") or {}),
         )
 
 

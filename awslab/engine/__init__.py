@@ -1,0 +1,1 @@
+"""The provisioning engine: dependency graph, plan (data), execution, teardown."""

@@ -1,0 +1,55 @@
+"""Status: every tracked resource checked live (present / missing / changed / incomplete)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from awslab.errors import describe_cause
+from awslab.resources.base import Context, Record, kind_class
+from awslab.state import LabState
+from awslab.target import Target
+
+Health = Literal["present", "missing", "changed", "incomplete", "unknown"]
+
+
+@dataclass
+class ResourceStatus:
+    lab: str
+    logical: str
+    kind: str
+    physical: str
+    health: Health
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lab": self.lab, "logical": self.logical, "kind": self.kind, "physical": self.physical,
+                "status": self.health, "detail": self.detail}
+
+
+def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 4) -> list[ResourceStatus]:
+    base_dir = Path(lab_state.spec).parent if lab_state.spec else Path.cwd()
+    ctx = Context(target=target, lab=lab, stack_id=lab_state.stack_id, base_dir=base_dir)
+
+    def check(rec: Record) -> ResourceStatus:
+        def status(health: Health, detail: str = "") -> ResourceStatus:
+            return ResourceStatus(lab, rec.logical, rec.kind, rec.physical, health, detail)
+
+        if rec.status != "created":
+            return status("incomplete", f"{rec.status} was interrupted; 'up' resumes, 'teardown' removes it")
+        try:
+            cls = kind_class(rec.kind)
+            live = cls.read(ctx, rec)
+        except Exception as exc:
+            return status("unknown", describe_cause(exc))
+        if live is None:
+            return status("missing", "deleted outside awslab; 'up' recreates it")
+        drift = [k for k in cls.drift_keys if k in rec.attrs and k in live and live[k] != rec.attrs[k]]
+        if drift:
+            return status("changed", "changed outside awslab: " + ", ".join(drift))
+        return status("present")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(check, lab_state.resources.values()))

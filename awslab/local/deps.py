@@ -1,0 +1,219 @@
+"""A handler's requirements.txt, made importable for the local Lambda executor.
+
+Requirements the local cloud's own Python environment already satisfies (by name and version, as
+Pillow or requests often are) are used from there, without pip and without the network; the
+worker is told their import names so its guard lets them through. Anything else (an unsatisfied
+or unparsable line, a local path, a pip option) makes the whole file go through
+`python -m pip install --target` into a cache directory keyed by the file's hash, once, under a
+file lock so two servers or threads never install the same set twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata as metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from awslab.errors import LocalCloudError
+
+REQUIREMENTS = "requirements.txt"
+PIP_TIMEOUT_S = 900
+# pip's own words for "this package is the problem", most specific first.
+_PIP_BLAME = (
+    re.compile(r"No matching distribution found for (\S+)"),
+    re.compile(r"Could not find a version that satisfies the requirement (\S+)"),
+    re.compile(r"Failed to build installable wheels for some pyproject\.toml based projects \((.+?)\)"),
+    re.compile(r"Failed building wheel for (\S+)"),
+    re.compile(r"Invalid requirement: '([^']+)'"),
+    re.compile(r"(?:Directory|File) '([^']+)' (?:is not installable|does not exist)"),
+    re.compile(r"Could not install requirement (\S+)"),
+)
+
+
+class RequirementsError(LocalCloudError):
+    """A handler's requirements.txt could not be installed; `package` names the culprit if pip did."""
+
+    def __init__(self, message: str, *, package: str | None, output: str) -> None:
+        super().__init__(message, hint="fix the requirement or check that the package index is reachable")
+        self.package = package
+        self.output = output
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the worker needs: directories to put after the task root, and import names it may take
+    from the local cloud's own environment."""
+
+    paths: tuple[Path, ...] = ()
+    allowed: frozenset[str] = field(default_factory=frozenset)
+
+
+def prepare(task_root: Path, cache_root: Path, code_hash: str) -> Dependencies:
+    """Make the requirements of the code extracted at `task_root` importable (see module doc)."""
+    req_file = task_root / REQUIREMENTS
+    if not req_file.is_file():
+        return Dependencies()
+    text = req_file.read_text(encoding="utf-8", errors="replace")
+    allowed = satisfied_by_environment(text)
+    if allowed is not None:
+        return Dependencies(allowed=allowed)
+    return Dependencies(paths=(install(text, task_root, cache_root, code_hash),))
+
+
+def satisfied_by_environment(text: str) -> frozenset[str] | None:
+    """Import names of every requirement and its dependencies, if all are installed here in a
+    matching version; None when pip is needed."""
+    requirement_cls = _requirement_class()
+    if requirement_cls is None:
+        return None
+    pending: list[Any] = []
+    for line in _lines(text):
+        if line.startswith("-") or _is_local(line):
+            return None
+        try:
+            req = requirement_cls(line)
+        except Exception:
+            return None
+        if req.url:
+            return None
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        try:
+            version = metadata.version(req.name)
+        except metadata.PackageNotFoundError:
+            return None
+        if not req.specifier.contains(version, prereleases=True):
+            return None
+        pending.append(req)
+    names: set[str] = set()
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while pending:
+        req = pending.pop()
+        key = (_canonical(req.name), frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(req.name)
+        except metadata.PackageNotFoundError:
+            continue  # an optional dependency not installed: the handler cannot have it anywhere
+        names |= _import_names(dist)
+        for spec in dist.requires or []:
+            with contextlib.suppress(Exception):
+                dep = requirement_cls(spec)
+                extras = [{"extra": e} for e in req.extras] or [{"extra": ""}]
+                if dep.marker is None or any(dep.marker.evaluate(env) for env in extras):
+                    pending.append(dep)
+    return frozenset(names)
+
+
+def install(text: str, task_root: Path, cache_root: Path, code_hash: str) -> Path:
+    """pip-install the requirements into the cache (once per content) and return the directory."""
+    key_parts = [text, sys.version, sys.platform]
+    if any(_is_local(line) for line in _lines(text)):
+        key_parts.append(code_hash)  # local paths: the bundle's own files are part of the result
+    key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:32]
+    cache_root.mkdir(parents=True, exist_ok=True)
+    target = cache_root / key
+    if target.is_dir():
+        return target
+    with FileLock(str(cache_root / f"{key}.lock")):
+        if target.is_dir():  # another process installed it while we waited
+            return target
+        staging = cache_root / f"{key}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            _run_pip(task_root, staging)
+            os.replace(staging, target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _run_pip(task_root: Path, staging: Path) -> None:
+    cmd = [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
+           "--no-input", "--no-warn-script-location", "--quiet", "-r", REQUIREMENTS]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        done = subprocess.run(
+            cmd, cwd=task_root, env=env, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RequirementsError(
+            f"installing requirements.txt timed out after {PIP_TIMEOUT_S} s", package=None, output=str(exc.output)
+        ) from None
+    if done.returncode == 0:
+        return
+    output = (done.stderr or "") + (done.stdout or "")
+    package = blame(output)
+    last = next((ln.strip() for ln in reversed(output.splitlines()) if ln.strip().startswith("ERROR")), "")
+    what = f"package '{package}'" if package else "requirements.txt"
+    raise RequirementsError(f"pip could not install {what}: {last or output.strip()[-300:]}", package=package,
+                            output=output)  # fmt: skip
+
+
+def blame(pip_output: str) -> str | None:
+    """The requirement pip's output names as the cause of a failure."""
+    for pattern in _PIP_BLAME:
+        match = pattern.search(pip_output)
+        if match:
+            return match.group(1).strip().rstrip(".")
+    return None
+
+
+def _lines(text: str) -> list[str]:
+    lines = []
+    for raw in text.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def _is_local(line: str) -> bool:
+    return (
+        line.startswith((".", "/", "file:", "\\"))
+        or (len(line) > 1 and line[1] == ":")  # a Windows drive path
+        or line.endswith((".whl", ".zip", ".tar.gz"))
+    )
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _import_names(dist: Any) -> set[str]:
+    top = dist.read_text("top_level.txt")
+    if top:
+        return {ln.strip() for ln in top.splitlines() if ln.strip()}
+    names: set[str] = set()
+    for file in dist.files or []:
+        first = file.parts[0]
+        if first.endswith((".dist-info", ".egg-info", ".data")) or first in ("..", "__pycache__"):
+            continue
+        names.add(first.split(".", 1)[0] if len(file.parts) == 1 else first)
+    return names
+
+
+def _requirement_class() -> Any:
+    """PEP 508 parsing: `packaging` if installed, else the copy pip vendors (pip is needed anyway)."""
+    with contextlib.suppress(ImportError):
+        from packaging.requirements import Requirement
+
+        return Requirement
+    with contextlib.suppress(ImportError):
+        from pip._vendor.packaging.requirements import Requirement as PipRequirement
+
+        return PipRequirement
+    return None

@@ -1,0 +1,182 @@
+"""The local cloud's process: moto's server behind awslab's own HTTP layer.
+
+    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR]
+
+Runs in the foreground until SIGTERM/SIGINT. Requests go, in order, to the health endpoint,
+the API Gateway front (urls.API_PREFIX), the S3 website front (urls.WEBSITE_PREFIX), and
+otherwise to moto's own WSGI app. Lambda functions run in the Docker-free executor
+(awslab.local.executor), installed before the first request.
+
+Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
+1 on any other failure to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from awslab.local import urls
+
+SERVICE_NAME = "awslab-local"
+EXIT_PORT_IN_USE = 3
+
+log = logging.getLogger("awslab.local.server")
+
+
+def configure_moto(port: int) -> None:
+    """Process-wide moto settings; must run before moto's server modules are imported and before
+    any resource is created (machines created before the Step Functions switch stay invisible)."""
+    os.environ["MOTO_PORT"] = str(port)  # Step Functions calls Lambda at localhost:$MOTO_PORT
+    # Bucket CORS is only visible when moto stops adding its own allow-all CORS headers.
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+
+def install_executor(work_dir: Path, endpoint_url: str) -> Any:
+    """The Docker-free Lambda executor, or None while awslab.local.executor does not exist yet."""
+    try:
+        from awslab.local.executor import install
+    except ModuleNotFoundError as exc:
+        if exc.name != "awslab.local.executor":
+            raise
+        log.warning("awslab.local.executor is missing: Lambda invokes will fail (moto needs Docker)")
+        return None
+    return install(work_dir, endpoint_url)
+
+
+class LocalCloudApp:
+    """awslab's WSGI layer in front of moto."""
+
+    def __init__(self, moto_app: Any, *, port: int, executor: Any = None) -> None:
+        from awslab.local.gateway import ApiGatewayFront
+        from awslab.local.website import WebsiteFront
+
+        self.moto_app = moto_app
+        self.port = port
+        self.executor = executor
+        self.gateway = ApiGatewayFront()
+        self.website = WebsiteFront()
+        self.started_at = dt.datetime.now(dt.UTC)
+
+    def health(self) -> dict[str, Any]:
+        import moto
+
+        return {
+            "service": SERVICE_NAME,
+            "pid": os.getpid(),
+            "port": self.port,
+            "started_at": self.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "moto_version": moto.__version__,
+            "lambda_executor": self.executor is not None,
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == urls.HEALTH_PATH:
+            body = json.dumps(self.health()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if path.startswith(urls.API_PREFIX + "/"):
+            return self.gateway(environ, start_response)
+        if path.startswith(urls.WEBSITE_PREFIX + "/"):
+            return self.website(environ, start_response)
+        if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+            result = self.moto_app(environ, start_response)
+            self.drop_workers()
+            return result
+        return self.moto_app(environ, start_response)
+
+    def drop_workers(self) -> None:
+        """After a reset no function exists: free the executor's warm workers if it can."""
+        for name in ("drop_workers", "reset"):
+            method = getattr(self.executor, name, None)
+            if callable(method):
+                method()
+                return
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Listen before the (slow) moto import so a taken port fails fast and distinctly."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would allow stealing a port in use
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m awslab.local.server", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--work-dir", type=Path, default=None, help="scratch space (unpacked Lambda code)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE or getattr(exc, "winerror", None) == 10048:
+            print(f"{SERVICE_NAME}: port {args.port} is in use by another program", file=sys.stderr)
+            return EXIT_PORT_IN_USE
+        print(f"{SERVICE_NAME}: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+    configure_moto(args.port)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    work_dir = args.work_dir or Path.cwd() / "work"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    endpoint = f"http://127.0.0.1:{args.port}"
+    executor = install_executor(work_dir, endpoint)
+    app = LocalCloudApp(DomainDispatcherApplication(create_backend_app), port=args.port, executor=executor)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler,
+                         fd=sock.fileno())
+    sock.close()  # make_server works on its own duplicate of the descriptor
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        # shutdown() waits for serve_forever() to return, which runs in this (main) thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("%s %s listening on %s (pid %d, work dir %s)", SERVICE_NAME, app.health()["moto_version"], endpoint,
+             os.getpid(), work_dir)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        if executor is not None:
+            executor.shutdown()
+        log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""The child runtime of the local Lambda executor: one warm execution environment.
+
+Started by awslab.local.executor as `python -u -P -s worker.py CONFIG_JSON`; stdlib only, because it
+runs with the handler's import path, not awslab's. It imports the handler once (the init phase),
+then serves invokes one at a time until its parent kills it or goes away, so module-level state
+persists between invokes as in a warm Lambda.
+
+Wire protocol (private file descriptors, so handler output cannot corrupt it):
+- requests, one JSON line each, on the original stdin: {"id", "event", "deadline_ms", "arn"};
+- replies, one JSON line each, on the original stdout: {"type": "ready" | "init_error" | "result"};
+- everything the handler prints (fd 1 and fd 2) goes to stderr, which the parent stores as the
+  function's logs; after the init phase and after each invoke the worker writes MARK + id + MARK
+  there so the parent knows which output belongs to which invoke.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import json
+import logging
+import os
+import queue
+import site
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+MARK = "\x1e"
+# Shipped by the AWS Python runtime next to the handler; everything else must come from the bundle.
+RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
+
+_current_request_id = ""
+
+
+class CognitoIdentity:
+    cognito_identity_id: str | None = None
+    cognito_identity_pool_id: str | None = None
+
+
+class LambdaContext:
+    """The context object of the AWS Python runtime (same attribute names and types)."""
+
+    def __init__(self, request_id: str, invoked_function_arn: str, deadline_ms: int) -> None:
+        self.aws_request_id = request_id
+        self.invoked_function_arn = invoked_function_arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+        # A string, as in the real runtime.
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.identity = CognitoIdentity()
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def log(self, msg: str) -> None:
+        sys.stdout.write(msg)
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},function_name={self.function_name},"
+            f"function_version={self.function_version},invoked_function_arn={self.invoked_function_arn}])"
+        )
+
+
+class SitePackagesGuard(importlib.abc.MetaPathFinder):
+    """Hides the server's own packages from the handler, except the ones the AWS runtime ships and
+    the ones its requirements.txt named (found already installed), so a missing requirement fails
+    here as it would on AWS."""
+
+    def __init__(self, blocked_dirs: list[str], allowed: set[str]) -> None:
+        self.blocked = tuple(os.path.normcase(os.path.abspath(d)) + os.sep for d in blocked_dirs)
+        self.allowed = allowed
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if path is not None or name in self.allowed:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, sys.path)
+        if spec is None:
+            return None
+        where = spec.origin if spec.origin not in (None, "namespace") else None
+        if where is None and spec.submodule_search_locations:
+            where = next(iter(spec.submodule_search_locations), None)
+        if where and os.path.normcase(os.path.abspath(where)).startswith(self.blocked):
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+        return None
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _current_request_id
+        return True
+
+
+def configure_logging() -> None:
+    """The root logger as the AWS Python runtime sets it up: `[LEVEL]\\ttime\\trequest id\\tmessage`."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers = [handler]
+
+
+def error_shape(error_type: str, message: str, stack: list[str], request_id: str = "") -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
+
+
+def user_frames(tb: Any) -> list[str]:
+    """The traceback without this file's frames, as `stackTrace` shows it."""
+    frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) != os.path.abspath(__file__)]
+    return traceback.format_list(frames)
+
+
+def log_error(error: dict[str, Any]) -> None:
+    sys.stderr.write(f"[ERROR] {error['errorType']}: {error['errorMessage']}\n")
+    sys.stderr.write("Traceback (most recent call last):\n" + "".join(error["stackTrace"]))
+
+
+def load_handler(spec: str) -> Callable[[Any, LambdaContext], Any]:
+    """Import the handler the way the AWS runtime does, raising its fault shapes as InitFault."""
+    try:
+        modname, fname = spec.rsplit(".", 1)
+    except ValueError as exc:
+        raise InitFault("Runtime.MalformedHandlerName", f"Bad handler '{spec}': {exc}", []) from None
+    try:
+        module = importlib.import_module(modname.replace("/", "."))
+    except ImportError as exc:
+        raise InitFault("Runtime.ImportModuleError", f"Unable to import module '{modname}': {exc}", []) from None
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise InitFault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {exc}", trace) from None
+    handler = getattr(module, fname, None)
+    if handler is None:
+        raise InitFault("Runtime.HandlerNotFound", f"Handler '{fname}' missing on module '{modname}'", [])
+    return handler  # type: ignore[no-any-return]
+
+
+class InitFault(Exception):
+    def __init__(self, error_type: str, message: str, stack: list[str]) -> None:
+        super().__init__(message)
+        self.error = error_shape(error_type, message, stack)
+
+
+def max_rss_bytes() -> int:
+    try:
+        import resource
+    except ImportError:  # Windows: not reported
+        return 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def run_one(handler: Callable[[Any, LambdaContext], Any], request: dict[str, Any]) -> dict[str, Any]:
+    global _current_request_id
+    request_id = request["id"]
+    _current_request_id = request_id
+    context = LambdaContext(request_id, request["arn"], int(request["deadline_ms"]))
+    started = time.perf_counter()
+    ok = True
+    try:
+        result = handler(request["event"], context)
+        try:
+            payload = json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            ok = False
+            error = error_shape("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id)
+            log_error(error)
+            payload = json.dumps(error)
+    except Exception as exc:
+        ok = False
+        error = error_shape(type(exc).__name__, str(exc), user_frames(exc.__traceback__), request_id)
+        log_error(error)
+        payload = json.dumps(error)
+    duration_ms = (time.perf_counter() - started) * 1000
+    return {"type": "result", "id": request_id, "ok": ok, "payload": payload,
+            "duration_ms": duration_ms, "max_rss": max_rss_bytes()}  # fmt: skip
+
+
+def end_of_output(marker_id: str) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # the handler closed or replaced it; the marker still goes to fd 2
+    os.write(2, f"{MARK}{marker_id}{MARK}".encode())
+
+
+def read_requests(source: Any, inbox: queue.Queue[dict[str, Any]]) -> None:
+    """Feeds the invoke loop; exits the process when the parent goes away, even mid-invoke."""
+    for line in source:
+        inbox.put(json.loads(line))
+    os._exit(0)
+
+
+def setup_paths(config: dict[str, Any]) -> None:
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    site_dirs = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    stdlib = [p for p in sys.path if p and not any(os.path.abspath(p).startswith(s) for s in site_dirs)]
+    # Entries added by .pth files (editable installs) are neither stdlib nor site-packages: dropped.
+    stdlib = [p for p in stdlib if p.startswith(sys.base_prefix) or p.startswith(sys.prefix)]
+    sys.path[:] = [task_root, *config.get("paths", []), *stdlib, *site_dirs]
+    if config.get("isolate", True):
+        allowed = set(RUNTIME_PACKAGES) | set(config.get("allowed", []))
+        sys.meta_path.insert(0, SitePackagesGuard(site_dirs, allowed))
+    os.chdir(task_root)
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)  # os.dup: not inherited by the handler's children
+    requests = os.fdopen(os.dup(0), "rb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # print() and C-level writes to fd 1 become log output
+
+    def reply(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message).encode() + b"\n")
+
+    setup_paths(config)
+    configure_logging()
+    started = time.perf_counter()
+    try:
+        handler = load_handler(os.environ["_HANDLER"])
+    except InitFault as fault:
+        log_error(fault.error)
+        end_of_output("init")
+        reply({"type": "init_error", "error": fault.error})
+        return
+    except Exception as exc:
+        error = error_shape(type(exc).__name__, str(exc), user_frames(exc.__traceback__))
+        log_error(error)
+        end_of_output("init")
+        reply({"type": "init_error", "error": error})
+        return
+    end_of_output("init")
+    reply({"type": "ready", "init_ms": (time.perf_counter() - started) * 1000})
+
+    inbox: queue.Queue[dict[str, Any]] = queue.Queue()
+    threading.Thread(target=read_requests, args=(requests, inbox), daemon=True).start()
+    while True:
+        request = inbox.get()
+        result = run_one(handler, request)
+        end_of_output(request["id"])
+        reply(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Rendering of core results for a terminal (rich) or as JSON. No logic, no AWS calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from awslab.engine.plan import Plan, Progress
+from awslab.engine.status import ResourceStatus
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "keep": "dim"}
+HEALTH_STYLE = {"present": "green", "missing": "red", "changed": "yellow", "incomplete": "magenta",
+                "unknown": "red"}
+PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "keep": "kept"}
+
+
+def print_json(console: Console, data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+def plan_table(plan: Plan) -> Table:
+    t = Table(title=f"Plan for lab '{plan.lab}' (stack {plan.stack_id})", title_justify="left")
+    for col in ("action", "resource", "kind", "physical name", "reason"):
+        t.add_column(col)
+    for c in plan.changes:
+        style = ACTION_STYLE[c.action]
+        t.add_row(f"[{style}]{c.action}[/]", c.logical, c.kind, c.physical, c.reason)
+    return t
+
+
+def plan_summary(plan: Plan) -> str:
+    counts = plan.counts()
+    parts = [f"{n} to {a}" for a, n in counts.items() if n and a != "keep"]
+    if not parts:
+        return f"Lab '{plan.lab}' is up to date ({counts['keep']} resources)."
+    return f"Lab '{plan.lab}': " + ", ".join(parts) + f", {counts['keep']} unchanged."
+
+
+def progress_line(p: Progress) -> str | None:
+    if p.phase == "start":
+        return None
+    if p.phase == "done":
+        return f"[green]✓[/] {PAST.get(p.action, p.action)} {p.kind} [bold]{p.logical}[/] [dim]({p.seconds:.1f}s)[/]"
+    if p.phase == "skipped":
+        return f"[yellow]-[/] skipped {p.kind} [bold]{p.logical}[/]: {p.detail}"
+    return f"[red]✗[/] {p.action} {p.kind} [bold]{p.logical}[/] failed [dim]({p.seconds:.1f}s)[/]"
+
+
+def outputs_table(lab: str, outputs: Mapping[str, Any]) -> Table:
+    t = Table(title=f"Outputs of lab '{lab}'", title_justify="left", show_header=False)
+    t.add_column("name", style="bold")
+    t.add_column("value")
+    for k, v in outputs.items():
+        t.add_row(k, str(v))
+    return t
+
+
+def status_table(rows: Iterable[ResourceStatus], title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in ("lab", "resource", "kind", "physical name", "status", "detail"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.lab, r.logical, r.kind, r.physical, f"[{HEALTH_STYLE[r.health]}]{r.health}[/]", r.detail)
+    return t
+
+
+def labs_table(rows: Iterable[Mapping[str, Any]]) -> Table:
+    t = Table(title="Labs", title_justify="left")
+    for col in ("lab", "description", "resources", "deployed"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["name"], r["description"], str(r["resources"]), r["deployed"] or "")
+    return t

@@ -1,0 +1,485 @@
+"""API Gateway REST APIs whose routes are Lambda proxy integrations, with CORS done right.
+
+Preflights are answered by OPTIONS MOCK integrations (never by a Lambda that may reject them),
+and 4XX/5XX gateway errors carry CORS headers too, so a browser sees the real error instead of
+a CORS failure. The Lambda handlers still put `Access-Control-Allow-Origin` in their own
+responses (AWS_PROXY responses are passed through untouched).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from awslab.resources.base import (
+    TAG_STACK,
+    Context,
+    NameRule,
+    Props,
+    Record,
+    Resource,
+    is_not_found,
+    register,
+)
+from awslab.resources.retry import retry_propagation
+from awslab.target import origin_of
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+DEFAULT_ALLOW_HEADERS = ("Content-Type", "Authorization", "X-Amz-Date", "X-Api-Key", "X-Amz-Security-Token")
+_LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._:-]+$")
+_VARIABLE_SEGMENT = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\+?\}$")
+_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_GATEWAY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")
+_CORS_HEADERS = ("Origin", "Methods", "Headers", "Max-Age")
+
+
+def parse_route(key: str) -> tuple[str, str]:
+    """'GET /items/{id}' -> ('GET', '/items/{id}'); ValueError says what is wrong."""
+    parts = key.strip().split(" ")
+    if len(parts) != 2 or not parts[1]:
+        raise ValueError(f"route '{key}' must be 'METHOD /path' (one space), e.g. 'GET /items/{{id}}'")
+    method, path = parts[0].upper(), parts[1]
+    if method not in METHODS:
+        raise ValueError(f"route '{key}': method must be one of {', '.join(METHODS)}")
+    if not path.startswith("/") or (path != "/" and path.endswith("/")):
+        raise ValueError(f"route '{key}': path must start with '/' and not end with '/'")
+    segments = path_segments(path)
+    for i, seg in enumerate(segments):
+        if not (_LITERAL_SEGMENT.match(seg) or _VARIABLE_SEGMENT.match(seg)):
+            raise ValueError(f"route '{key}': bad path segment '{seg}' (letters, digits, ._:- or {{param}})")
+        if seg.endswith("+}") and i != len(segments) - 1:
+            raise ValueError(f"route '{key}': a greedy '{seg}' must be the last segment")
+    return method, path
+
+
+def path_segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _reduce_origin(value: str) -> str:
+    # Only URLs are reduced: "*" stays, and so does an unresolved "${site.website_url}".
+    return origin_of(value) if "://" in value else value
+
+
+class Cors(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_origins: list[str] = Field(min_length=1)
+    allow_methods: list[str] | None = None
+    allow_headers: list[str] | None = None
+    max_age: int = Field(default=600, ge=0)
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        out = [_reduce_origin(o.strip()) for o in v]
+        if not all(out):  # e.g. "${site.website_origin}" of a bucket that is not a website
+            raise ValueError("an origin is empty")
+        return out
+
+    @field_validator("allow_origins", "allow_methods", "allow_headers")
+    @classmethod
+    def _no_quotes(cls, v: list[str] | None) -> list[str] | None:
+        # values end up inside '...' mapping expressions of API Gateway
+        if v and any("'" in s or "," in s for s in v):
+            raise ValueError("values may not contain quotes or commas: give a list")
+        return v
+
+    @field_validator("allow_methods")
+    @classmethod
+    def _methods(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        out = [m.upper() for m in v]
+        bad = [m for m in out if m not in METHODS or m == "ANY"]
+        if bad:
+            raise ValueError(f"unknown method(s) {bad}; use {', '.join(METHODS[:-1])}")
+        return out
+
+
+class RestApiProps(Props):
+    routes: dict[str, str] = Field(min_length=1)
+    cors: Cors | None = None
+    stage: str = Field(default="dev", pattern=r"^[A-Za-z0-9_-]{1,128}$")
+    binary_media_types: list[str] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, v: dict[str, str]) -> dict[str, str]:
+        seen: dict[tuple[str, str], str] = {}
+        variables: dict[str, str] = {}  # parent path -> its one variable child
+        for key, target in v.items():
+            method, path = parse_route(key)
+            if (method, path) in seen:
+                raise ValueError(f"routes '{seen[method, path]}' and '{key}' are the same route")
+            seen[method, path] = key
+            if not _BARE_NAME.match(target):
+                raise ValueError(f"route '{key}': target must be the bare logical name of a lambda.function")
+            parent = ""
+            for seg in path_segments(path):
+                if seg.startswith("{"):
+                    other = variables.setdefault(parent, seg)
+                    if other != seg:  # API Gateway allows one variable child per resource
+                        raise ValueError(
+                            f"route '{key}': '{seg}' conflicts with '{other}' under '{parent or '/'}'"
+                        )
+                parent += "/" + seg
+        return {f"{m} {p}": v[k] for (m, p), k in seen.items()}
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+@register
+class RestApi(Resource):
+    kind = "apigateway.rest_api"
+    Props = RestApiProps
+    attributes = ("name", "id", "arn", "url", "stage", "execution_arn")
+    name_rule: ClassVar[NameRule] = NameRule(max_len=128)
+    drift_keys = ("id", "stage")
+    props: RestApiProps
+
+    @classmethod
+    def dependencies(cls, props: Props) -> set[str]:
+        assert isinstance(props, RestApiProps)
+        return set(props.routes.values())
+
+    # ---- create / update -----------------------------------------------------------------
+    def create(self) -> dict[str, Any]:
+        apigw = self.ctx.client("apigateway")
+        # A leftover of a create that died half-way is reused, not duplicated.
+        found = self._find(self.ctx, self.physical)
+        api = found[0] if found else None
+        if api is None:
+            api = apigw.create_rest_api(
+                name=self.physical,
+                description=self.props.description,
+                endpointConfiguration={"types": ["REGIONAL"]},
+                binaryMediaTypes=list(self.props.binary_media_types),
+                tags=self.ctx.tags(self.logical),
+            )
+        self._sync_settings(api)  # a reused API's settings; and moto ignores binaryMediaTypes on create
+        return self._build(api["id"], previous_permissions=[], previous_stage=None)
+
+    def update(self, record: Record) -> dict[str, Any]:
+        apigw = self.ctx.client("apigateway")
+        previous = list(record.attrs.get("permissions") or [])
+        api_id = record.attrs.get("id")
+        try:
+            api = apigw.get_rest_api(restApiId=api_id) if api_id else None
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+            api = None
+        if api is None:  # gone behind our back: a new one, and the old permissions go
+            _remove_permissions(self.ctx, previous)
+            return self.create()
+        self._sync_settings(api)
+        return self._build(api["id"], previous_permissions=previous, previous_stage=record.attrs.get("stage"))
+
+    def _sync_settings(self, api: dict[str, Any]) -> None:
+        ops: list[dict[str, str]] = []
+        if (api.get("description") or "") != self.props.description:
+            ops.append({"op": "replace", "path": "/description", "value": self.props.description})
+        live, wanted = set(api.get("binaryMediaTypes") or []), set(self.props.binary_media_types)
+        # the path names the item (AWS); moto reads the value: both are sent
+        ops += [
+            {"op": "remove", "path": "/binaryMediaTypes/" + t.replace("/", "~1"), "value": t}
+            for t in sorted(live - wanted)
+        ]
+        ops += [
+            {"op": "add", "path": "/binaryMediaTypes/" + t.replace("/", "~1"), "value": t}
+            for t in sorted(wanted - live)
+        ]
+        if ops:
+            self.ctx.client("apigateway").update_rest_api(restApiId=api["id"], patchOperations=ops)
+
+    def _build(
+        self, api_id: str, previous_permissions: list[dict[str, str]], previous_stage: str | None
+    ) -> dict[str, Any]:
+        apigw = self.ctx.client("apigateway")
+        routes = [(*parse_route(k), target) for k, target in self.props.routes.items()]
+        fn_arns = {target: str(self.ctx.attrs_of(target)["arn"]) for _, _, target in routes}
+        self._sync_tree(api_id, routes, fn_arns)
+        self._sync_gateway_responses(api_id)
+        permissions = self._sync_permissions(api_id, fn_arns, previous_permissions)
+        # A deployment snapshots the methods; the stage keeps serving the old one until now.
+        apigw.create_deployment(
+            restApiId=api_id, stageName=self.props.stage, description=f"awslab {self.ctx.lab}/{self.logical}"
+        )
+        if previous_stage and previous_stage != self.props.stage:
+            try:
+                apigw.delete_stage(restApiId=api_id, stageName=previous_stage)
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise
+        attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
+        attrs["permissions"] = permissions
+        return attrs
+
+    def _sync_tree(self, api_id: str, routes: list[tuple[str, str, str]], fn_arns: dict[str, str]) -> None:
+        """Make the resource tree and its methods exactly the routes (plus CORS preflights)."""
+        apigw = self.ctx.client("apigateway")
+        live = {
+            r["path"]: r
+            for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"])
+            for r in page["items"]
+        }
+        wanted = {"/"}
+        for _, path, _ in routes:
+            segs = path_segments(path)
+            wanted.update("/" + "/".join(segs[: i + 1]) for i in range(len(segs)))
+        # deepest first, so no delete hits a resource already removed with its parent
+        for path in sorted(set(live) - wanted, key=lambda p: -len(path_segments(p))):
+            _ignore_not_found(
+                lambda p=path: apigw.delete_resource(restApiId=api_id, resourceId=live[p]["id"])
+            )
+        ids = {p: live[p]["id"] for p in wanted if p in live}
+        for path in ids:
+            for method in live[path].get("resourceMethods") or {}:
+                _ignore_not_found(
+                    lambda p=path, m=method: apigw.delete_method(
+                        restApiId=api_id, resourceId=ids[p], httpMethod=m
+                    )
+                )
+        for path in sorted(wanted - set(ids), key=lambda p: len(path_segments(p))):
+            segs = path_segments(path)
+            parent = "/" + "/".join(segs[:-1])
+            ids[path] = apigw.create_resource(restApiId=api_id, parentId=ids[parent], pathPart=segs[-1])["id"]
+
+        region = self.ctx.target.region
+        for method, path, target in routes:
+            apigw.put_method(
+                restApiId=api_id, resourceId=ids[path], httpMethod=method, authorizationType="NONE"
+            )
+            uri = (
+                f"arn:{partition_of(region)}:apigateway:{region}:lambda:path/2015-03-31/functions/"
+                f"{fn_arns[target]}/invocations"
+            )
+            apigw.put_integration(
+                restApiId=api_id,
+                resourceId=ids[path],
+                httpMethod=method,
+                type="AWS_PROXY",
+                integrationHttpMethod="POST",
+                uri=uri,
+            )
+        if self.props.cors:
+            headers = self._cors_headers(routes)
+            user_options = {path for method, path, _ in routes if method == "OPTIONS"}
+            for path in sorted({path for _, path, _ in routes} - user_options):
+                self._put_preflight(api_id, ids[path], headers)
+
+    def _cors_headers(self, routes: list[tuple[str, str, str]]) -> dict[str, str]:
+        cors = self.props.cors
+        assert cors is not None
+        if cors.allow_methods:
+            methods = list(dict.fromkeys([*cors.allow_methods, "OPTIONS"]))
+        else:
+            used = {m for m, _, _ in routes}
+            if "ANY" in used:
+                used.update(METHODS[:-1])
+            methods = [m for m in METHODS if m != "ANY" and (m in used or m == "OPTIONS")]
+        # One value only can be static; with several origins the first is used here and the
+        # handlers echo whichever allowed origin the request came from.
+        return {
+            "Origin": cors.allow_origins[0],
+            "Methods": ",".join(methods),
+            "Headers": ",".join(cors.allow_headers or DEFAULT_ALLOW_HEADERS),
+            "Max-Age": str(cors.max_age),
+        }
+
+    def _put_preflight(self, api_id: str, resource_id: str, headers: dict[str, str]) -> None:
+        apigw = self.ctx.client("apigateway")
+        names = {
+            h: f"method.response.header.Access-Control-Allow-{h}"
+            if h != "Max-Age"
+            else "method.response.header.Access-Control-Max-Age"
+            for h in _CORS_HEADERS
+        }
+        common = {"restApiId": api_id, "resourceId": resource_id, "httpMethod": "OPTIONS"}
+        apigw.put_method(**common, authorizationType="NONE")
+        apigw.put_method_response(
+            **common,
+            statusCode="200",
+            responseModels={"application/json": "Empty"},
+            responseParameters={names[h]: False for h in _CORS_HEADERS},
+        )
+        apigw.put_integration(
+            **common, type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'}
+        )
+        apigw.put_integration_response(
+            **common,
+            statusCode="200",
+            responseTemplates={"application/json": ""},
+            responseParameters={names[h]: f"'{headers[h]}'" for h in _CORS_HEADERS},
+        )
+
+    def _sync_gateway_responses(self, api_id: str) -> None:
+        apigw = self.ctx.client("apigateway")
+        for rtype in _GATEWAY_RESPONSES:
+            if self.props.cors:
+                h = self._cors_headers([(*parse_route(k), t) for k, t in self.props.routes.items()])
+                params = {
+                    f"gatewayresponse.header.Access-Control-Allow-{k}": f"'{h[k]}'"
+                    for k in ("Origin", "Methods", "Headers")
+                }
+                apigw.put_gateway_response(restApiId=api_id, responseType=rtype, responseParameters=params)
+            else:
+                _ignore_not_found(
+                    lambda r=rtype: apigw.delete_gateway_response(restApiId=api_id, responseType=r)
+                )
+
+    def _sync_permissions(
+        self, api_id: str, fn_arns: dict[str, str], previous: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        """One invoke permission per function, scoped to this API; stale ones are removed."""
+        sid = statement_id(api_id)
+        wanted = sorted(set(fn_arns.values()))
+        _remove_permissions(self.ctx, [p for p in previous if p["function"] not in wanted])
+        source_arn = _execution_arn(self.ctx, api_id) + "/*"
+        lam = self.ctx.client("lambda")
+        for fn in wanted:
+            if sid in _statement_ids(self.ctx, fn):
+                continue
+            retry_propagation(
+                lambda f=fn: lam.add_permission(
+                    FunctionName=f,
+                    StatementId=sid,
+                    Action="lambda:InvokeFunction",
+                    Principal="apigateway.amazonaws.com",
+                    SourceArn=source_arn,
+                )
+            )
+        return [{"function": fn, "statement_id": sid} for fn in wanted]
+
+    # ---- read / delete -------------------------------------------------------------------
+    @classmethod
+    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        apigw = ctx.client("apigateway")
+        api = None
+        if record.attrs.get("id"):
+            try:
+                api = apigw.get_rest_api(restApiId=record.attrs["id"])
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise
+        else:
+            found = cls._find(ctx, record.physical)
+            api = found[0] if found else None
+        if api is None:
+            return None
+        stages = {s["stageName"] for s in apigw.get_stages(restApiId=api["id"]).get("item", [])}
+        stage = record.attrs.get("stage") or (sorted(stages)[0] if stages else "")
+        attrs = _attrs(ctx, api["id"], api["name"], stage if stage in stages else "")
+        attrs["permissions"] = list(record.attrs.get("permissions") or [])
+        return attrs
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        apigw = ctx.client("apigateway")
+        ids = [record.attrs["id"]] if record.attrs.get("id") else []
+        ids += [a["id"] for a in cls._find(ctx, record.physical) if a["id"] not in ids]
+        for api_id in ids:
+            recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
+            # nothing recorded (a create that died): look on the lab's functions for this API's statement
+            _remove_permissions(ctx, recorded if recorded is not None else _find_lab_permissions(ctx, api_id))
+            try:
+                apigw.get_rest_api(restApiId=api_id)
+            except Exception as exc:
+                if is_not_found(exc):
+                    continue
+                raise
+            # AWS allows one DeleteRestApi per 30 s per account: retry the throttle, with a deadline.
+            retry_propagation(
+                lambda a=api_id: _ignore_not_found(lambda: apigw.delete_rest_api(restApiId=a)),
+                deadline=240.0,
+                first_delay=2.0,
+                max_delay=16.0,
+                is_retryable=lambda e: _code(e) == "TooManyRequestsException",
+            )
+
+    @classmethod
+    def _find(cls, ctx: Context, name: str) -> list[dict[str, Any]]:
+        """APIs of this name (it holds the stack id) not tagged as another stack's."""
+        apigw = ctx.client("apigateway")
+        return [
+            api
+            for page in apigw.get_paginator("get_rest_apis").paginate()
+            for api in page.get("items", [])
+            if api.get("name") == name
+            and (api.get("tags") or {}).get(TAG_STACK, ctx.stack_id) == ctx.stack_id
+        ]
+
+
+def statement_id(api_id: str) -> str:
+    return f"awslab-apigw-{api_id}"
+
+
+def _execution_arn(ctx: Context, api_id: str) -> str:
+    region = ctx.target.region
+    return f"arn:{partition_of(region)}:execute-api:{region}:{ctx.target.account_id}:{api_id}"
+
+
+def _attrs(ctx: Context, api_id: str, name: str, stage: str) -> dict[str, Any]:
+    region = ctx.target.region
+    return {
+        "name": name,
+        "id": api_id,
+        "arn": f"arn:{partition_of(region)}:apigateway:{region}::/restapis/{api_id}",
+        "url": ctx.target.api_url(api_id, stage) if stage else "",
+        "stage": stage,
+        "execution_arn": _execution_arn(ctx, api_id),
+    }
+
+
+def _ignore_not_found(call: Any) -> None:
+    try:
+        call()
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
+
+
+def _statement_ids(ctx: Context, function: str) -> set[str]:
+    try:
+        policy = ctx.client("lambda").get_policy(FunctionName=function)["Policy"]
+    except Exception as exc:
+        if is_not_found(exc):
+            return set()
+        raise
+    return {s.get("Sid", "") for s in json.loads(policy).get("Statement", [])}
+
+
+def _remove_permissions(ctx: Context, permissions: list[dict[str, str]]) -> None:
+    lam = ctx.client("lambda")
+    for p in permissions:
+        _ignore_not_found(
+            lambda p=p: lam.remove_permission(FunctionName=p["function"], StatementId=p["statement_id"])
+        )
+
+
+def _find_lab_permissions(ctx: Context, api_id: str) -> list[dict[str, str]]:
+    """This API's statements on the functions named like this lab's (`awslab-<lab>-...-<stack>`)."""
+    sid = statement_id(api_id)
+    prefix, suffix = f"awslab-{ctx.lab}-", f"-{ctx.stack_id}"
+    found = []
+    for page in ctx.client("lambda").get_paginator("list_functions").paginate():
+        for fn in page.get("Functions", []):
+            name = fn["FunctionName"]
+            if name.startswith(prefix) and name.endswith(suffix) and sid in _statement_ids(ctx, name):
+                found.append({"function": fn["FunctionArn"], "statement_id": sid})
+    return found

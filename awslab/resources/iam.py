@@ -1,0 +1,213 @@
+"""IAM: `iam.role`, an execution role trusted by one or more AWS services, with one inline
+least-privilege policy built from the spec's `allow` statements."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from awslab.resources.base import (
+    Context,
+    NameRule,
+    Props,
+    Record,
+    Resource,
+    is_not_found,
+    register,
+)
+
+INLINE_POLICY = "awslab-inline"
+_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*$")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+
+
+class Statement(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    actions: list[str] = Field(min_length=1)
+    resources: list[str] = Field(min_length=1)
+
+    @field_validator("actions")
+    @classmethod
+    def _least_privilege(cls, actions: list[str]) -> list[str]:
+        for action in actions:
+            if action == "*" or action.endswith(":*"):
+                raise ValueError(
+                    f"action '{action}' grants every action: name the actions the code needs "
+                    "(least privilege)"
+                )
+            if not _ACTION.match(action):
+                raise ValueError(f"action '{action}' is not of the form 'service:Action'")
+        return actions
+
+
+class RoleProps(Props):
+    service: str | list[str]
+    allow: list[Statement] = Field(default_factory=list)
+    managed_policies: list[str] = Field(default_factory=list)
+    description: str = Field(default="", max_length=1000)
+
+    @field_validator("service")
+    @classmethod
+    def _services(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names:
+            raise ValueError("name at least one service (lambda, states, apigateway, ...)")
+        for name in names:
+            if not _SERVICE.match(name):
+                raise ValueError(f"'{name}' is not a service name such as lambda, states or apigateway")
+        return value
+
+    @field_validator("managed_policies")
+    @classmethod
+    def _arns(cls, arns: list[str]) -> list[str]:
+        for arn in arns:
+            if not arn.startswith(("arn:", "${")):
+                raise ValueError(f"managed policy '{arn}' is not an ARN (arn:aws:iam::aws:policy/...)")
+        return arns
+
+    @property
+    def services(self) -> list[str]:
+        return [self.service] if isinstance(self.service, str) else list(self.service)
+
+
+def principal(service: str) -> str:
+    """'lambda' -> 'lambda.amazonaws.com'; a full principal is kept."""
+    return service if "." in service else f"{service}.amazonaws.com"
+
+
+def trust_policy(services: list[str]) -> dict[str, Any]:
+    principals = sorted({principal(s) for s in services})
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": principals[0] if len(principals) == 1 else principals},
+            "Action": "sts:AssumeRole",
+        }],
+    }  # fmt: skip
+
+
+@register
+class Role(Resource):
+    kind = "iam.role"
+    Props = RoleProps
+    attributes = ("name", "arn")
+    name_rule: ClassVar[NameRule] = NameRule(max_len=64, allowed="+=,.@_-")
+    drift_keys = ("arn",)
+
+    props: RoleProps
+
+    # ---- documents ----------------------------------------------------------------------------
+    def inline_policy(self) -> dict[str, Any] | None:
+        statements: list[dict[str, Any]] = [
+            {"Effect": "Allow", "Action": list(s.actions), "Resource": list(s.resources)}
+            for s in self.props.allow
+        ]
+        if "lambda" in self.props.services or principal("lambda") in self.props.services:
+            # Lambda writes its logs through the role; scoped to this lab's functions only.
+            t = self.ctx.target
+            statements.append({
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [
+                    f"arn:aws:logs:{t.region}:{t.account_id}:log-group:/aws/lambda/awslab-{self.ctx.lab}-*",
+                    f"arn:aws:logs:{t.region}:{t.account_id}:log-group:/aws/lambda/awslab-{self.ctx.lab}-*:*",
+                ],
+            })  # fmt: skip
+        if not statements:
+            return None
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    # ---- calls ----------------------------------------------------------------------------------
+    def create(self) -> dict[str, Any]:
+        iam = self.ctx.client("iam")
+        tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
+        role = iam.create_role(
+            RoleName=self.physical,
+            AssumeRolePolicyDocument=json.dumps(trust_policy(self.props.services)),
+            Description=self.props.description,
+            Tags=tags,
+        )["Role"]
+        policy = self.inline_policy()
+        if policy is not None:
+            iam.put_role_policy(
+                RoleName=self.physical, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy)
+            )
+        for arn in self.props.managed_policies:
+            iam.attach_role_policy(RoleName=self.physical, PolicyArn=arn)
+        return {"name": role["RoleName"], "arn": role["Arn"]}
+
+    def update(self, record: Record) -> dict[str, Any]:
+        iam = self.ctx.client("iam")
+        name = record.physical
+        role = iam.get_role(RoleName=name)["Role"]
+        iam.update_assume_role_policy(
+            RoleName=name, PolicyDocument=json.dumps(trust_policy(self.props.services))
+        )
+        if role.get("Description", "") != self.props.description:
+            iam.update_role(RoleName=name, Description=self.props.description)
+        policy = self.inline_policy()
+        if policy is not None:
+            iam.put_role_policy(RoleName=name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy))
+        else:
+            _ignore_missing(lambda: iam.delete_role_policy(RoleName=name, PolicyName=INLINE_POLICY))
+        attached = set(_attached(iam, name))
+        wanted = set(self.props.managed_policies)
+        for arn in sorted(attached - wanted):
+            _ignore_missing(lambda arn=arn: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
+        for arn in sorted(wanted - attached):
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+        return {"name": role["RoleName"], "arn": role["Arn"]}
+
+    @classmethod
+    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        try:
+            role = ctx.client("iam").get_role(RoleName=record.physical)["Role"]
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return {"name": role["RoleName"], "arn": role["Arn"]}
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        """Detach managed policies, delete inline ones, leave instance profiles, delete the role:
+        IAM refuses to delete a role that still has any of them."""
+        iam = ctx.client("iam")
+        name = record.physical
+        try:
+            for arn in _attached(iam, name):
+                _ignore_missing(lambda arn=arn: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
+            for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+                for policy in page["PolicyNames"]:
+                    _ignore_missing(lambda p=policy: iam.delete_role_policy(RoleName=name, PolicyName=p))
+            for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name):
+                for profile in page["InstanceProfiles"]:
+                    _ignore_missing(
+                        lambda p=profile: iam.remove_role_from_instance_profile(
+                            InstanceProfileName=p["InstanceProfileName"], RoleName=name
+                        )
+                    )
+            iam.delete_role(RoleName=name)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+
+
+def _attached(iam: Any, name: str) -> list[str]:
+    arns: list[str] = []
+    for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+        arns.extend(p["PolicyArn"] for p in page["AttachedPolicies"])
+    return arns
+
+
+def _ignore_missing(call: Any) -> None:
+    try:
+        call()
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise

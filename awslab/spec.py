@@ -1,0 +1,390 @@
+"""Lab specs: YAML -> validated `LabSpec`, with every error naming file, line, key path and
+what was expected. Nothing here calls AWS.
+
+Validation order: YAML syntax and duplicate keys; the top-level shape; logical names; each
+resource's kind and fields (the kind's pydantic model); paths to handler code and files;
+`${logical.attribute}` references (dangling, unknown attribute); dependency cycles.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from awslab.engine.graph import CycleError, topological_order
+from awslab.errors import SpecError, UsageError
+from awslab.resources.base import Props, Resource, load_kinds
+
+REF_RE = re.compile(r"\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}")
+LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+LOGICAL_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+# Fields that name files or directories, relative to the spec's directory: (field, what).
+PATH_FIELDS = {"code": "directory", "source": "directory", "definition": "file"}
+
+Path_ = tuple[str | int, ...]
+
+
+# ---- the spec's own models -------------------------------------------------------------
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    status: int | None = None
+    json_: Any = Field(default=None, alias="json")
+    body_contains: str | None = None
+    error: bool | None = None  # invoke: whether the function errored
+    output: Any = None  # start-execution: subset of the output
+    execution_status: str | None = None  # start-execution: SUCCEEDED / FAILED
+    record: Any = None  # send-message / publish / upload: subset of what the consumer wrote
+
+
+class Check(BaseModel):
+    """One step of a lab's end-to-end scenario. Exactly one action key."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str | None = None
+    call: str | None = None  # "METHOD /path" on the lab's API
+    api: str | None = None  # logical name of the API when the lab has several
+    json_: Any = Field(default=None, alias="json")
+    body: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    invoke: str | None = None  # logical name of a lambda.function
+    payload: Any = None
+    send_message: Any = Field(default=None, alias="send-message")
+    publish: Any = None
+    start_execution: Any = Field(default=None, alias="start-execution")
+    upload: str | None = None  # a file path, relative to the spec
+    expect: Expect = Field(default_factory=Expect)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Check:
+        actions = [a for a in ACTIONS if getattr(self, a) is not None]
+        if len(actions) != 1:
+            names = ", ".join(a.replace("_", "-") for a in ACTIONS)
+            raise ValueError(f"a check needs exactly one of: {names}")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(a for a in ACTIONS if getattr(self, a) is not None)
+
+
+ACTIONS = ("call", "invoke", "send_message", "publish", "start_execution", "upload")
+
+
+class _TopLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    resources: dict[str, dict[str, Any]]
+    outputs: dict[str, str] = Field(default_factory=dict)
+    checks: list[Check] = Field(default_factory=list)
+
+
+# ---- the result ------------------------------------------------------------------------
+@dataclass
+class ResourceSpec:
+    logical: str
+    kind: str
+    cls: type[Resource]
+    fields: dict[str, Any]  # the kind's fields, references unresolved
+    depends_on: set[str]
+    line: int
+
+
+@dataclass
+class LabSpec:
+    name: str
+    description: str
+    path: Path
+    resources: dict[str, ResourceSpec]
+    outputs: dict[str, str]
+    checks: list[Check]
+    order: list[str] = field(default_factory=list)  # dependencies first
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def kinds(self) -> set[str]:
+        return {r.kind for r in self.resources.values()}
+
+
+# ---- references ------------------------------------------------------------------------
+def references(value: Any) -> set[tuple[str, str]]:
+    """Every (logical, attribute) that `value` mentions, at any depth."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(value, str):
+        found.update(REF_RE.findall(value))
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            found |= references(k) | references(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            found |= references(v)
+    return found
+
+
+def resolve(value: Any, attrs: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Replace references with attribute values. A string that is exactly one reference takes
+    the attribute's value as is (it may be a list); embedded references are formatted in."""
+    if isinstance(value, str):
+        whole = REF_RE.fullmatch(value)
+        if whole:
+            return attrs[whole.group(1)][whole.group(2)]
+        return REF_RE.sub(lambda m: str(attrs[m.group(1)][m.group(2)]), value)
+    if isinstance(value, Mapping):
+        return {resolve(k, attrs): resolve(v, attrs) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [resolve(v, attrs) for v in value]
+    return value
+
+
+# ---- finding labs ----------------------------------------------------------------------
+def builtin_configs_dir() -> Path:
+    """configs/ of a source checkout (editable install), else the copy packed in the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "configs", here / "_labs" / "configs"):
+        if candidate.is_dir():
+            return candidate
+    return here / "_labs" / "configs"
+
+
+def builtin_labs() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(builtin_configs_dir().glob("*.yaml"))}
+
+
+def find_lab(name_or_path: str) -> Path:
+    """A built-in lab by name, or any path to a spec."""
+    p = Path(name_or_path).expanduser()
+    if p.suffix in (".yaml", ".yml") or p.exists() or "/" in name_or_path:
+        if not p.is_file():
+            raise UsageError(f"no lab spec at {p}", hint="give a path to a YAML file or a built-in lab name")
+        return p.resolve()
+    labs = builtin_labs()
+    if name_or_path in labs:
+        return labs[name_or_path]
+    close = difflib.get_close_matches(name_or_path, list(labs), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"built-in labs: {', '.join(labs) or 'none'}"
+    raise UsageError(f"unknown lab '{name_or_path}'", hint=hint)
+
+
+# ---- YAML with line numbers ------------------------------------------------------------
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _build(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int], where: str) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str | int | float | bool):
+                raise SpecError([f"{where}:{line}: {_dotted(path) or 'top level'}: keys must be plain scalars"])
+            if key in out:
+                dotted = _dotted((*path, key))
+                raise SpecError([f"{where}:{line}: {dotted}: duplicate key '{key}' (first on line "
+                                 f"{lines[(*path, key)]}); each key may appear once"])
+            lines[(*path, key)] = line
+            out[key] = _build(loader, value_node, (*path, key), lines, where)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, (*path, i), lines, where) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def load_yaml(text: str, where: str) -> tuple[Any, dict[Path_, int]]:
+    lines: dict[Path_, int] = {}
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise SpecError([f"{where}:1: the file is empty; expected a lab spec (name, resources, ...)"])
+        data = _build(loader, node, (), lines, where)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError([f"{where}:{line}: not valid YAML: {problem}"]) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_for(lines: Mapping[Path_, int], path: Path_) -> int:
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+def _pydantic_problems(exc: ValidationError, prefix: Path_, lines: Mapping[Path_, int], where: str,
+                       what: str = "") -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = (*prefix, *loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown field{what}"
+        elif err["type"] == "missing":
+            msg = f"missing required field{what}"
+        elif "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(
+            err["input"], dict | list
+        ):
+            msg += f" (got {err['input']!r})"
+        problems.append(f"{where}:{_line_for(lines, path)}: {_dotted(path)}: {msg}")
+    return problems
+
+
+# ---- the validator ---------------------------------------------------------------------
+def load_spec(path: Path | str) -> LabSpec:
+    """Read and validate a spec; raise SpecError listing every problem found."""
+    path = Path(path).resolve()
+    where = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{where}: cannot read the file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise SpecError([f"{where}: not a text file (expected UTF-8 YAML)"]) from None
+    data, lines = load_yaml(text, where)
+    return validate(data, lines, path, where)
+
+
+def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> LabSpec:
+    if not isinstance(data, dict):
+        raise SpecError([f"{where}:1: expected a mapping with name, description, resources, outputs, checks; "
+                         f"got {type(data).__name__}"])
+    try:
+        top = _TopLevel.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_pydantic_problems(exc, (), lines, where)) from None
+
+    problems: list[str] = []
+    if not LAB_NAME_RE.match(top.name):
+        problems.append(f"{where}:{_line_for(lines, ('name',))}: name: invalid lab name '{top.name}'; "
+                        "expected lowercase letters, digits and '-', starting with a letter, at most 20")
+    if not top.resources:
+        problems.append(f"{where}:{_line_for(lines, ('resources',))}: resources: a lab needs at least one resource")
+
+    kinds = load_kinds()
+    specs: dict[str, ResourceSpec] = {}
+    for logical, raw in top.resources.items():
+        rpath: Path_ = ("resources", logical)
+        line = _line_for(lines, rpath)
+        if not LOGICAL_RE.match(str(logical)):
+            problems.append(f"{where}:{line}: resources.{logical}: invalid logical name; expected lowercase "
+                            "letters, digits and '-', starting with a letter, at most 40")
+            continue
+        kind = raw.get("type")
+        if not isinstance(kind, str):
+            problems.append(f"{where}:{line}: resources.{logical}: missing 'type' (one of: {', '.join(sorted(kinds))})")
+            continue
+        if kind not in kinds:
+            close = difflib.get_close_matches(kind, list(kinds), n=1)
+            suggestion = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(f"{where}:{_line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: unknown kind "
+                            f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}")
+            continue
+        cls = kinds[kind]
+        fields = {k: v for k, v in raw.items() if k != "type"}
+        try:
+            props: Props = cls.Props.model_validate(fields)
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, rpath, lines, where, what=f" for {kind}")
+            continue
+        problems += _check_paths(fields, rpath, lines, where, path.parent)
+        deps = {name for name, _ in references(fields)} | cls.dependencies(props)
+        specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line)
+
+    problems += _check_references(top, specs, lines, where)
+    if problems:
+        raise SpecError(problems, file=where)
+
+    try:
+        order = topological_order({name: r.depends_on for name, r in specs.items()})
+    except CycleError as exc:
+        first = exc.cycle[0]
+        raise SpecError([f"{where}:{specs[first].line}: resources: dependency cycle "
+                         f"{' -> '.join(exc.cycle)}; break it by removing one reference"]) from None
+    return LabSpec(top.name, top.description, path, specs, dict(top.outputs), list(top.checks), order)
+
+
+def _check_paths(fields: Mapping[str, Any], rpath: Path_, lines: Mapping[Path_, int], where: str,
+                 base: Path) -> list[str]:
+    problems = []
+    for name, what in PATH_FIELDS.items():
+        value = fields.get(name)
+        if not isinstance(value, str) or REF_RE.search(value):
+            continue
+        target = (base / value).resolve()
+        ok = target.is_dir() if what == "directory" else target.is_file()
+        if not ok:
+            problems.append(f"{where}:{_line_for(lines, (*rpath, name))}: {_dotted((*rpath, name))}: "
+                            f"{what} '{value}' not found (looked in {_display(target)})")
+    return problems
+
+
+def _check_references(top: _TopLevel, specs: Mapping[str, ResourceSpec], lines: Mapping[Path_, int],
+                      where: str) -> list[str]:
+    problems = []
+    places: list[tuple[Path_, Any]] = [(("resources", n), r.fields) for n, r in specs.items()]
+    places += [(("outputs", k), v) for k, v in top.outputs.items()]
+    places += [(("checks", i), c.model_dump(by_alias=True)) for i, c in enumerate(top.checks)]
+    for place, value in places:
+        for logical, attr in sorted(references(value)):
+            ppath = _find_path(value, f"${{{logical}.{attr}}}", place) or place
+            line = _line_for(lines, ppath)
+            if logical not in specs:
+                close = difflib.get_close_matches(logical, list(specs), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                problems.append(f"{where}:{line}: {_dotted(ppath)}: reference to unknown resource "
+                                f"'{logical}'{hint}")
+            elif attr not in specs[logical].cls.attributes:
+                known = ", ".join(specs[logical].cls.attributes)
+                problems.append(f"{where}:{line}: {_dotted(ppath)}: {specs[logical].kind} '{logical}' has no "
+                                f"attribute '{attr}'; it has: {known}")
+    for name, r in specs.items():
+        for dep in sorted(r.depends_on - {n for n, _ in references(r.fields)}):
+            if dep not in specs:
+                problems.append(f"{where}:{r.line}: resources.{name}: refers to unknown resource '{dep}'")
+    for i, c in enumerate(top.checks):
+        for logical in (c.invoke, c.api):
+            if logical is not None and logical not in specs:
+                problems.append(f"{where}:{_line_for(lines, ('checks', i))}: checks[{i}]: unknown resource "
+                                f"'{logical}'")
+    return problems
+
+
+def _find_path(value: Any, needle: str, path: Path_) -> Path_:
+    """The key path of the first string in `value` containing `needle` (for line numbers)."""
+    if isinstance(value, str):
+        return path if needle in value else ()
+    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else []
+    for k, v in items:
+        found = _find_path(v, needle, (*path, k))
+        if found:
+            return found
+    return ()
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

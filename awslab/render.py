@@ -13,8 +13,13 @@ from awslab.engine.plan import Plan, Progress
 from awslab.engine.status import ResourceStatus
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "keep": "dim"}
-HEALTH_STYLE = {"present": "green", "missing": "red", "changed": "yellow", "incomplete": "magenta",
-                "unknown": "red"}
+HEALTH_STYLE = {
+    "present": "green",
+    "missing": "red",
+    "changed": "yellow",
+    "incomplete": "magenta",
+    "unknown": "red",
+}
 PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "keep": "kept"}
 
 

@@ -188,11 +188,17 @@ def _build(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool):
-                raise SpecError([f"{where}:{line}: {_dotted(path) or 'top level'}: keys must be plain scalars"])
+                raise SpecError(
+                    [f"{where}:{line}: {_dotted(path) or 'top level'}: keys must be plain scalars"]
+                )
             if key in out:
                 dotted = _dotted((*path, key))
-                raise SpecError([f"{where}:{line}: {dotted}: duplicate key '{key}' (first on line "
-                                 f"{lines[(*path, key)]}); each key may appear once"])
+                raise SpecError(
+                    [
+                        f"{where}:{line}: {dotted}: duplicate key '{key}' (first on line "
+                        f"{lines[(*path, key)]}); each key may appear once"
+                    ]
+                )
             lines[(*path, key)] = line
             out[key] = _build(loader, value_node, (*path, key), lines, where)
         return out
@@ -232,8 +238,9 @@ def _line_for(lines: Mapping[Path_, int], path: Path_) -> int:
     return lines.get(path, 1)
 
 
-def _pydantic_problems(exc: ValidationError, prefix: Path_, lines: Mapping[Path_, int], where: str,
-                       what: str = "") -> list[str]:
+def _pydantic_problems(
+    exc: ValidationError, prefix: Path_, lines: Mapping[Path_, int], where: str, what: str = ""
+) -> list[str]:
     problems = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -243,8 +250,10 @@ def _pydantic_problems(exc: ValidationError, prefix: Path_, lines: Mapping[Path_
             msg = f"unknown field{what}"
         elif err["type"] == "missing":
             msg = f"missing required field{what}"
-        elif "input" in err and err["type"] not in ("model_type", "dict_type") and not isinstance(
-            err["input"], dict | list
+        elif (
+            "input" in err
+            and err["type"] not in ("model_type", "dict_type")
+            and not isinstance(err["input"], dict | list)
         ):
             msg += f" (got {err['input']!r})"
         problems.append(f"{where}:{_line_for(lines, path)}: {_dotted(path)}: {msg}")
@@ -268,8 +277,12 @@ def load_spec(path: Path | str) -> LabSpec:
 
 def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> LabSpec:
     if not isinstance(data, dict):
-        raise SpecError([f"{where}:1: expected a mapping with name, description, resources, outputs, checks; "
-                         f"got {type(data).__name__}"])
+        raise SpecError(
+            [
+                f"{where}:1: expected a mapping with name, description, resources, outputs, checks; "
+                f"got {type(data).__name__}"
+            ]
+        )
     try:
         top = _TopLevel.model_validate(data)
     except ValidationError as exc:
@@ -277,10 +290,14 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
 
     problems: list[str] = []
     if not LAB_NAME_RE.match(top.name):
-        problems.append(f"{where}:{_line_for(lines, ('name',))}: name: invalid lab name '{top.name}'; "
-                        "expected lowercase letters, digits and '-', starting with a letter, at most 20")
+        problems.append(
+            f"{where}:{_line_for(lines, ('name',))}: name: invalid lab name '{top.name}'; "
+            "expected lowercase letters, digits and '-', starting with a letter, at most 20"
+        )
     if not top.resources:
-        problems.append(f"{where}:{_line_for(lines, ('resources',))}: resources: a lab needs at least one resource")
+        problems.append(
+            f"{where}:{_line_for(lines, ('resources',))}: resources: a lab needs at least one resource"
+        )
 
     kinds = load_kinds()
     specs: dict[str, ResourceSpec] = {}
@@ -288,18 +305,24 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         rpath: Path_ = ("resources", logical)
         line = _line_for(lines, rpath)
         if not LOGICAL_RE.match(str(logical)):
-            problems.append(f"{where}:{line}: resources.{logical}: invalid logical name; expected lowercase "
-                            "letters, digits and '-', starting with a letter, at most 40")
+            problems.append(
+                f"{where}:{line}: resources.{logical}: invalid logical name; expected lowercase "
+                "letters, digits and '-', starting with a letter, at most 40"
+            )
             continue
         kind = raw.get("type")
         if not isinstance(kind, str):
-            problems.append(f"{where}:{line}: resources.{logical}: missing 'type' (one of: {', '.join(sorted(kinds))})")
+            problems.append(
+                f"{where}:{line}: resources.{logical}: missing 'type' (one of: {', '.join(sorted(kinds))})"
+            )
             continue
         if kind not in kinds:
             close = difflib.get_close_matches(kind, list(kinds), n=1)
             suggestion = f"did you mean '{close[0]}'? " if close else ""
-            problems.append(f"{where}:{_line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: unknown kind "
-                            f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}")
+            problems.append(
+                f"{where}:{_line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: unknown kind "
+                f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}"
+            )
             continue
         cls = kinds[kind]
         fields = {k: v for k, v in raw.items() if k != "type"}
@@ -320,13 +343,18 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         order = topological_order({name: r.depends_on for name, r in specs.items()})
     except CycleError as exc:
         first = exc.cycle[0]
-        raise SpecError([f"{where}:{specs[first].line}: resources: dependency cycle "
-                         f"{' -> '.join(exc.cycle)}; break it by removing one reference"]) from None
+        raise SpecError(
+            [
+                f"{where}:{specs[first].line}: resources: dependency cycle "
+                f"{' -> '.join(exc.cycle)}; break it by removing one reference"
+            ]
+        ) from None
     return LabSpec(top.name, top.description, path, specs, dict(top.outputs), list(top.checks), order)
 
 
-def _check_paths(fields: Mapping[str, Any], rpath: Path_, lines: Mapping[Path_, int], where: str,
-                 base: Path) -> list[str]:
+def _check_paths(
+    fields: Mapping[str, Any], rpath: Path_, lines: Mapping[Path_, int], where: str, base: Path
+) -> list[str]:
     problems = []
     for name, what in PATH_FIELDS.items():
         value = fields.get(name)
@@ -335,13 +363,16 @@ def _check_paths(fields: Mapping[str, Any], rpath: Path_, lines: Mapping[Path_, 
         target = (base / value).resolve()
         ok = target.is_dir() if what == "directory" else target.is_file()
         if not ok:
-            problems.append(f"{where}:{_line_for(lines, (*rpath, name))}: {_dotted((*rpath, name))}: "
-                            f"{what} '{value}' not found (looked in {_display(target)})")
+            problems.append(
+                f"{where}:{_line_for(lines, (*rpath, name))}: {_dotted((*rpath, name))}: "
+                f"{what} '{value}' not found (looked in {_display(target)})"
+            )
     return problems
 
 
-def _check_references(top: _TopLevel, specs: Mapping[str, ResourceSpec], lines: Mapping[Path_, int],
-                      where: str) -> list[str]:
+def _check_references(
+    top: _TopLevel, specs: Mapping[str, ResourceSpec], lines: Mapping[Path_, int], where: str
+) -> list[str]:
     problems = []
     places: list[tuple[Path_, Any]] = [(("resources", n), r.fields) for n, r in specs.items()]
     places += [(("outputs", k), v) for k, v in top.outputs.items()]
@@ -353,12 +384,15 @@ def _check_references(top: _TopLevel, specs: Mapping[str, ResourceSpec], lines: 
             if logical not in specs:
                 close = difflib.get_close_matches(logical, list(specs), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                problems.append(f"{where}:{line}: {_dotted(ppath)}: reference to unknown resource "
-                                f"'{logical}'{hint}")
+                problems.append(
+                    f"{where}:{line}: {_dotted(ppath)}: reference to unknown resource '{logical}'{hint}"
+                )
             elif attr not in specs[logical].cls.attributes:
                 known = ", ".join(specs[logical].cls.attributes)
-                problems.append(f"{where}:{line}: {_dotted(ppath)}: {specs[logical].kind} '{logical}' has no "
-                                f"attribute '{attr}'; it has: {known}")
+                problems.append(
+                    f"{where}:{line}: {_dotted(ppath)}: {specs[logical].kind} '{logical}' has no "
+                    f"attribute '{attr}'; it has: {known}"
+                )
     for name, r in specs.items():
         for dep in sorted(r.depends_on - {n for n, _ in references(r.fields)}):
             if dep not in specs:
@@ -366,8 +400,9 @@ def _check_references(top: _TopLevel, specs: Mapping[str, ResourceSpec], lines: 
     for i, c in enumerate(top.checks):
         for logical in (c.invoke, c.api):
             if logical is not None and logical not in specs:
-                problems.append(f"{where}:{_line_for(lines, ('checks', i))}: checks[{i}]: unknown resource "
-                                f"'{logical}'")
+                problems.append(
+                    f"{where}:{_line_for(lines, ('checks', i))}: checks[{i}]: unknown resource '{logical}'"
+                )
     return problems
 
 
@@ -375,7 +410,9 @@ def _find_path(value: Any, needle: str, path: Path_) -> Path_:
     """The key path of the first string in `value` containing `needle` (for line numbers)."""
     if isinstance(value, str):
         return path if needle in value else ()
-    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else []
+    items = (
+        value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else []
+    )
     for k, v in items:
         found = _find_path(v, needle, (*path, k))
         if found:

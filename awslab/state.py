@@ -121,12 +121,16 @@ class StateStore:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise StateError(f"state file {self.path} is unreadable: {exc}",
-                             hint="restore it from a backup, or move it away and run 'awslab teardown --sweep'") from None
+            raise StateError(
+                f"state file {self.path} is unreadable: {exc}",
+                hint="restore it from a backup, or move it away and run 'awslab teardown --sweep'",
+            ) from None
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise StateError(f"state file {self.path} has schema_version {version!r}; this awslab reads "
-                             f"{SCHEMA_VERSION}", hint="use the awslab version that wrote it")
+            raise StateError(
+                f"state file {self.path} has schema_version {version!r}; this awslab reads {SCHEMA_VERSION}",
+                hint="use the awslab version that wrote it",
+            )
         return {name: LabState.from_dict(lab) for name, lab in (data.get("labs") or {}).items()}
 
     def lab(self, name: str) -> LabState | None:

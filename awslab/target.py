@@ -24,7 +24,7 @@ TargetKind = Literal["local", "aws", "endpoint"]
 DEFAULT_REGION = "us-east-1"
 DEFAULT_LOCAL_PORT = 4580
 LOCAL_ACCESS_KEY = "awslab"  # moto accepts any key; fixed so the local cloud needs no setup
-LOCAL_SECRET_KEY = "awslab-local"  # noqa: S105 - a dummy, not a secret
+LOCAL_SECRET_KEY = "awslab-local"
 
 # Throttling and transient errors are retried by botocore itself ("standard" mode, with
 # backoff); propagation errors that botocore does not know are retried in resources/retry.py.
@@ -68,8 +68,9 @@ class Target:
             raise UsageError(f"unknown target '{name}'", hint="use --target local or --target aws")
         if name == "local":
             port = local_port or int(os.environ.get("AWSLAB_LOCAL_PORT") or DEFAULT_LOCAL_PORT)
-            return cls(kind="local", region=DEFAULT_REGION, local_port=port,
-                       endpoint_url=f"http://127.0.0.1:{port}")
+            return cls(
+                kind="local", region=DEFAULT_REGION, local_port=port, endpoint_url=f"http://127.0.0.1:{port}"
+            )
         if name == "endpoint" and not endpoint_url:
             raise UsageError("--target endpoint needs --endpoint-url URL (or AWS_ENDPOINT_URL)")
         if endpoint_url and not re.match(r"^https?://[^/]+", endpoint_url):
@@ -84,8 +85,9 @@ class Target:
         try:
             return boto3.Session(profile_name=self.profile).region_name
         except botocore.exceptions.ProfileNotFound as exc:
-            raise TargetError(f"AWS profile '{self.profile}' not found",
-                              hint="check ~/.aws/config or drop --profile") from exc
+            raise TargetError(
+                f"AWS profile '{self.profile}' not found", hint="check ~/.aws/config or drop --profile"
+            ) from exc
 
     # ---- boto3 -------------------------------------------------------------------------
     @property
@@ -97,8 +99,11 @@ class Target:
 
     def _new_session(self) -> Any:
         if self.kind == "local":
-            return boto3.Session(aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_SECRET_KEY,
-                                 region_name=self.region)
+            return boto3.Session(
+                aws_access_key_id=LOCAL_ACCESS_KEY,
+                aws_secret_access_key=LOCAL_SECRET_KEY,
+                region_name=self.region,
+            )
         if self.kind == "endpoint" and not self.profile and not _has_env_credentials():
             # An emulator accepts any key; a real endpoint behind it would reject these.
             try:
@@ -106,13 +111,15 @@ class Target:
             except botocore.exceptions.BotoCoreError:
                 creds = None
             if creds is None:
-                return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",  # noqa: S106
-                                     region_name=self.region)
+                return boto3.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
+                )
         try:
             return boto3.Session(profile_name=self.profile, region_name=self.region)
         except botocore.exceptions.ProfileNotFound as exc:
-            raise TargetError(f"AWS profile '{self.profile}' not found",
-                              hint="check ~/.aws/config or drop --profile") from exc
+            raise TargetError(
+                f"AWS profile '{self.profile}' not found", hint="check ~/.aws/config or drop --profile"
+            ) from exc
 
     def client(self, service: str) -> Any:
         """A cached, thread-safe boto3 client for `service` on this target."""
@@ -121,7 +128,9 @@ class Target:
             if c is not None:
                 return c
         session = self.session
-        c = session.client(service, endpoint_url=self.endpoint_url, region_name=self.region, config=_BOTO_CONFIG)
+        c = session.client(
+            service, endpoint_url=self.endpoint_url, region_name=self.region, config=_BOTO_CONFIG
+        )
         with self._lock:
             return self._clients.setdefault(service, c)
 
@@ -131,14 +140,17 @@ class Target:
             try:
                 self._account_id = self.client("sts").get_caller_identity()["Account"]
             except botocore.exceptions.NoCredentialsError as exc:
-                raise TargetError("no AWS credentials found",
-                                  hint="run 'aws configure', set AWS_PROFILE, or pass --profile") from exc
+                raise TargetError(
+                    "no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE, or pass --profile"
+                ) from exc
             except botocore.exceptions.EndpointConnectionError as exc:
-                raise TargetError(f"cannot reach {self.describe()}",
-                                  hint="check the endpoint URL, or start it") from exc
+                raise TargetError(
+                    f"cannot reach {self.describe()}", hint="check the endpoint URL, or start it"
+                ) from exc
             except botocore.exceptions.ClientError as exc:
-                raise TargetError(f"the credentials were refused: {exc}",
-                                  hint="refresh them (aws sso login, aws configure)") from exc
+                raise TargetError(
+                    f"the credentials were refused: {exc}", hint="refresh them (aws sso login, aws configure)"
+                ) from exc
         return self._account_id
 
     # ---- identity of the target (state file name) ---------------------------------------
@@ -188,8 +200,17 @@ class Target:
             return f"{self.endpoint_url}/{bucket}/index.html"
         # us-east-1 and older regions use a dash, newer ones a dot; the dash form resolves in all
         # regions that existed before 2019, the dot form in all: use the dot form except these.
-        dash_regions = {"us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1",
-                        "ap-southeast-2", "ap-northeast-1", "sa-east-1", "us-gov-west-1"}
+        dash_regions = {
+            "us-east-1",
+            "us-west-1",
+            "us-west-2",
+            "eu-west-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-northeast-1",
+            "sa-east-1",
+            "us-gov-west-1",
+        }
         sep = "-" if self.region in dash_regions else "."
         return f"http://{bucket}.s3-website{sep}{self.region}.amazonaws.com"
 

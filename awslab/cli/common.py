@@ -50,32 +50,85 @@ def _opt(name: str, annotation: Any, default: Any) -> inspect.Parameter:
 
 
 TARGET_PARAMS = [
-    _opt("target", Annotated[str | None, typer.Option("--target", help="local (default), aws, or endpoint",
-                                                      rich_help_panel="Target")], None),
-    _opt("endpoint_url", Annotated[str | None, typer.Option("--endpoint-url", help="any AWS-compatible endpoint "
-                                                            "(or AWS_ENDPOINT_URL)", rich_help_panel="Target")], None),
-    _opt("profile", Annotated[str | None, typer.Option("--profile", help="AWS profile (aws target)",
-                                                       rich_help_panel="Target")], None),
-    _opt("region", Annotated[str | None, typer.Option("--region", help="AWS region (aws target)",
-                                                      rich_help_panel="Target")], None),
-    _opt("state", Annotated[Path | None, typer.Option("--state", help="state file to use instead of the "
-                                                      "target's default", rich_help_panel="Target")], None),
-    _opt("port", Annotated[int | None, typer.Option("--port", help="local cloud port (or AWSLAB_LOCAL_PORT)",
-                                                    rich_help_panel="Target")], None),
+    _opt(
+        "target",
+        Annotated[
+            str | None,
+            typer.Option("--target", help="local (default), aws, or endpoint", rich_help_panel="Target"),
+        ],
+        None,
+    ),
+    _opt(
+        "endpoint_url",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--endpoint-url",
+                help="any AWS-compatible endpoint (or AWS_ENDPOINT_URL)",
+                rich_help_panel="Target",
+            ),
+        ],
+        None,
+    ),
+    _opt(
+        "profile",
+        Annotated[
+            str | None, typer.Option("--profile", help="AWS profile (aws target)", rich_help_panel="Target")
+        ],
+        None,
+    ),
+    _opt(
+        "region",
+        Annotated[
+            str | None, typer.Option("--region", help="AWS region (aws target)", rich_help_panel="Target")
+        ],
+        None,
+    ),
+    _opt(
+        "state",
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--state", help="state file to use instead of the target's default", rich_help_panel="Target"
+            ),
+        ],
+        None,
+    ),
+    _opt(
+        "port",
+        Annotated[
+            int | None,
+            typer.Option("--port", help="local cloud port (or AWSLAB_LOCAL_PORT)", rich_help_panel="Target"),
+        ],
+        None,
+    ),
 ]
 OUTPUT_PARAM = _opt("output", Annotated[str, typer.Option("--output", "-o", help="text or json")], "text")
-YES_PARAM = _opt("yes", Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")], False)
+YES_PARAM = _opt(
+    "yes", Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")], False
+)
 DEBUG_PARAM = _opt("debug", Annotated[bool, typer.Option("--debug", help="show tracebacks")], False)
 
 
-def command(app: typer.Typer, name: str | None = None, *, target: bool = True, output: bool = False,
-            yes: bool = False, **kwargs: Any) -> Callable[[F], F]:
+def command(
+    app: typer.Typer,
+    name: str | None = None,
+    *,
+    target: bool = True,
+    output: bool = False,
+    yes: bool = False,
+    **kwargs: Any,
+) -> Callable[[F], F]:
     """Register `fn(opts: Options, ...)` as a command with the shared options appended to its own,
     so they go after the command (`awslab up crud --yes --target aws`)."""
 
     def decorate(fn: F) -> F:
-        extra = [*(TARGET_PARAMS if target else []), *([OUTPUT_PARAM] if output else []),
-                 *([YES_PARAM] if yes else []), DEBUG_PARAM]
+        extra = [
+            *(TARGET_PARAMS if target else []),
+            *([OUTPUT_PARAM] if output else []),
+            *([YES_PARAM] if yes else []),
+            DEBUG_PARAM,
+        ]
         names = {p.name for p in extra}
 
         @functools.wraps(fn)
@@ -88,17 +141,24 @@ def command(app: typer.Typer, name: str | None = None, *, target: bool = True, o
             except typer.Exit:
                 raise
             except KeyboardInterrupt:
-                err.print("[yellow]interrupted[/]: the state file records everything done so far; "
-                          "run the command again to resume or tear down")
+                err.print(
+                    "[yellow]interrupted[/]: the state file records everything done so far; "
+                    "run the command again to resume or tear down"
+                )
                 raise typer.Exit(130) from None
             except Exception as exc:
                 fail(exc, opts.debug)
 
         hints = typing.get_type_hints(fn, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation))
-               for p in list(inspect.signature(fn).parameters.values())[1:]]
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in list(inspect.signature(fn).parameters.values())[1:]
+        ]
         wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {**{p.name: p.annotation for p in own}, **{p.name: p.annotation for p in extra}}
+        wrapper.__annotations__ = {
+            **{p.name: p.annotation for p in own},
+            **{p.name: p.annotation for p in extra},
+        }
         app.command(name, **kwargs)(wrapper)
         return fn
 
@@ -126,23 +186,39 @@ def fail(exc: BaseException, debug: bool) -> None:
 def translate(exc: BaseException) -> BaseException:
     """Botocore errors a user can cause, as typed errors with a hint."""
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
-        return TargetError("no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE or pass --profile")
+        return TargetError(
+            "no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE or pass --profile"
+        )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        return TargetError(f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
-                           hint="check --endpoint-url / AWS_ENDPOINT_URL, or start the service")
+        return TargetError(
+            f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
+            hint="check --endpoint-url / AWS_ENDPOINT_URL, or start the service",
+        )
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException"):
-            return TargetError(f"the AWS credentials were refused ({code})",
-                               hint="refresh them: aws sso login, or aws configure")
+        if code in (
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
+        ):
+            return TargetError(
+                f"the AWS credentials were refused ({code})",
+                hint="refresh them: aws sso login, or aws configure",
+            )
         return AwslabError(describe_cause(exc))
     return exc
 
 
 # ---- opening a target ------------------------------------------------------------------
 def open_target(opts: Options, *, start_local: bool = True) -> Target:
-    target = Target.select(opts.target, endpoint_url=opts.endpoint_url, profile=opts.profile,
-                           region=opts.region, local_port=opts.port)
+    target = Target.select(
+        opts.target,
+        endpoint_url=opts.endpoint_url,
+        profile=opts.profile,
+        region=opts.region,
+        local_port=opts.port,
+    )
     if target.kind == "local" and start_local:
         ensure_local_cloud(target)
     return target
@@ -154,8 +230,10 @@ def ensure_local_cloud(target: Target) -> None:
     assert target.local_port is not None
     status, started = LocalCloud(target.local_port).ensure_running()
     if started:
-        err.print(f"[dim]Started the local cloud at {status.endpoint} (pid {status.pid}); "
-                  "'awslab local stop' stops it.[/]")
+        err.print(
+            f"[dim]Started the local cloud at {status.endpoint} (pid {status.pid}); "
+            "'awslab local stop' stops it.[/]"
+        )
 
 
 def open_state(opts: Options, target: Target) -> StateStore:

@@ -33,11 +33,25 @@ def labs_cmd(opts: Options) -> None:
     for name, path in builtin_labs().items():
         try:
             spec = load_spec(path)
-            rows.append({"name": name, "description": spec.description, "resources": len(spec.resources),
-                         "path": str(path), "deployed": ""})
+            rows.append(
+                {
+                    "name": name,
+                    "description": spec.description,
+                    "resources": len(spec.resources),
+                    "path": str(path),
+                    "deployed": "",
+                }
+            )
         except SpecError as exc:
-            rows.append({"name": name, "description": f"invalid: {exc.problems[0]}", "resources": 0,
-                         "path": str(path), "deployed": ""})
+            rows.append(
+                {
+                    "name": name,
+                    "description": f"invalid: {exc.problems[0]}",
+                    "resources": 0,
+                    "path": str(path),
+                    "deployed": "",
+                }
+            )
     if opts.json:
         render.print_json(out, rows)
     else:
@@ -51,8 +65,10 @@ def validate_cmd(opts: Options, lab: LabArg) -> None:
     if opts.json:
         render.print_json(out, {"lab": spec.name, "valid": True, "resources": spec.order})
     else:
-        out.print(f"[green]✓[/] {spec.path.name}: lab '{spec.name}' is valid "
-                  f"({len(spec.resources)} resources, {len(spec.checks)} checks)")
+        out.print(
+            f"[green]✓[/] {spec.path.name}: lab '{spec.name}' is valid "
+            f"({len(spec.resources)} resources, {len(spec.checks)} checks)"
+        )
 
 
 @command(app, "plan", output=True)
@@ -79,14 +95,24 @@ def up_cmd(opts: Options, lab: LabArg) -> None:
         if plan.has_changes:
             if target.needs_confirmation and not opts.json:
                 out.print(render.plan_table(plan))
-            confirm(opts, f"{render.plan_summary(plan)} Apply to {target.describe()}?",
-                    required=target.needs_confirmation)
+            confirm(
+                opts,
+                f"{render.plan_summary(plan)} Apply to {target.describe()}?",
+                required=target.needs_confirmation,
+            )
         if not opts.json:
             err.print(f"{render.plan_summary(plan)} Target: {target.describe()}.")
         result = apply_plan(plan, store, target, on_progress=None if opts.json else _progress)
     if opts.json:
-        render.print_json(out, {"lab": spec.name, "counts": result.counts, "outputs": result.outputs,
-                                "seconds": round(result.seconds, 2)})
+        render.print_json(
+            out,
+            {
+                "lab": spec.name,
+                "counts": result.counts,
+                "outputs": result.outputs,
+                "seconds": round(result.seconds, 2),
+            },
+        )
         return
     changed = sum(n for a, n in result.counts.items() if a != "keep")
     err.print(f"[green]Lab '{spec.name}' is up[/] ({changed} changed in {result.seconds:.1f}s).")
@@ -95,7 +121,9 @@ def up_cmd(opts: Options, lab: LabArg) -> None:
 
 
 @command(app, "status", output=True)
-def status_cmd(opts: Options, lab: Annotated[str | None, typer.Argument(help="one lab (default: all)")] = None) -> None:
+def status_cmd(
+    opts: Options, lab: Annotated[str | None, typer.Argument(help="one lab (default: all)")] = None
+) -> None:
     """Check every tracked resource live: present, missing or changed."""
     target = open_target(opts)
     store = open_state(opts, target)
@@ -104,9 +132,20 @@ def status_cmd(opts: Options, lab: Annotated[str | None, typer.Argument(help="on
         raise UsageError(f"lab '{lab}' is not deployed on {target.describe()}", hint=f"run 'awslab up {lab}'")
     rows = [r for name in names for r in lab_status(name, store.labs[name], target)]
     if opts.json:
-        render.print_json(out, {"target": target.describe(), "labs": {
-            n: {"stack_id": store.labs[n].stack_id, "outputs": store.labs[n].outputs,
-                "resources": [r.to_dict() for r in rows if r.lab == n]} for n in names}})
+        render.print_json(
+            out,
+            {
+                "target": target.describe(),
+                "labs": {
+                    n: {
+                        "stack_id": store.labs[n].stack_id,
+                        "outputs": store.labs[n].outputs,
+                        "resources": [r.to_dict() for r in rows if r.lab == n],
+                    }
+                    for n in names
+                },
+            },
+        )
         return
     if not names:
         out.print(f"Nothing deployed on {target.describe()}.")
@@ -133,9 +172,10 @@ def outputs_cmd(opts: Options, lab: Annotated[str, typer.Argument(help="a deploy
 
 
 @command(app, "teardown", output=True, yes=True)
-def teardown_cmd(opts: Options,
-                 lab: Annotated[str | None, typer.Argument(help="one lab (default: every lab on the target)")] = None
-                 ) -> None:
+def teardown_cmd(
+    opts: Options,
+    lab: Annotated[str | None, typer.Argument(help="one lab (default: every lab on the target)")] = None,
+) -> None:
     """Delete every resource of a lab (or of all labs), dependents first; re-runnable."""
     target = open_target(opts)
     store = open_state(opts, target)
@@ -157,19 +197,35 @@ def teardown_cmd(opts: Options,
             for name in names:
                 n = len(store.labs[name].resources)
                 err.print(f"Lab '{name}' (stack {store.labs[name].stack_id}): {n} resources")
-        confirm(opts, f"Delete {'these labs' if len(names) > 1 else 'this lab'} from {target.describe()}?",
-                required=target.needs_confirmation or lab is None)
-        results = [teardown_lab(name, store, target, on_progress=None if opts.json else _progress)
-                   for name in names]
+        confirm(
+            opts,
+            f"Delete {'these labs' if len(names) > 1 else 'this lab'} from {target.describe()}?",
+            required=target.needs_confirmation or lab is None,
+        )
+        results = [
+            teardown_lab(name, store, target, on_progress=None if opts.json else _progress) for name in names
+        ]
     failed = {r.lab: r.failed for r in results if r.failed}
     if opts.json:
-        render.print_json(out, {"ok": not failed, "labs": {r.lab: {"deleted": r.deleted, "failed": r.failed,
-                                                                    "seconds": round(r.seconds, 2)} for r in results}})
+        render.print_json(
+            out,
+            {
+                "ok": not failed,
+                "labs": {
+                    r.lab: {"deleted": r.deleted, "failed": r.failed, "seconds": round(r.seconds, 2)}
+                    for r in results
+                },
+            },
+        )
     else:
         for r in results:
             if r.ok:
-                err.print(f"[green]Lab '{r.lab}' is torn down[/] ({len(r.deleted)} deleted in {r.seconds:.1f}s).")
+                err.print(
+                    f"[green]Lab '{r.lab}' is torn down[/] ({len(r.deleted)} deleted in {r.seconds:.1f}s)."
+                )
     if failed:
         lines = [f"{lab}.{name}: {msg}" for lab, f in failed.items() for name, msg in f.items()]
-        raise AwslabError("teardown left resources behind:\n" + "\n".join(lines),
-                          hint="fix the cause and run 'awslab teardown' again: it carries on where it stopped")
+        raise AwslabError(
+            "teardown left resources behind:\n" + "\n".join(lines),
+            hint="fix the cause and run 'awslab teardown' again: it carries on where it stopped",
+        )

@@ -18,8 +18,13 @@ from awslab.spec import LabSpec, resolve
 from awslab.state import StateStore
 from awslab.target import Target
 
-ACTION_VERBS = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting",
-                "keep": "checking"}
+ACTION_VERBS = {
+    "create": "creating",
+    "update": "updating",
+    "replace": "replacing",
+    "delete": "deleting",
+    "keep": "checking",
+}
 
 
 class ApplyError(AwslabError):
@@ -31,8 +36,10 @@ class ApplyError(AwslabError):
         lines = [str(e) for e in failures.values()]
         if skipped:
             lines.append(f"not attempted (they depend on what failed): {', '.join(sorted(skipped))}")
-        super().__init__("\n".join(lines),
-                         hint=f"fix the cause and run 'awslab up {lab}' again (it resumes), or 'awslab teardown {lab}'")
+        super().__init__(
+            "\n".join(lines),
+            hint=f"fix the cause and run 'awslab up {lab}' again (it resumes), or 'awslab teardown {lab}'",
+        )
 
 
 @dataclass
@@ -43,8 +50,9 @@ class ApplyResult:
     seconds: float = 0.0
 
 
-def apply_plan(plan: Plan, store: StateStore, target: Target, *, on_progress: ProgressFn | None = None,
-               workers: int = 4) -> ApplyResult:
+def apply_plan(
+    plan: Plan, store: StateStore, target: Target, *, on_progress: ProgressFn | None = None, workers: int = 4
+) -> ApplyResult:
     started = time.monotonic()
     spec = plan.spec
     lab_state = store.ensure_lab(spec.name, str(spec.path))
@@ -60,8 +68,9 @@ def apply_plan(plan: Plan, store: StateStore, target: Target, *, on_progress: Pr
     def ctx() -> Context:
         with resolved_lock:
             snapshot = dict(resolved)
-        return Context(target=target, lab=spec.name, stack_id=plan.stack_id, base_dir=spec.base_dir,
-                       resolved=snapshot)
+        return Context(
+            target=target, lab=spec.name, stack_id=plan.stack_id, base_dir=spec.base_dir, resolved=snapshot
+        )
 
     def run(logical: str) -> None:
         change = changes[logical]
@@ -102,7 +111,9 @@ def apply_plan(plan: Plan, store: StateStore, target: Target, *, on_progress: Pr
     return ApplyResult(spec.name, outputs, counts, time.monotonic() - started)
 
 
-def _apply_one(change: Change, spec: LabSpec, store: StateStore, ctx: Context) -> tuple[dict[str, Any] | None, str]:
+def _apply_one(
+    change: Change, spec: LabSpec, store: StateStore, ctx: Context
+) -> tuple[dict[str, Any] | None, str]:
     """Carry out one change; return (attributes, the action really taken)."""
     lab = spec.name
     lab_state = store.lab(lab)
@@ -124,19 +135,39 @@ def _apply_one(change: Change, spec: LabSpec, store: StateStore, ctx: Context) -
         except UpdateNotSupported:
             _delete(store, lab, rec, ctx)
             return _create(store, lab, resource, rs.fields, change), "replace"
-        store.put_record(lab, Record(rec.kind, rec.logical, rec.physical, "created", attrs, resource.fingerprint(),
-                                     sorted(rs.depends_on), field_hashes(rs.fields)))
+        store.put_record(
+            lab,
+            Record(
+                rec.kind,
+                rec.logical,
+                rec.physical,
+                "created",
+                attrs,
+                resource.fingerprint(),
+                sorted(rs.depends_on),
+                field_hashes(rs.fields),
+            ),
+        )
         return attrs, "update"
     if rec is not None and change.action == "replace":
         _delete(store, lab, rec, ctx)
     return _create(store, lab, resource, rs.fields, change), change.action
 
 
-def _create(store: StateStore, lab: str, resource: Any, fields: Mapping[str, Any], change: Change) -> dict[str, Any]:
-    rec = Record(resource.kind, resource.logical, resource.physical, "creating", {}, "", sorted(change.depends_on))
+def _create(
+    store: StateStore, lab: str, resource: Any, fields: Mapping[str, Any], change: Change
+) -> dict[str, Any]:
+    rec = Record(
+        resource.kind, resource.logical, resource.physical, "creating", {}, "", sorted(change.depends_on)
+    )
     store.put_record(lab, rec)  # the intent: enough to find and delete it after a crash
     attrs = resource.create()
-    rec.status, rec.attrs, rec.fingerprint, rec.inputs = "created", attrs, resource.fingerprint(), field_hashes(fields)
+    rec.status, rec.attrs, rec.fingerprint, rec.inputs = (
+        "created",
+        attrs,
+        resource.fingerprint(),
+        field_hashes(fields),
+    )
     store.put_record(lab, rec)
     return attrs
 

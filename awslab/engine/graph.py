@@ -23,7 +23,7 @@ def topological_order(deps: Mapping[str, Set[str]]) -> list[str]:
         stack.append(name)
         for dep in sorted(d for d in deps[name] if d in deps):
             if state.get(dep) == 1:
-                raise CycleError([*stack[stack.index(dep):], dep])
+                raise CycleError([*stack[stack.index(dep) :], dep])
             if dep not in state:
                 visit(dep)
         stack.pop()

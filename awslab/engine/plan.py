@@ -30,8 +30,14 @@ class Change:
     depends_on: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"logical": self.logical, "kind": self.kind, "action": self.action, "reason": self.reason,
-                "physical": self.physical, "depends_on": self.depends_on}
+        return {
+            "logical": self.logical,
+            "kind": self.kind,
+            "action": self.action,
+            "reason": self.reason,
+            "physical": self.physical,
+            "depends_on": self.depends_on,
+        }
 
 
 @dataclass
@@ -52,8 +58,12 @@ class Plan:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "stack_id": self.stack_id, "counts": self.counts(),
-                "changes": [c.to_dict() for c in self.changes]}
+        return {
+            "lab": self.lab,
+            "stack_id": self.stack_id,
+            "counts": self.counts(),
+            "changes": [c.to_dict() for c in self.changes],
+        }
 
 
 def field_hashes(fields: Mapping[str, Any]) -> dict[str, str]:
@@ -66,8 +76,9 @@ def build_resource(spec: ResourceSpec, ctx: Context) -> Resource:
     return spec.cls(ctx, spec.logical, props)
 
 
-def plan_changes(spec: LabSpec, store: StateStore, target: Target, *, check_live: bool = True,
-                 workers: int = 4) -> Plan:
+def plan_changes(
+    spec: LabSpec, store: StateStore, target: Target, *, check_live: bool = True, workers: int = 4
+) -> Plan:
     lab_state = store.lab(spec.name)
     stack_id = lab_state.stack_id if lab_state else new_stack_id()
     records = dict(lab_state.resources) if lab_state else {}
@@ -87,8 +98,9 @@ def plan_changes(spec: LabSpec, store: StateStore, target: Target, *, check_live
     removed = {k: set(r.depends_on) & set(records) for k, r in records.items() if k not in spec.resources}
     for logical in reversed(topological_order(removed)):
         rec = records[logical]
-        changes[logical] = Change(logical, rec.kind, "delete", "removed from the spec", rec.physical,
-                                  sorted(rec.depends_on))
+        changes[logical] = Change(
+            logical, rec.kind, "delete", "removed from the spec", rec.physical, sorted(rec.depends_on)
+        )
     ordered = [changes[k] for k in spec.order] + [c for k, c in changes.items() if k not in spec.resources]
     return Plan(spec.name, stack_id, spec, ordered)
 
@@ -104,8 +116,15 @@ def _read_live(ctx: Context, records: Mapping[str, Record], workers: int) -> dic
         return dict(zip(records, results, strict=True))
 
 
-def _plan_one(rs: ResourceSpec, rec: Record | None, live: Mapping[str, Any], known: Mapping[str, Any],
-              ctx: Context, check_live: bool, changes: Mapping[str, Change]) -> Change:
+def _plan_one(
+    rs: ResourceSpec,
+    rec: Record | None,
+    live: Mapping[str, Any],
+    known: Mapping[str, Any],
+    ctx: Context,
+    check_live: bool,
+    changes: Mapping[str, Change],
+) -> Change:
     physical = ctx.physical_name(rs.logical, rs.cls.name_rule)
     deps = sorted(rs.depends_on)
 
@@ -117,7 +136,9 @@ def _plan_one(rs: ResourceSpec, rec: Record | None, live: Mapping[str, Any], kno
     if rec.kind != rs.kind:
         return change("replace", f"kind changed from {rec.kind}")
     if rec.status != "created":
-        return change("replace", f"an earlier {'create' if rec.status == 'creating' else 'delete'} was interrupted")
+        return change(
+            "replace", f"an earlier {'create' if rec.status == 'creating' else 'delete'} was interrupted"
+        )
     if check_live and live.get(rs.logical) is None:
         return change("create", "missing: deleted outside awslab")
     recreated = [d for d in deps if changes[d].action in ("create", "replace")]
@@ -138,7 +159,9 @@ def _plan_one(rs: ResourceSpec, rec: Record | None, live: Mapping[str, Any], kno
 
 
 def _ctx_with(ctx: Context, resolved: Mapping[str, Mapping[str, Any]]) -> Context:
-    return Context(target=ctx.target, lab=ctx.lab, stack_id=ctx.stack_id, base_dir=ctx.base_dir, resolved=resolved)
+    return Context(
+        target=ctx.target, lab=ctx.lab, stack_id=ctx.stack_id, base_dir=ctx.base_dir, resolved=resolved
+    )
 
 
 def lab_context(target: Target, lab: str, lab_state: LabState, base_dir: Any) -> Context:

@@ -25,8 +25,14 @@ class ResourceStatus:
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "logical": self.logical, "kind": self.kind, "physical": self.physical,
-                "status": self.health, "detail": self.detail}
+        return {
+            "lab": self.lab,
+            "logical": self.logical,
+            "kind": self.kind,
+            "physical": self.physical,
+            "status": self.health,
+            "detail": self.detail,
+        }
 
 
 def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 4) -> list[ResourceStatus]:

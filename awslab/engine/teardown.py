@@ -27,8 +27,9 @@ class TeardownResult:
         return not self.failed
 
 
-def teardown_lab(lab: str, store: StateStore, target: Target, *, on_progress: ProgressFn | None = None,
-                 workers: int = 4) -> TeardownResult:
+def teardown_lab(
+    lab: str, store: StateStore, target: Target, *, on_progress: ProgressFn | None = None, workers: int = 4
+) -> TeardownResult:
     started = time.monotonic()
     lab_state = store.lab(lab)
     result = TeardownResult(lab)

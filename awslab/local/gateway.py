@@ -292,6 +292,8 @@ def mock_response(integration: Any) -> HttpResponse | None:
             headers.append((key[len("method.response.header.") :], value[1:-1]))
     templates = chosen.response_templates or {}
     body = next(iter(templates.values()), "") or ""
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", "application/json"))
     return HttpResponse(int(chosen.status_code), headers, body.encode("utf-8"))
 
 
@@ -304,7 +306,7 @@ def error_response(status: int, message: str, request_id: str, gateway_response:
     headers: Headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
     error_type = "IncompleteSignatureException" if message == MISSING_TOKEN else "InternalServerErrorException"
     headers.append(("x-amzn-ErrorType", error_type))
-    body = json.dumps({"message": message})
+    body = json.dumps({"message": message}, separators=(",", ":"))
     if gateway_response is not None:
         status = int(gateway_response.status_code or status)
         for key, value in (gateway_response.response_parameters or {}).items():
@@ -393,8 +395,10 @@ class ApiGatewayFront:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         response = self.handle(environ)
-        start_response(f"{response.status} {_reason(response.status)}", response.headers)
-        return [response.body]
+        headers = [h for h in response.headers if h[0].lower() != "content-length"]
+        start_response(f"{response.status} {_reason(response.status)}",
+                       [*headers, ("Content-Length", str(len(response.body)))])
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else response.body]
 
     def handle(self, environ: dict[str, Any]) -> HttpResponse:
         request_id = str(uuid.uuid4())

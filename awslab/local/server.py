@@ -147,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     configure_moto(args.port)
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import make_server
 
     work_dir = args.work_dir or Path.cwd() / "work"

@@ -241,8 +241,16 @@ def is_not_found(exc: BaseException, *codes: str) -> bool:
     code = str(response.get("Error", {}).get("Code", ""))
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     known = {
-        "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NoSuchBucket",
-        "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NotFound",
-        "StateMachineDoesNotExist", "404", "NoSuchWebsiteConfiguration",
+        "NoSuchEntity",
+        "ResourceNotFoundException",
+        "NotFoundException",
+        "NoSuchBucket",
+        "NoSuchKey",
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "NotFound",
+        "StateMachineDoesNotExist",
+        "404",
+        "NoSuchWebsiteConfiguration",
     }
     return code in known or code in codes or (status == 404 and not codes)

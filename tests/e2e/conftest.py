@@ -43,21 +43,38 @@ class Cli:
     env: dict[str, str]
     home: Path
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 240, input: str | None = None) -> CliResult:
-        proc = subprocess.run([*AWSLAB, *args], env=self.env, cwd=self.home, capture_output=True, text=True,
-                              timeout=timeout, input=input)
+    def __call__(
+        self, *args: str, check: bool = True, timeout: float = 240, input: str | None = None
+    ) -> CliResult:
+        proc = subprocess.run(
+            [*AWSLAB, *args],
+            env=self.env,
+            cwd=self.home,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
         result = CliResult(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
-            raise AssertionError(f"awslab {' '.join(args)} exited {proc.returncode}\n"
-                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+            raise AssertionError(
+                f"awslab {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
         return result
 
 
 def clean_env(home: Path) -> dict[str, str]:
     """The environment of a fresh machine: no AWS variables, a new HOME and state directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AWSLAB_", "XDG_"))}
-    env.update(HOME=str(home), AWSLAB_STATE_DIR=str(home / "state"), AWSLAB_CACHE_DIR=str(home / "cache"),
-               PYTHONUNBUFFERED="1", NO_COLOR="1", COLUMNS="200")
+    env.update(
+        HOME=str(home),
+        AWSLAB_STATE_DIR=str(home / "state"),
+        AWSLAB_CACHE_DIR=str(home / "cache"),
+        PYTHONUNBUFFERED="1",
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
     # the local cloud installs handler requirements; share one cache across tests to save time
     env["AWSLAB_CACHE_DIR"] = str(Path(os.environ.get("AWSLAB_TEST_CACHE", "/tmp/awslab-test-cache")))
     return env
@@ -75,8 +92,12 @@ def moto_server(tmp_path: Path) -> Iterator[str]:
     """A plain moto server process (what a user might run themselves) on a free port."""
     port = free_port()
     log = (tmp_path / "moto.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -11,12 +11,19 @@ def inventory(endpoint_url: str, region: str = "us-east-1") -> dict[str, list[st
     """Names of every resource of the services awslab uses (all of them, awslab's or not)."""
 
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=endpoint_url, region_name=region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     iam, lam, logs = client("iam"), client("lambda"), client("logs")
     found: dict[str, list[str]] = {
-        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")],
+        "roles": [
+            r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")
+        ],
         "local_policies": [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]],
         "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"]],
         "event_source_mappings": [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]],

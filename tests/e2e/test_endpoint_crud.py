@@ -31,7 +31,7 @@ def test_crud_lifecycle_on_a_moto_server(cli_endpoint: Cli, moto_server: str) ->
     assert state["schema_version"] == 1
     lab = state["labs"]["crud"]
     assert {r["status"] for r in lab["resources"].values()} == {"created"}
-    assert all(r["physical"].startswith(f"awslab-crud-") for r in lab["resources"].values())
+    assert all(r["physical"].startswith("awslab-crud-") for r in lab["resources"].values())
     secretish = json.dumps(state).lower()
     assert "secret" not in secretish and "testing" not in secretish
 
@@ -59,7 +59,9 @@ def test_crud_lifecycle_on_a_moto_server(cli_endpoint: Cli, moto_server: str) ->
     assert cli("teardown", "crud", "--yes").code == 0
 
 
-def test_a_resource_deleted_behind_awslabs_back_is_reported_and_recreated(cli_endpoint: Cli, moto_server: str) -> None:
+def test_a_resource_deleted_behind_awslabs_back_is_reported_and_recreated(
+    cli_endpoint: Cli, moto_server: str
+) -> None:
     import boto3
 
     cli = cli_endpoint

@@ -241,7 +241,7 @@ def test_post_order_sends_and_publishes(lab: dict[str, Any]) -> None:
     assert out["sqs_message_id"] and out["sns_message_id"]
     queued = sqs_event(lab["queue"])["Records"][0]
     assert queued["messageId"] == out["sqs_message_id"]
-    assert json.loads(queued["body"]) | {} == out["order"]
+    assert json.loads(queued["body"]) == out["order"]
     envelope = json.loads(sqs_event(watcher)["Records"][0]["body"])
     assert envelope["MessageId"] == out["sns_message_id"]
     assert json.loads(envelope["Message"])["id"] == out["id"]

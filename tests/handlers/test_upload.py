@@ -261,7 +261,7 @@ def test_list_is_newest_first(app: ModuleType, monkeypatch: pytest.MonkeyPatch) 
     body = body_json(response)
     assert body["count"] == 3
     assert [f["id"] for f in body["files"]] == ids[::-1]
-    assert [f["uploaded_at"] for f in body["files"]][0] == "2024-05-01T12:00:02.000000Z"
+    assert body["files"][0]["uploaded_at"] == "2024-05-01T12:00:02.000000Z"
     assert all(set(f) == ROW_FIELDS and isinstance(f["size"], int) for f in body["files"])
 
 

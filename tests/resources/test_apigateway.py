@@ -139,6 +139,10 @@ def test_route_rules() -> None:
         RestApiProps(routes={"GET /items/{id}": "fn", "PUT /items/{itemId}": "fn"})
     with pytest.raises(ValidationError, match="same route"):
         RestApiProps(routes={"GET /items": "fn", "get /items": "fn"})
+    with pytest.raises(ValidationError, match="empty"):
+        RestApiProps(routes={"GET /items": "fn"}, cors={"allow_origins": [""]})
+    with pytest.raises(ValidationError, match="quotes"):
+        RestApiProps(routes={"GET /items": "fn"}, cors={"allow_origins": ["*"], "allow_headers": ["A,B"]})
     with pytest.raises(ValidationError, match="bare logical name"):
         RestApiProps(routes={"GET /items": "${items-fn.arn}"})
     with pytest.raises(ValidationError):

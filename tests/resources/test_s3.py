@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from awslab.errors import SpecError
@@ -186,6 +187,19 @@ def test_delete_from_creating_record_without_attrs(ctx: Context) -> None:
     Bucket.delete(ctx, rec)
     assert not bucket_exists(ctx, res.physical)
     Bucket.delete(ctx, rec)
+
+
+def test_delete_leaves_a_bucket_another_account_holds(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    res = bucket(ctx)
+    s3 = ctx.client("s3")
+
+    def forbidden(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+
+    monkeypatch.setattr(s3, "head_bucket", forbidden)
+    Bucket.delete(ctx, record_of(res, status="creating"))  # never ours: nothing to do
+    with pytest.raises(ClientError):
+        Bucket.delete(ctx, record_of(res, {"name": res.physical}))  # ours, yet refused: say so
 
 
 def test_create_finishes_a_half_created_bucket(ctx: Context) -> None:

@@ -1,0 +1,107 @@
+"""`awslab local start | stop | status | logs | reset`: control the local cloud."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from awslab import render
+from awslab.cli.common import Options, command, err, out
+from awslab.local.daemon import LocalCloud, LocalStatus
+from awslab.target import Target
+
+app = typer.Typer(
+    help="Control the local cloud (moto + a Docker-free Lambda runtime), started on first use.",
+    no_args_is_help=True,
+)
+
+PortOpt = Annotated[int | None, typer.Option("--port", help="port (default 4580, or AWSLAB_LOCAL_PORT)")]
+
+
+def _cloud(port: int | None) -> LocalCloud:
+    target = Target.select("local", local_port=port)
+    assert target.local_port is not None
+    return LocalCloud(target.local_port)
+
+
+def _status_dict(s: LocalStatus) -> dict[str, object]:
+    return {
+        "endpoint": s.endpoint,
+        "pid": s.pid,
+        "port": s.port,
+        "uptime": round(s.uptime, 1),
+        "started_at": s.started_at,
+        "log": str(s.log_path),
+        "rss_mb": s.rss_mb,
+    }
+
+
+@command(app, "start", target=False, output=True)
+def start_cmd(
+    opts: Options,
+    port: PortOpt = None,
+    foreground: Annotated[bool, typer.Option("--foreground", help="run in this terminal")] = False,
+) -> None:
+    """Start the local cloud in the background (or --foreground)."""
+    cloud = _cloud(port)
+    if foreground:
+        err.print(f"Local cloud on http://127.0.0.1:{cloud.port} (Ctrl-C stops it)")
+        cloud.run_foreground()
+        return
+    status, started = cloud.ensure_running()
+    if opts.json:
+        render.print_json(out, {**_status_dict(status), "started": started})
+    elif started:
+        out.print(f"Started the local cloud at {status.endpoint} (pid {status.pid}).")
+    else:
+        out.print(f"The local cloud is already running at {status.endpoint} (pid {status.pid}).")
+
+
+@command(app, "stop", target=False, output=True)
+def stop_cmd(opts: Options, port: PortOpt = None) -> None:
+    """Stop the local cloud and every Lambda worker it started. Its resources are forgotten."""
+    stopped = _cloud(port).stop()
+    if opts.json:
+        render.print_json(out, {"stopped": stopped})
+    else:
+        out.print("Stopped the local cloud." if stopped else "The local cloud was not running.")
+
+
+@command(app, "status", target=False, output=True)
+def status_cmd(opts: Options, port: PortOpt = None) -> None:
+    """Is the local cloud running? Endpoint, pid, port, uptime, memory."""
+    status = _cloud(port).status()
+    if opts.json:
+        render.print_json(out, _status_dict(status) if status else {"running": False})
+        return
+    if status is None:
+        out.print("The local cloud is not running ('awslab local start', or any 'awslab up', starts it).")
+        raise typer.Exit(1)
+    rss = f", {status.rss_mb:.0f} MB" if status.rss_mb else ""
+    out.print(
+        f"Running at {status.endpoint} (pid {status.pid}, up {status.uptime:.0f}s{rss}); "
+        f"log: {status.log_path}"
+    )
+
+
+@command(app, "logs", target=False)
+def logs_cmd(
+    opts: Options,
+    port: PortOpt = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="how many lines")] = 50,
+) -> None:
+    """Show the end of the local cloud's log."""
+    path = _cloud(port).log_path
+    if not path.exists():
+        out.print(f"No log yet at {path}.")
+        return
+    tail = path.read_text(errors="replace").splitlines()[-lines:]
+    out.print("\n".join(tail), markup=False, highlight=False)
+
+
+@command(app, "reset", target=False)
+def reset_cmd(opts: Options, port: PortOpt = None) -> None:
+    """Forget every resource in the local cloud (it keeps running)."""
+    _cloud(port).reset()
+    out.print("The local cloud is empty now; awslab's state for it will show resources missing.")

@@ -1,0 +1,279 @@
+"""How events reach a Lambda function: `lambda.event_source` (an SQS -> Lambda event source
+mapping), and the invoke-permission helpers the pushing services need (sns.topic
+subscriptions, s3.notification).
+
+An event source mapping has no name: awslab tags it, records its function and source, and finds
+it by those (or by its tags) when a record has nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, cast
+
+from botocore.exceptions import ClientError
+from pydantic import AfterValidator, Field
+
+from awslab.resources.base import (
+    TAG_LAB,
+    TAG_LOGICAL,
+    TAG_STACK,
+    Context,
+    Props,
+    Record,
+    Resource,
+    UpdateNotSupported,
+    is_not_found,
+    register,
+)
+from awslab.resources.retry import is_propagation_error, retry_propagation
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _arn_or_reference(value: str) -> str:
+    if not (value.startswith("arn:") or "${" in value):
+        raise ValueError("must be an ARN, e.g. a ${logical.arn} reference")
+    return value
+
+
+ArnRef = Annotated[str, AfterValidator(_arn_or_reference)]
+
+
+def function_name_of(function: str) -> str:
+    """A function name or ARN (possibly qualified) -> its bare name, for comparisons."""
+    if function.startswith("arn:"):
+        return function.split(":")[6]
+    return function
+
+
+# ---- invoke permissions ----------------------------------------------------------------------
+def _statement(lam: Any, function: str, statement_id: str) -> dict[str, Any] | None:
+    try:
+        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+    stmts = policy.get("Statement", [])
+    for s in [stmts] if isinstance(stmts, dict) else stmts:
+        if s.get("Sid") == statement_id:
+            return dict(s)
+    return None
+
+
+def ensure_invoke_permission(
+    ctx: Context,
+    function: str,
+    statement_id: str,
+    principal: str,
+    source_arn: str,
+    source_account: str | None = None,
+) -> None:
+    """Let `principal` (a service, e.g. s3.amazonaws.com) invoke `function` on behalf of
+    `source_arn` only. Idempotent: an identical statement is kept, a different one replaced."""
+    lam = ctx.client("lambda")
+    current = _statement(lam, function, statement_id)
+    if current is not None:
+        text = json.dumps(current)
+        if principal in text and source_arn in text and (source_account is None or source_account in text):
+            return
+        remove_invoke_permission(ctx, function, statement_id)
+    params: dict[str, Any] = {
+        "FunctionName": function,
+        "StatementId": statement_id,
+        "Action": "lambda:InvokeFunction",
+        "Principal": principal,
+        "SourceArn": source_arn,
+    }
+    if source_account:
+        params["SourceAccount"] = source_account
+    # a function just created may still be Pending ("The operation cannot be performed at this time")
+    retry_propagation(lambda: lam.add_permission(**params))
+
+
+def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> None:
+    """Remove one statement from a function's policy; the function or statement being gone is done."""
+    try:
+        retry_propagation(
+            lambda: ctx.client("lambda").remove_permission(FunctionName=function, StatementId=statement_id)
+        )
+    except ClientError as exc:
+        if not is_not_found(exc):
+            raise
+
+
+# ---- lambda.event_source ---------------------------------------------------------------------
+def _in_use_or_propagating(exc: BaseException) -> bool:
+    # a mapping still Creating/Updating refuses changes with ResourceInUseException for a moment
+    return is_propagation_error(exc) or _code(exc) == "ResourceInUseException"
+
+
+class EventSourceProps(Props):
+    function: str  # name or ARN
+    source: ArnRef  # the queue's ARN
+    batch_size: int = Field(10, ge=1, le=10_000)
+    report_batch_item_failures: bool = True
+    enabled: bool = True
+    maximum_batching_window: int | None = Field(None, ge=0, le=300)
+
+
+@register
+class EventSource(Resource):
+    """An SQS -> Lambda event source mapping. With `report_batch_item_failures` the handler
+    returns {"batchItemFailures": [{"itemIdentifier": messageId}]} and only those messages
+    are retried (and, past the queue's maxReceiveCount, go to its dead-letter queue)."""
+
+    kind = "lambda.event_source"
+    Props = EventSourceProps
+    attributes = ("uuid", "arn")
+    drift_keys = ("batch_size", "enabled", "function")
+
+    @property
+    def cfg(self) -> EventSourceProps:
+        return cast(EventSourceProps, self.props)
+
+    def _settings(self, *, creating: bool) -> dict[str, Any]:
+        cfg = self.cfg
+        settings: dict[str, Any] = {"FunctionName": cfg.function, "BatchSize": cfg.batch_size,
+                                    "Enabled": cfg.enabled}
+        if cfg.report_batch_item_failures:
+            settings["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        elif not creating:
+            settings["FunctionResponseTypes"] = []  # turns it off
+        if cfg.maximum_batching_window is not None:
+            settings["MaximumBatchingWindowInSeconds"] = cfg.maximum_batching_window
+        elif not creating and not cfg.source.endswith(".fifo"):
+            settings["MaximumBatchingWindowInSeconds"] = 0  # the default; FIFO sources have none
+        return settings
+
+    def create(self) -> dict[str, Any]:
+        lam = self.ctx.client("lambda")
+        params = {**self._settings(creating=True), "EventSourceArn": self.cfg.source,
+                  "Tags": self.ctx.tags(self.logical)}
+        try:
+            # the function's role may not yet show its new SQS permissions to Lambda
+            mapping = retry_propagation(lambda: lam.create_event_source_mapping(**params))
+        except ClientError as exc:
+            if _code(exc) != "ResourceConflictException":
+                raise
+            existing = _find(self.ctx, self.cfg.function, self.cfg.source)
+            if existing is None:
+                raise
+            # The same function and queue are already mapped: a create that died before its
+            # state was written. Adopt that mapping and bring it in line.
+            mapping = self._update_mapping(existing["UUID"])
+            lam.tag_resource(Resource=_mapping_arn(self.ctx, mapping), Tags=self.ctx.tags(self.logical))
+        return _attrs(self.ctx, mapping)
+
+    def update(self, record: Record) -> dict[str, Any]:
+        if record.attrs.get("source") and record.attrs["source"] != self.cfg.source:
+            raise UpdateNotSupported(f"{self.kind}: the source queue of a mapping cannot change")
+        uuid = record.attrs.get("uuid")
+        if not uuid:
+            found = _find(self.ctx, self.cfg.function, self.cfg.source)
+            if found is None:
+                return self.create()
+            uuid = found["UUID"]
+        return _attrs(self.ctx, self._update_mapping(uuid))
+
+    def _update_mapping(self, uuid: str) -> dict[str, Any]:
+        lam = self.ctx.client("lambda")
+        settings = self._settings(creating=False)
+        return retry_propagation(
+            lambda: lam.update_event_source_mapping(UUID=uuid, **settings), is_retryable=_in_use_or_propagating
+        )
+
+    @classmethod
+    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        uuid = _uuid_of(ctx, record)
+        if uuid is None:
+            return None
+        try:
+            mapping = ctx.client("lambda").get_event_source_mapping(UUID=uuid)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        if mapping.get("State") == "Deleting":
+            return None
+        return _attrs(ctx, mapping)
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        uuid = _uuid_of(ctx, record)
+        if uuid is None:
+            return
+        lam = ctx.client("lambda")
+        try:
+            retry_propagation(lambda: lam.delete_event_source_mapping(UUID=uuid),
+                              is_retryable=_in_use_or_propagating)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+
+
+def _mapping_arn(ctx: Context, mapping: dict[str, Any]) -> str:
+    arn = mapping.get("EventSourceMappingArn")
+    if arn:
+        return str(arn)
+    # older endpoints do not return it: build it the way Lambda does
+    function_arn = str(mapping["FunctionArn"]).split(":")
+    partition, region, account = function_arn[1], function_arn[3], function_arn[4]
+    return f"arn:{partition}:lambda:{region}:{account}:event-source-mapping:{mapping['UUID']}"
+
+
+def _attrs(ctx: Context, mapping: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uuid": mapping["UUID"],
+        "arn": _mapping_arn(ctx, mapping),
+        "function": mapping["FunctionArn"],
+        "source": mapping["EventSourceArn"],
+        "batch_size": mapping.get("BatchSize"),
+        "enabled": mapping.get("State") not in ("Disabled", "Disabling"),
+    }
+
+
+def _mappings(ctx: Context, source: str | None = None) -> list[dict[str, Any]]:
+    params = {"EventSourceArn": source} if source else {}
+    pages = ctx.client("lambda").get_paginator("list_event_source_mappings").paginate(**params)
+    return [m for page in pages for m in page.get("EventSourceMappings", [])]
+
+
+def _find(ctx: Context, function: str, source: str) -> dict[str, Any] | None:
+    """The mapping from `source` to `function` (given by name or ARN), if there is one."""
+    name = function_name_of(function)
+    for m in _mappings(ctx, source):
+        if function_name_of(m["FunctionArn"]) == name and m.get("State") != "Deleting":
+            return m
+    return None
+
+
+def _find_by_tags(ctx: Context, logical: str) -> dict[str, Any] | None:
+    """A record with empty attrs (the process died during create): the mapping is found by the
+    awslab tags it was created with."""
+    lam = ctx.client("lambda")
+    wanted = {TAG_LAB: ctx.lab, TAG_STACK: ctx.stack_id, TAG_LOGICAL: logical}
+    for m in _mappings(ctx):
+        try:
+            tags = lam.list_tags(Resource=_mapping_arn(ctx, m)).get("Tags", {})
+        except ClientError as exc:
+            if is_not_found(exc):
+                continue
+            raise
+        if all(tags.get(k) == v for k, v in wanted.items()):
+            return m
+    return None
+
+
+def _uuid_of(ctx: Context, record: Record) -> str | None:
+    attrs = record.attrs
+    if attrs.get("uuid"):
+        return str(attrs["uuid"])
+    if attrs.get("function") and attrs.get("source"):
+        found = _find(ctx, attrs["function"], attrs["source"])
+    else:
+        found = _find_by_tags(ctx, record.logical)
+    return str(found["UUID"]) if found else None

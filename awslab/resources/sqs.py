@@ -1,0 +1,237 @@
+"""sqs.queue: a standard or FIFO queue, optionally with a dead-letter queue.
+
+Also the queue-policy helpers other kinds use to let a service send to a queue (sns.topic
+subscriptions): statements are merged by Sid, so whatever else is in the policy stays.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Annotated, Any, cast
+
+from botocore.exceptions import ClientError
+from pydantic import AfterValidator, Field
+
+from awslab.resources.base import (
+    Context,
+    NameRule,
+    Props,
+    Record,
+    Resource,
+    UpdateNotSupported,
+    is_not_found,
+    register,
+)
+from awslab.resources.retry import retry_propagation
+
+DEFAULT_RETENTION = 345_600  # SQS's default: 4 days
+_EXISTS = ("QueueAlreadyExists", "QueueNameExists")
+# AWS refuses a queue name for 60 s after a queue of that name was deleted (teardown, then up).
+_DELETED_RECENTLY = ("AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently")
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _arn_or_reference(value: str) -> str:
+    if not (value.startswith("arn:") or "${" in value):
+        raise ValueError("must be an ARN, e.g. a ${logical.arn} reference")
+    return value
+
+
+ArnRef = Annotated[str, AfterValidator(_arn_or_reference)]
+
+
+class DeadLetter(Props):
+    target: ArnRef  # the dead-letter queue's ARN
+    max_receive_count: int = Field(3, ge=1, le=1000)
+
+
+class QueueProps(Props):
+    fifo: bool = False
+    visibility_timeout: int = Field(30, ge=0, le=43_200)
+    retention_seconds: int | None = Field(None, ge=60, le=1_209_600)
+    dead_letter: DeadLetter | None = None
+
+
+@register
+class Queue(Resource):
+    """An SQS queue. FIFO queues get the `.fifo` suffix and content-based deduplication, so a
+    plain `send-message` works without a deduplication id."""
+
+    kind = "sqs.queue"
+    Props = QueueProps
+    attributes = ("name", "arn", "url")
+    name_rule = NameRule(max_len=80)
+    drift_keys = ("visibility_timeout", "retention_seconds", "dead_letter_target", "max_receive_count")
+
+    @property
+    def cfg(self) -> QueueProps:
+        return cast(QueueProps, self.props)
+
+    @property
+    def physical(self) -> str:
+        rule = NameRule(max_len=80, suffix=".fifo" if self.cfg.fifo else "")
+        return self.ctx.physical_name(self.logical, rule)
+
+    def _settable_attributes(self) -> dict[str, str]:
+        cfg = self.cfg
+        attrs = {
+            "VisibilityTimeout": str(cfg.visibility_timeout),
+            "MessageRetentionPeriod": str(cfg.retention_seconds or DEFAULT_RETENTION),
+        }
+        if cfg.dead_letter:
+            attrs["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": cfg.dead_letter.target,
+                 "maxReceiveCount": cfg.dead_letter.max_receive_count}
+            )
+        return attrs
+
+    def create(self) -> dict[str, Any]:
+        sqs = self.ctx.client("sqs")
+        attrs = self._settable_attributes()
+        if self.cfg.fifo:
+            attrs |= {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+        tags = self.ctx.tags(self.logical)
+        try:
+            url = retry_propagation(
+                lambda: sqs.create_queue(QueueName=self.physical, Attributes=attrs, tags=tags)["QueueUrl"],
+                deadline=90.0,
+                is_retryable=lambda exc: _code(exc) in _DELETED_RECENTLY,
+            )
+        except ClientError as exc:
+            if _code(exc) not in _EXISTS:
+                raise
+            # Ours (the name carries the stack id) but with other settings: a create that died
+            # before its state was written, then the spec changed. Bring it in line.
+            url = sqs.get_queue_url(QueueName=self.physical)["QueueUrl"]
+            self._apply(url)
+        return describe_queue(sqs, url)
+
+    def update(self, record: Record) -> dict[str, Any]:
+        if record.physical != self.physical:
+            raise UpdateNotSupported(f"{self.kind}: changing `fifo` renames the queue")
+        sqs = self.ctx.client("sqs")
+        url = record.attrs.get("url") or sqs.get_queue_url(QueueName=self.physical)["QueueUrl"]
+        self._apply(url)
+        return describe_queue(sqs, url)
+
+    def _apply(self, url: str) -> None:
+        sqs = self.ctx.client("sqs")
+        attrs = self._settable_attributes()
+        if not self.cfg.dead_letter:
+            attrs["RedrivePolicy"] = ""  # removes a dead-letter queue set before
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        with _lock_for(arn):
+            # Re-send the current policy: moto drops a queue's policy when SetQueueAttributes
+            # omits it (AWS keeps it), and the lock keeps a concurrent statement merge intact.
+            policy = _queue_policy_text(sqs, url)
+            if policy:
+                attrs["Policy"] = policy
+            sqs.set_queue_attributes(QueueUrl=url, Attributes=attrs)
+        sqs.tag_queue(QueueUrl=url, Tags=self.ctx.tags(self.logical))
+
+    @classmethod
+    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        sqs = ctx.client("sqs")
+        try:
+            url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
+            return describe_queue(sqs, url)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        sqs = ctx.client("sqs")
+        try:
+            url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
+            sqs.delete_queue(QueueUrl=url)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+
+
+def describe_queue(sqs: Any, url: str) -> dict[str, Any]:
+    """The attributes awslab records for a queue (and compares for drift)."""
+    a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(a["RedrivePolicy"]) if a.get("RedrivePolicy") else {}
+    arn = a["QueueArn"]
+    return {
+        "name": arn.rsplit(":", 1)[1],
+        "arn": arn,
+        "url": url,
+        "visibility_timeout": int(a["VisibilityTimeout"]),
+        "retention_seconds": int(a["MessageRetentionPeriod"]),
+        "dead_letter_target": redrive.get("deadLetterTargetArn"),
+        "max_receive_count": int(redrive["maxReceiveCount"]) if redrive else None,
+    }
+
+
+# ---- queue policies shared by the kinds that deliver to queues ------------------------------
+_policy_locks: dict[str, threading.Lock] = {}
+_policy_locks_guard = threading.Lock()
+
+
+def _lock_for(queue_arn: str) -> threading.Lock:
+    """Policies are read-modify-write: resources built in parallel must not interleave."""
+    with _policy_locks_guard:
+        return _policy_locks.setdefault(queue_arn, threading.Lock())
+
+
+def queue_url_of(ctx: Context, queue_arn: str) -> str:
+    """arn:aws:sqs:<region>:<account>:<name> -> the queue's URL (QueueDoesNotExist if gone)."""
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise ValueError(f"not an SQS queue ARN: {queue_arn}")
+    return ctx.client("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+
+
+def _queue_policy_text(sqs: Any, url: str) -> str:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+    return str(attrs.get("Policy") or "")
+
+
+def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    stmts = policy.get("Statement", [])
+    return [stmts] if isinstance(stmts, dict) else list(stmts)
+
+
+def put_queue_policy_statement(ctx: Context, queue_arn: str, statement: dict[str, Any]) -> None:
+    """Add `statement` to the queue's policy, replacing one with the same Sid, keeping the rest."""
+    sqs = ctx.client("sqs")
+    with _lock_for(queue_arn):
+        url = queue_url_of(ctx, queue_arn)
+        text = _queue_policy_text(sqs, url)
+        policy: dict[str, Any] = json.loads(text) if text else {"Version": "2012-10-17"}
+        kept = [s for s in _statements(policy) if s.get("Sid") != statement["Sid"]]
+        policy["Statement"] = [*kept, statement]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+
+
+def remove_queue_policy_statement(ctx: Context, queue_arn: str, sid: str) -> bool:
+    """Remove the statement `sid` from the queue's policy. A queue that is gone, or a statement
+    that is not there, counts as done (False); True when a statement was removed."""
+    sqs = ctx.client("sqs")
+    try:
+        with _lock_for(queue_arn):
+            url = queue_url_of(ctx, queue_arn)
+            text = _queue_policy_text(sqs, url)
+            if not text:
+                return False
+            policy = json.loads(text)
+            stmts = _statements(policy)
+            kept = [s for s in stmts if s.get("Sid") != sid]
+            if len(kept) == len(stmts):
+                return False
+            policy["Statement"] = kept
+            # an empty string removes the policy: a policy without statements is rejected
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy) if kept else ""})
+            return True
+    except ClientError as exc:
+        if is_not_found(exc):
+            return False
+        raise

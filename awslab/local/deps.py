@@ -151,7 +151,9 @@ def _run_pip(task_root: Path, staging: Path) -> None:
         )
     except subprocess.TimeoutExpired as exc:
         raise RequirementsError(
-            f"installing requirements.txt timed out after {PIP_TIMEOUT_S} s", package=None, output=str(exc.output)
+            f"installing requirements.txt timed out after {PIP_TIMEOUT_S} s",
+            package=None,
+            output=str(exc.output),
         ) from None
     if done.returncode == 0:
         return

@@ -83,7 +83,7 @@ def match_route(resources: Mapping[str, Iterable[str]], path: str, http_method: 
     on the pair: the most specific resource (literal over {param} over {greedy+}) that declares
     the verb or ANY wins; a more specific resource without it does not shadow a less specific one.
     """
-    trimmed = path.rstrip("/") if path != "/" else path  # AWS ignores one trailing slash
+    trimmed = path[:-1] if path.endswith("/") and path != "/" else path  # AWS ignores a trailing slash
     segments = [s for s in trimmed.split("/")[1:]] if trimmed != "/" else []
     best: tuple[tuple[int, ...], Route] | None = None
     verb = http_method.upper()
@@ -176,9 +176,16 @@ def build_proxy_event(
             "extendedRequestId": request_id,
             "httpMethod": req.method,
             "identity": {
-                "accessKey": None, "accountId": None, "caller": None, "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None, "principalOrgId": None, "sourceIp": req.source_ip,
-                "user": None, "userAgent": _header(req.headers, "User-Agent"), "userArn": None,
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "principalOrgId": None,
+                "sourceIp": req.source_ip,
+                "user": None,
+                "userAgent": _header(req.headers, "User-Agent"),
+                "userArn": None,
             },
             "path": f"/{stage.stage}{req.path}",
             "protocol": req.protocol,
@@ -255,8 +262,13 @@ def map_proxy_response(
         flag = flag.lower() == "true"
     body = (raw_body or "").encode("utf-8")
     content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
-    if flag is True and raw_body and (
-        is_binary(_first_media_type(accept), binary_media_types) or is_binary(content_type, binary_media_types)
+    if (
+        flag is True
+        and raw_body
+        and (
+            is_binary(_first_media_type(accept), binary_media_types)
+            or is_binary(content_type, binary_media_types)
+        )
     ):
         try:
             body = base64.b64decode(raw_body, validate=True)
@@ -304,7 +316,9 @@ def _is_literal(value: Any) -> bool:
 def error_response(status: int, message: str, request_id: str, gateway_response: Any = None) -> HttpResponse:
     """AWS's JSON error body, customised by the API's gateway response (headers, status) if any."""
     headers: Headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
-    error_type = "IncompleteSignatureException" if message == MISSING_TOKEN else "InternalServerErrorException"
+    error_type = (
+        "IncompleteSignatureException" if message == MISSING_TOKEN else "InternalServerErrorException"
+    )
     headers.append(("x-amzn-ErrorType", error_type))
     body = json.dumps({"message": message}, separators=(",", ":"))
     if gateway_response is not None:
@@ -325,7 +339,9 @@ def _iam_match(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value) is not None
 
 
-def invoke_permitted(statements: Iterable[dict[str, Any]], source_arns: Iterable[str], account_id: str) -> bool:
+def invoke_permitted(
+    statements: Iterable[dict[str, Any]], source_arns: Iterable[str], account_id: str
+) -> bool:
     """Whether a function's resource policy lets API Gateway invoke it for one of `source_arns`
     (the method ARN with the resource path and with the actual path: both forms are in use)."""
     arns = list(source_arns)
@@ -396,14 +412,18 @@ class ApiGatewayFront:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         response = self.handle(environ)
         headers = [h for h in response.headers if h[0].lower() != "content-length"]
-        start_response(f"{response.status} {_reason(response.status)}",
-                       [*headers, ("Content-Length", str(len(response.body)))])
+        start_response(
+            f"{response.status} {_reason(response.status)}",
+            [*headers, ("Content-Length", str(len(response.body)))],
+        )
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else response.body]
 
     def handle(self, environ: dict[str, Any]) -> HttpResponse:
         request_id = str(uuid.uuid4())
         # The raw URI keeps percent-encoding, as AWS does in `path`.
-        raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).split("?")[0]
+        raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).split(
+            "?"
+        )[0]
         parsed = parse_api_path(raw)
         found = _find_api(parsed[0]) if parsed else None
         if parsed is None or found is None or parsed[1] not in found[2].stages:
@@ -416,7 +436,10 @@ class ApiGatewayFront:
         if route is None:
             return self._gateway_error(api, "MISSING_AUTHENTICATION_TOKEN", 403, MISSING_TOKEN, request_id)
         stage = StageInfo(
-            account_id=account, api_id=api_id, stage=stage_name, region=region,
+            account_id=account,
+            api_id=api_id,
+            stage=stage_name,
+            region=region,
             stage_variables=dict(api.stages[stage_name].variables or {}),
             binary_media_types=tuple(api.binaryMediaTypes or ()),
             domain_name=environ.get("HTTP_HOST", "127.0.0.1"),
@@ -426,7 +449,9 @@ class ApiGatewayFront:
         if kind == "MOCK":
             mocked = mock_response(integration)
             if mocked is not None:
-                return HttpResponse(mocked.status, [*mocked.headers, ("x-amzn-RequestId", request_id)], mocked.body)
+                return HttpResponse(
+                    mocked.status, [*mocked.headers, ("x-amzn-RequestId", request_id)], mocked.body
+                )
             reason = "the MOCK integration has no integration response"
         elif kind == "AWS_PROXY" and _LAMBDA_URI.search(integration.uri or ""):
             return self._invoke(req, route, stage, integration, api, request_id)
@@ -445,8 +470,11 @@ class ApiGatewayFront:
             uri = uri.replace(f"${{stageVariables.{name}}}", value)
         fn_ref = unquote(_LAMBDA_URI.search(uri).group("fn"))  # type: ignore[union-attr]
         parts = fn_ref.split(":")
-        account, region = (parts[4], parts[3]) if fn_ref.startswith("arn:") and len(parts) > 6 else (
-            stage.account_id, stage.region)
+        account, region = (
+            (parts[4], parts[3])
+            if fn_ref.startswith("arn:") and len(parts) > 6
+            else (stage.account_id, stage.region)
+        )
         where = f"{req.method} {req.path} ({stage.api_id}/{stage.stage})"
         backend = get_backend(account, region)
         try:
@@ -455,12 +483,19 @@ class ApiGatewayFront:
             log.warning("%s: 500: Lambda %s not found (%s)", where, fn_ref, exc)
             return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
         method_arn = f"arn:aws:execute-api:{stage.region}:{stage.account_id}:{stage.api_id}/{stage.stage}"
-        arns = {f"{method_arn}/{verb}{p}" for verb in (req.method, route.method_key) for p in (
-            route.resource_path, req.path)}
+        arns = {
+            f"{method_arn}/{verb}{p}"
+            for verb in (req.method, route.method_key)
+            for p in (route.resource_path, req.path)
+        }
         statements = getattr(getattr(fn, "policy", None), "statements", None) or []
         if not integration.credentials and not invoke_permitted(statements, arns, stage.account_id):
-            log.warning("%s: 500: Execution failed due to configuration error: Invalid permissions on Lambda "
-                        "function %s (add a lambda permission for apigateway.amazonaws.com)", where, fn_ref)
+            log.warning(
+                "%s: 500: Execution failed due to configuration error: Invalid permissions on Lambda "
+                "function %s (add a lambda permission for apigateway.amazonaws.com)",
+                where,
+                fn_ref,
+            )
             return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
         event = build_proxy_event(req, route, stage, request_id=request_id, now=time.time())
         response_headers: dict[str, str] = {}
@@ -473,8 +508,11 @@ class ApiGatewayFront:
             log.warning("%s: 502: Lambda %s raised: %s", where, fn_ref, _short(payload))
             return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)
         try:
-            mapped = map_proxy_response(payload or b"null", binary_media_types=stage.binary_media_types,
-                                        accept=_header(req.headers, "Accept"))
+            mapped = map_proxy_response(
+                payload or b"null",
+                binary_media_types=stage.binary_media_types,
+                accept=_header(req.headers, "Accept"),
+            )
         except MalformedProxyResponse as exc:
             log.warning("%s: 502: Malformed Lambda proxy response: %s", where, exc)
             return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)

@@ -5,7 +5,8 @@
 Runs in the foreground until SIGTERM/SIGINT. Requests go, in order, to the health endpoint,
 the API Gateway front (urls.API_PREFIX), the S3 website front (urls.WEBSITE_PREFIX), and
 otherwise to moto's own WSGI app. Lambda functions run in the Docker-free executor
-(awslab.local.executor), installed before the first request.
+(awslab.local.executor), installed before the first request; it also frees the workers of
+deleted functions and on POST /moto-api/reset (it patches moto's Lambda backend).
 
 Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
 1 on any other failure to start.
@@ -83,31 +84,22 @@ class LocalCloudApp:
             "started_at": self.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "moto_version": moto.__version__,
             "lambda_executor": self.executor is not None,
+            "lambda_workers": len(self.executor.workers()) if self.executor is not None else 0,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == urls.HEALTH_PATH:
             body = json.dumps(self.health()).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
             return [body]
         if path.startswith(urls.API_PREFIX + "/"):
             return self.gateway(environ, start_response)
         if path.startswith(urls.WEBSITE_PREFIX + "/"):
             return self.website(environ, start_response)
-        if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
-            result = self.moto_app(environ, start_response)
-            self.drop_workers()
-            return result
         return self.moto_app(environ, start_response)
-
-    def drop_workers(self) -> None:
-        """After a reset no function exists: free the executor's warm workers if it can."""
-        for name in ("drop_workers", "reset"):
-            method = getattr(self.executor, name, None)
-            if callable(method):
-                method()
-                return
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -135,8 +127,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -159,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = f"http://127.0.0.1:{args.port}"
     executor = install_executor(work_dir, endpoint)
     app = LocalCloudApp(DomainDispatcherApplication(create_backend_app), port=args.port, executor=executor)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler,
-                         fd=sock.fileno())
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
+    )
     sock.close()  # make_server works on its own duplicate of the descriptor
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -170,10 +164,16 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("%s %s listening on %s (pid %d, work dir %s)", SERVICE_NAME, app.health()["moto_version"], endpoint,
-             os.getpid(), work_dir)
+    log.info(
+        "%s %s listening on %s (pid %d, work dir %s)",
+        SERVICE_NAME,
+        app.health()["moto_version"],
+        endpoint,
+        os.getpid(),
+        work_dir,
+    )
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.2)  # also bounds how long a stop waits
     finally:
         server.server_close()
         if executor is not None:

@@ -24,8 +24,14 @@ from awslab.local.urls import WEBSITE_PREFIX, parse_website_path
 Headers = list[tuple[str, str]]
 
 # Object metadata the website endpoint returns as response headers.
-_PASSED_HEADERS = ("content-type", "cache-control", "content-encoding", "content-disposition",
-                   "content-language", "expires")
+_PASSED_HEADERS = (
+    "content-type",
+    "cache-control",
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "expires",
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,10 @@ def error_page(status: int, code: str, message: str, extra: Iterable[tuple[str, 
     title = f"{status} {HTTPStatus(status).phrase}"
     items = [("Code", code), ("Message", message), *extra, ("RequestId", uuid.uuid4().hex[:16].upper())]
     lis = "\n".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in items)
-    return (f"<html>\n<head><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<ul>\n{lis}\n</ul>\n"
-            "<hr/>\n</body>\n</html>\n").encode()
+    return (
+        f"<html>\n<head><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<ul>\n{lis}\n</ul>\n"
+        "<hr/>\n</body>\n</html>\n"
+    ).encode()
 
 
 @dataclass(frozen=True)
@@ -152,23 +160,43 @@ def _readable(bucket: Any, key_obj: Any, key: str) -> bool:
 
 def _lookup(bucket: Any, key: str) -> Any:
     obj = bucket.keys.get(key) if key else None
-    return obj if obj is not None and hasattr(obj, "value") and not getattr(obj, "is_delete_marker", False) \
+    return (
+        obj
+        if obj is not None and hasattr(obj, "value") and not getattr(obj, "is_delete_marker", False)
         else None
+    )
 
 
 def serve(bucket_name: str, key: str, method: str, request_headers: dict[str, str]) -> Response:
     """The website endpoint's answer for one request (key already URL-decoded)."""
     if method not in ("GET", "HEAD"):
-        return _html(405, error_page(405, "MethodNotAllowed", "The specified method is not allowed against "
-                                     "this resource.", [("Method", method), ("ResourceType", "OBJECT")]))
+        return _html(
+            405,
+            error_page(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+                [("Method", method), ("ResourceType", "OBJECT")],
+            ),
+        )
     bucket = _find_bucket(bucket_name)
     if bucket is None:
-        return _html(404, error_page(404, "NoSuchBucket", "The specified bucket does not exist",
-                                     [("BucketName", bucket_name)]))
+        return _html(
+            404,
+            error_page(
+                404, "NoSuchBucket", "The specified bucket does not exist", [("BucketName", bucket_name)]
+            ),
+        )
     if not bucket.website_configuration:
-        return _html(404, error_page(404, "NoSuchWebsiteConfiguration",
-                                     "The specified bucket does not have a website configuration",
-                                     [("BucketName", bucket_name)]))
+        return _html(
+            404,
+            error_page(
+                404,
+                "NoSuchWebsiteConfiguration",
+                "The specified bucket does not have a website configuration",
+                [("BucketName", bucket_name)],
+            ),
+        )
     config = parse_website_configuration(bucket.website_configuration)
     if config.redirect_host:
         location = f"{config.redirect_protocol or 'http'}://{config.redirect_host}/{key}"
@@ -179,7 +207,9 @@ def serve(bucket_name: str, key: str, method: str, request_headers: dict[str, st
     if obj is None and not key.endswith("/") and key and _lookup(bucket, f"{key}/{index}") is not None:
         return Response(302, [("Location", f"{WEBSITE_PREFIX}/{bucket_name}/{key}/")], b"")
     if obj is None:
-        return _error(bucket, config, 404, "NoSuchKey", "The specified key does not exist.", [("Key", target)])
+        return _error(
+            bucket, config, 404, "NoSuchKey", "The specified key does not exist.", [("Key", target)]
+        )
     if not _readable(bucket, obj, target):
         return _error(bucket, config, 403, "AccessDenied", "Access Denied", [])
     return _object_response(obj, request_headers)
@@ -195,8 +225,9 @@ def _object_response(obj: Any, request_headers: dict[str, str], status: int = 20
     return Response(status, headers, obj.value)
 
 
-def _error(bucket: Any, config: WebsiteConfig, status: int, code: str, message: str,
-           extra: list[tuple[str, str]]) -> Response:
+def _error(
+    bucket: Any, config: WebsiteConfig, status: int, code: str, message: str, extra: list[tuple[str, str]]
+) -> Response:
     # The error document is served, with the original status, when it is itself readable.
     if config.error_key:
         doc = _lookup(bucket, config.error_key)
@@ -214,15 +245,21 @@ class WebsiteFront:
         parsed = parse_website_path(path)
         method = environ["REQUEST_METHOD"].upper()
         if parsed is None:
-            response = _html(404, error_page(404, "NoSuchBucket", "The specified bucket does not exist",
-                                             [("BucketName", "")]))
+            response = _html(
+                404,
+                error_page(404, "NoSuchBucket", "The specified bucket does not exist", [("BucketName", "")]),
+            )
         else:
-            headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+            headers = {
+                k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+            }
             response = serve(parsed[0], parsed[1], method, headers)
         body = b"" if method == "HEAD" else response.body
         length = str(len(response.body))
         headers = [h for h in response.headers if h[0].lower() != "content-length"]
-        start_response(f"{response.status} {_reason(response.status)}", [*headers, ("Content-Length", length)])
+        start_response(
+            f"{response.status} {_reason(response.status)}", [*headers, ("Content-Length", length)]
+        )
         return [body]
 
 

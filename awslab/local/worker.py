@@ -15,6 +15,7 @@ Wire protocol (private file descriptors, so handler output cannot corrupt it):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -22,12 +23,15 @@ import json
 import logging
 import os
 import queue
+import signal
 import site
+import subprocess
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 MARK = "\x1e"
@@ -137,10 +141,14 @@ def load_handler(spec: str) -> Callable[[Any, LambdaContext], Any]:
     try:
         module = importlib.import_module(modname.replace("/", "."))
     except ImportError as exc:
-        raise InitFault("Runtime.ImportModuleError", f"Unable to import module '{modname}': {exc}", []) from None
+        raise InitFault(
+            "Runtime.ImportModuleError", f"Unable to import module '{modname}': {exc}", []
+        ) from None
     except SyntaxError as exc:
         trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
-        raise InitFault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {exc}", trace) from None
+        raise InitFault(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{modname}': {exc}", trace
+        ) from None
     handler = getattr(module, fname, None)
     if handler is None:
         raise InitFault("Runtime.HandlerNotFound", f"Handler '{fname}' missing on module '{modname}'", [])
@@ -154,6 +162,13 @@ class InitFault(Exception):
 
 
 def max_rss_bytes() -> int:
+    """Peak memory of this process. On Linux getrusage would report the parent's peak (ru_maxrss
+    survives exec), so VmHWM first."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
     try:
         import resource
     except ImportError:  # Windows: not reported
@@ -190,10 +205,8 @@ def run_one(handler: Callable[[Any, LambdaContext], Any], request: dict[str, Any
 
 def end_of_output(marker_id: str) -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # closed or replaced by the handler
             stream.flush()
-        except (OSError, ValueError):
-            pass  # the handler closed or replaced it; the marker still goes to fd 2
     os.write(2, f"{MARK}{marker_id}{MARK}".encode())
 
 
@@ -254,6 +267,111 @@ def main() -> None:
         result = run_one(handler, request)
         end_of_output(request["id"])
         reply(result)
+
+
+# ---- the parent's side ---------------------------------------------------------------------
+class OutputBuffer:
+    """A worker's stderr (the handler's log output), handed out per invoke up to the worker's marker."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def pump(self, stream: Any) -> None:
+        while chunk := stream.read1(65536):
+            with self._cond:
+                self._buf += chunk
+                self._cond.notify_all()
+        stream.close()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def take(self, marker_id: str, timeout: float) -> str:
+        marker = (MARK + marker_id + MARK).encode()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while marker not in self._buf and not self._closed and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            end = self._buf.find(marker)
+            data = bytes(self._buf[:end] if end >= 0 else self._buf)
+            del self._buf[: end + len(marker) if end >= 0 else len(self._buf)]
+        return data.replace(MARK.encode(), b"").decode("utf-8", "replace")
+
+
+class WorkerProcess:
+    """The parent's side: its handle on one worker process (see the wire protocol above)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], stream_name: str) -> None:
+        self.proc = proc
+        self.stream_name = stream_name
+        self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.output = OutputBuffer()
+        self.last_used = time.monotonic()
+        self.invokes = 0
+        self.max_rss = 0
+        self.init_ms: float | None = None  # reported once, in the first REPORT line
+        threading.Thread(target=self._read_replies, daemon=True).start()
+        threading.Thread(target=self.output.pump, args=(proc.stderr,), daemon=True).start()
+
+    @classmethod
+    def spawn(cls, config: dict[str, Any], cwd: Path, env: dict[str, str], stream_name: str) -> WorkerProcess:
+        """Start this file as a worker of the same interpreter, in its own session (so a timeout
+        can kill whatever the handler started) and without the script's directory on its path."""
+        proc = subprocess.Popen(
+            [sys.executable, "-u", "-P", "-s", os.path.abspath(__file__), json.dumps(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=cwd, env=env, start_new_session=True,
+        )  # fmt: skip
+        return cls(proc, stream_name)
+
+    def _read_replies(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.replies.put(json.loads(line))
+        self.proc.stdout.close()
+        self.replies.put(None)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # the worker died; its reply queue says so
+
+    def reply(self, timeout: float) -> dict[str, Any] | bool | None:
+        """The next reply, None if the worker exited, False if `timeout` passed first."""
+        try:
+            return self.replies.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return False
+
+    def kill(self, grace_s: float = 0.0) -> None:
+        """Stop the worker, after `grace_s` seconds to exit by itself."""
+        if grace_s > 0:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(grace_s)
+        if self.proc.poll() is None:
+            try:
+                if os.name == "posix":  # the whole session: the handler's own children too
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                else:
+                    self.proc.kill()
+            except OSError:
+                pass
+        self.proc.wait()
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
 
 
 if __name__ == "__main__":

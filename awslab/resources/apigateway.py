@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -178,12 +180,9 @@ class RestApi(Resource):
         apigw = self.ctx.client("apigateway")
         previous = list(record.attrs.get("permissions") or [])
         api_id = record.attrs.get("id")
-        try:
+        api = None
+        with missing_ok():
             api = apigw.get_rest_api(restApiId=api_id) if api_id else None
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
-            api = None
         if api is None:  # gone behind our back: a new one, and the old permissions go
             _remove_permissions(self.ctx, previous)
             return self.create()
@@ -221,11 +220,8 @@ class RestApi(Resource):
             restApiId=api_id, stageName=self.props.stage, description=f"awslab {self.ctx.lab}/{self.logical}"
         )
         if previous_stage and previous_stage != self.props.stage:
-            try:
+            with missing_ok():
                 apigw.delete_stage(restApiId=api_id, stageName=previous_stage)
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise
         attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
         attrs["permissions"] = permissions
         return attrs
@@ -244,17 +240,13 @@ class RestApi(Resource):
             wanted.update("/" + "/".join(segs[: i + 1]) for i in range(len(segs)))
         # deepest first, so no delete hits a resource already removed with its parent
         for path in sorted(set(live) - wanted, key=lambda p: -len(path_segments(p))):
-            _ignore_not_found(
-                lambda p=path: apigw.delete_resource(restApiId=api_id, resourceId=live[p]["id"])
-            )
+            with missing_ok():
+                apigw.delete_resource(restApiId=api_id, resourceId=live[path]["id"])
         ids = {p: live[p]["id"] for p in wanted if p in live}
         for path in ids:
             for method in live[path].get("resourceMethods") or {}:
-                _ignore_not_found(
-                    lambda p=path, m=method: apigw.delete_method(
-                        restApiId=api_id, resourceId=ids[p], httpMethod=m
-                    )
-                )
+                with missing_ok():
+                    apigw.delete_method(restApiId=api_id, resourceId=ids[path], httpMethod=method)
         for path in sorted(wanted - set(ids), key=lambda p: len(path_segments(p))):
             segs = path_segments(path)
             parent = "/" + "/".join(segs[:-1])
@@ -339,9 +331,8 @@ class RestApi(Resource):
                 }
                 apigw.put_gateway_response(restApiId=api_id, responseType=rtype, responseParameters=params)
             else:
-                _ignore_not_found(
-                    lambda r=rtype: apigw.delete_gateway_response(restApiId=api_id, responseType=r)
-                )
+                with missing_ok():
+                    apigw.delete_gateway_response(restApiId=api_id, responseType=rtype)
 
     def _sync_permissions(
         self, api_id: str, fn_arns: dict[str, str], previous: list[dict[str, str]]
@@ -372,11 +363,8 @@ class RestApi(Resource):
         apigw = ctx.client("apigateway")
         api = None
         if record.attrs.get("id"):
-            try:
+            with missing_ok():
                 api = apigw.get_rest_api(restApiId=record.attrs["id"])
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise
         else:
             found = cls._find(ctx, record.physical)
             api = found[0] if found else None
@@ -397,15 +385,9 @@ class RestApi(Resource):
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
             _remove_permissions(ctx, recorded if recorded is not None else _find_lab_permissions(ctx, api_id))
-            try:
-                apigw.get_rest_api(restApiId=api_id)
-            except Exception as exc:
-                if is_not_found(exc):
-                    continue
-                raise
             # AWS allows one DeleteRestApi per 30 s per account: retry the throttle, with a deadline.
             retry_propagation(
-                lambda a=api_id: _ignore_not_found(lambda: apigw.delete_rest_api(restApiId=a)),
+                lambda a=api_id: _delete_api(apigw, a),
                 deadline=240.0,
                 first_delay=2.0,
                 max_delay=16.0,
@@ -446,12 +428,20 @@ def _attrs(ctx: Context, api_id: str, name: str, stage: str) -> dict[str, Any]:
     }
 
 
-def _ignore_not_found(call: Any) -> None:
+@contextmanager
+def missing_ok() -> Iterator[None]:
+    """Treat "not found" as done."""
     try:
-        call()
+        yield
     except Exception as exc:
         if not is_not_found(exc):
             raise
+
+
+def _delete_api(apigw: Any, api_id: str) -> None:
+    with missing_ok():
+        apigw.get_rest_api(restApiId=api_id)  # moto answers the delete of a missing API with a 500
+        apigw.delete_rest_api(restApiId=api_id)
 
 
 def _statement_ids(ctx: Context, function: str) -> set[str]:
@@ -467,9 +457,8 @@ def _statement_ids(ctx: Context, function: str) -> set[str]:
 def _remove_permissions(ctx: Context, permissions: list[dict[str, str]]) -> None:
     lam = ctx.client("lambda")
     for p in permissions:
-        _ignore_not_found(
-            lambda p=p: lam.remove_permission(FunctionName=p["function"], StatementId=p["statement_id"])
-        )
+        with missing_ok():
+            lam.remove_permission(FunctionName=p["function"], StatementId=p["statement_id"])
 
 
 def _find_lab_permissions(ctx: Context, api_id: str) -> list[dict[str, str]]:

@@ -137,8 +137,11 @@ class EventSource(Resource):
 
     def _settings(self, *, creating: bool) -> dict[str, Any]:
         cfg = self.cfg
-        settings: dict[str, Any] = {"FunctionName": cfg.function, "BatchSize": cfg.batch_size,
-                                    "Enabled": cfg.enabled}
+        settings: dict[str, Any] = {
+            "FunctionName": cfg.function,
+            "BatchSize": cfg.batch_size,
+            "Enabled": cfg.enabled,
+        }
         if cfg.report_batch_item_failures:
             settings["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
         elif not creating:
@@ -151,8 +154,11 @@ class EventSource(Resource):
 
     def create(self) -> dict[str, Any]:
         lam = self.ctx.client("lambda")
-        params = {**self._settings(creating=True), "EventSourceArn": self.cfg.source,
-                  "Tags": self.ctx.tags(self.logical)}
+        params = {
+            **self._settings(creating=True),
+            "EventSourceArn": self.cfg.source,
+            "Tags": self.ctx.tags(self.logical),
+        }
         try:
             # the function's role may not yet show its new SQS permissions to Lambda
             mapping = retry_propagation(lambda: lam.create_event_source_mapping(**params))
@@ -183,7 +189,8 @@ class EventSource(Resource):
         lam = self.ctx.client("lambda")
         settings = self._settings(creating=False)
         return retry_propagation(
-            lambda: lam.update_event_source_mapping(UUID=uuid, **settings), is_retryable=_in_use_or_propagating
+            lambda: lam.update_event_source_mapping(UUID=uuid, **settings),
+            is_retryable=_in_use_or_propagating,
         )
 
     @classmethod
@@ -208,8 +215,9 @@ class EventSource(Resource):
             return
         lam = ctx.client("lambda")
         try:
-            retry_propagation(lambda: lam.delete_event_source_mapping(UUID=uuid),
-                              is_retryable=_in_use_or_propagating)
+            retry_propagation(
+                lambda: lam.delete_event_source_mapping(UUID=uuid), is_retryable=_in_use_or_propagating
+            )
         except ClientError as exc:
             if not is_not_found(exc):
                 raise

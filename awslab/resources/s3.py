@@ -30,6 +30,7 @@ from awslab.resources.retry import retry_propagation
 from awslab.target import origin_of
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
+LIST_PAGE = 1000  # what S3 returns at most per listing
 # Explicit types for what websites serve: the platform's mimetypes table varies (Windows
 # registries have mapped .js to text/plain) and lacks some modern formats.
 CONTENT_TYPES = {
@@ -143,11 +144,18 @@ class Bucket(Resource):
                 ],
             }
             # The lifted block takes a moment to apply on AWS: AccessDenied until then.
-            retry_propagation(
-                lambda: s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy)),
-                deadline=30.0,
-                is_retryable=lambda e: _code(e) == "AccessDenied",
-            )
+            try:
+                retry_propagation(
+                    lambda: s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy)),
+                    deadline=30.0,
+                    is_retryable=lambda e: _code(e) == "AccessDenied",
+                )
+            except Exception as exc:
+                if _code(exc) != "AccessDenied":
+                    raise
+                err = ProvisionError(self.kind, self.logical, "making a public website of", exc)
+                err.hint = "the account's S3 Block Public Access may forbid public buckets (s3control)"
+                raise err from exc
             site: dict[str, Any] = {"IndexDocument": {"Suffix": p.website.index}}
             if p.website.error:
                 site["ErrorDocument"] = {"Key": p.website.error}
@@ -242,7 +250,9 @@ def empty_bucket(s3: Any, bucket: str, logical: str = "") -> int:
     for _ in range(3):
         found = [
             {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+            for page in s3.get_paginator("list_object_versions").paginate(
+                Bucket=bucket, PaginationConfig={"PageSize": LIST_PAGE}
+            )
             for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
         ]
         if not found:

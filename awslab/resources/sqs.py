@@ -84,8 +84,10 @@ class Queue(Resource):
         }
         if cfg.dead_letter:
             attrs["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": cfg.dead_letter.target,
-                 "maxReceiveCount": cfg.dead_letter.max_receive_count}
+                {
+                    "deadLetterTargetArn": cfg.dead_letter.target,
+                    "maxReceiveCount": cfg.dead_letter.max_receive_count,
+                }
             )
         return attrs
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -34,7 +34,7 @@ class RejectedUpload(Exception):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _int_env(name: str, default: int) -> int:
@@ -146,9 +146,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         bucket = (s3_part.get("bucket") or {}).get("name", "")
         # Keys arrive URL-encoded the way quote_plus does it ("my photo.jpg" -> "my+photo.jpg").
         key = unquote_plus((s3_part.get("object") or {}).get("key", ""))
-        if not str(rec.get("eventName", "")).startswith("ObjectCreated") or not key.startswith(
-            UPLOAD_PREFIX
-        ):
+        if not str(rec.get("eventName", "")).startswith("ObjectCreated") or not key.startswith(UPLOAD_PREFIX):
             summary["skipped"] += 1
             summary["results"].append({"key": key, "status": "skipped"})
             continue

@@ -17,7 +17,7 @@ import os
 import re
 import traceback
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -116,7 +116,7 @@ def parse_order(event: dict[str, Any]) -> dict[str, Any]:
     }
     if customer is not None:
         order["customer"] = customer
-    order["created_at"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    order["created_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
     return order
 
 
@@ -131,7 +131,10 @@ def create_order(event: dict[str, Any]) -> dict[str, Any]:
     if queue_url:
         extra: dict[str, Any] = {}
         if queue_url.endswith(".fifo"):
-            extra = {"MessageGroupId": order.get("customer") or "orders", "MessageDeduplicationId": order["id"]}
+            extra = {
+                "MessageGroupId": order.get("customer") or "orders",
+                "MessageDeduplicationId": order["id"],
+            }
         sent = sqs.send_message(
             QueueUrl=queue_url,
             MessageBody=body,
@@ -168,9 +171,15 @@ def list_orders(event: dict[str, Any]) -> dict[str, Any]:
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    orders = [i for i in items if i.get("kind") != "notification" and not str(i["id"]).startswith(NOTIFICATION_PREFIX)]
+    orders = [
+        i
+        for i in items
+        if i.get("kind") != "notification" and not str(i["id"]).startswith(NOTIFICATION_PREFIX)
+    ]
     orders.sort(key=lambda i: str(i.get("received_at", "")), reverse=True)
-    return response(event, 200, {"orders": orders[:limit], "count": min(len(orders), limit), "total": len(orders)})
+    return response(
+        event, 200, {"orders": orders[:limit], "count": min(len(orders), limit), "total": len(orders)}
+    )
 
 
 def get_order(event: dict[str, Any], order_id: str) -> dict[str, Any]:

@@ -4,8 +4,9 @@ Environment: TABLE_NAME (orders, key `id`).
 
 The message body is an order JSON object, sent to the queue directly (or by the topic with raw
 message delivery), or wrapped in the SNS envelope when the queue is subscribed to the topic
-without raw delivery. A poison message (not JSON, not an object, or `"poison": true`) fails:
-it stays on the queue, is retried, and reaches the DLQ after the queue's maxReceiveCount.
+without raw delivery. Any other body (plain text such as "hi", a JSON scalar or list) is
+recorded as a text message. A poison message (an object with `"poison": true`) fails: it stays
+on the queue, is retried, and reaches the DLQ after the queue's maxReceiveCount.
 
 Failures are reported per record as {"batchItemFailures": [...]} (the event source mapping
 needs FunctionResponseTypes=["ReportBatchItemFailures"]). When every record of a batch fails
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,13 +42,19 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def unwrap(body: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Return (order, SNS envelope or None). Raises PoisonMessage for bodies that can never
-    be processed."""
+def _parse(text: str) -> dict[str, Any]:
+    """An order object, or {"text": ...} for any body that is not a JSON object."""
     try:
-        data = _loads(body)
-    except (TypeError, ValueError) as exc:
-        raise PoisonMessage(f"body is not JSON: {exc}") from exc
+        data = _loads(text)
+    except (TypeError, ValueError):
+        return {"text": text}
+    return data if isinstance(data, dict) else {"text": text}
+
+
+def unwrap(body: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Return (order or text message, SNS envelope or None). Raises PoisonMessage for a body
+    marked poison (it can never be processed)."""
+    data: Any = _parse(body)
     envelope = None
     if (
         isinstance(data, dict)
@@ -56,12 +63,7 @@ def unwrap(body: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         and isinstance(data.get("Message"), str)
     ):
         envelope = data
-        try:
-            data = _loads(data["Message"])
-        except ValueError as exc:
-            raise PoisonMessage(f"SNS message is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PoisonMessage(f"order must be a JSON object, got {type(data).__name__}")
+        data = _parse(data["Message"])
     if data.get("poison") is True:
         raise PoisonMessage("message marked poison")
     return data, envelope
@@ -75,8 +77,9 @@ def order_item(record: dict[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": str(order_id) if order_id not in (None, "") else record["messageId"],
         "body": order,
+        "kind": "message" if set(order) == {"text"} else "order",
         "status": "received",
-        "received_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "source": "sqs",
         "message_id": record["messageId"],
     }

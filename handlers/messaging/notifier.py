@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +47,7 @@ def notification_item(record: dict[str, Any], prefix: str = "") -> dict[str, Any
         "attributes": _attributes(sns.get("MessageAttributes")),
         "sns_timestamp": sns.get("Timestamp", ""),
         "subscription_arn": record.get("EventSubscriptionArn", ""),
-        "received_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "received_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     # Orders published by the API are JSON: keep their id so a notification can be matched
     # with the order the consumer wrote.

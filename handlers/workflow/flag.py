@@ -1,7 +1,8 @@
 """Workflow lab, step 2 (a check failed): record the application as flagged for review.
 
-Input: the state ({"application": {...}, "execution": ..., "checks": {name_ok, name_reason,
-address_ok, address_reason}}) or, invoked directly, the application with those four fields.
+Input: the state ({"application": {...}, "execution": ..., "checks": {"name": {"ok", "reason"},
+"address": {"ok", "reason"}}}) or, invoked directly, the application with the check steps'
+fields (name_ok, name_reason, address_ok, address_reason).
 Writes the application to the table (env TABLE_NAME, key `id`) and returns the record.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,9 @@ import boto3
 dynamodb = boto3.resource("dynamodb")
 
 STATUS = "flagged_for_review"
-CHECK_FIELDS = ("name_ok", "name_reason", "address_ok", "address_reason")
+PARTS = ("name", "address")
+# Flat check results, as the check steps return them; not part of the stored application.
+CHECK_FIELDS = ("name_ok", "name_reason", "address_ok", "address_reason", "checks")
 
 
 def application_id(application: dict[str, Any], execution: str | None) -> str:
@@ -32,24 +35,42 @@ def application_id(application: dict[str, Any], execution: str | None) -> str:
     return "app-" + digest[:16]
 
 
+def normalized_checks(event: dict[str, Any], application: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{"name": {"ok", "reason"}, "address": {...}} from the state machine's `checks`, or from the
+    flat fields check_name / check_address return (`name_ok`, `name_reason`, ...)."""
+    checks = event.get("checks") if isinstance(event.get("checks"), dict) else {}
+    result = {}
+    for part in PARTS:
+        nested = checks.get(part)
+        if isinstance(nested, dict):
+            result[part] = {"ok": nested.get("ok"), "reason": nested.get("reason")}
+        else:
+            flat = checks if f"{part}_ok" in checks else application
+            result[part] = {"ok": flat.get(f"{part}_ok"), "reason": flat.get(f"{part}_reason")}
+    return result
+
+
 def decision_record(event: dict[str, Any], status: str) -> dict[str, Any]:
     application = event.get("application") if isinstance(event.get("application"), dict) else event
     execution = event.get("execution") if isinstance(event.get("execution"), str) else None
-    checks = event.get("checks") if isinstance(event.get("checks"), dict) else {}
-    checks = {k: checks.get(k, application.get(k)) for k in CHECK_FIELDS}
-    reasons = [f"{part}: {checks[f'{part}_reason']}" for part in ("name", "address")]
-    if status != "approved":  # a flag lists only what needs a reviewer's look
-        reasons = [r for r, part in zip(reasons, ("name", "address"), strict=True) if not checks[f"{part}_ok"]]
+    checks = normalized_checks(event, application)
+    stored = {k: v for k, v in application.items() if k not in CHECK_FIELDS}
+    # A flag lists only what needs a reviewer's look; an approval lists every check.
+    reasons = [
+        f"{part}: {check['reason']}"
+        for part, check in checks.items()
+        if status == "approved" or check["ok"] is not True
+    ]
     record: dict[str, Any] = {
-        "id": application_id(application, execution),
+        "id": application_id(stored, execution),
         "kind": "application",
         "name": application.get("name"),
         "address": application.get("address"),
         "status": status,
         "reasons": reasons,
         "checks": checks,
-        "application": {k: v for k, v in application.items() if k not in CHECK_FIELDS},
-        "decided_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "application": stored,
+        "decided_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     if execution:
         record["execution"] = execution

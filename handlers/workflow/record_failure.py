@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +58,7 @@ def failure_record(event: dict[str, Any]) -> dict[str, Any]:
         "cause": readable_cause(cause),
         "cause_detail": cause if isinstance(cause, str) else json.dumps(cause, default=str),
         "application": {k: v for k, v in application.items() if k != "error"},
-        "failed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "failed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     if execution:
         record["execution"] = execution

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -62,14 +61,18 @@ def subscribed_queue(topic: str, raw: bool) -> str:
 
 def sqs_event(url: str, expect: int = 1) -> dict[str, Any]:
     """Receive messages and shape them as the SQS event source mapping delivers them."""
-    msgs = boto3.client("sqs").receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
-    ).get("Messages", [])
+    msgs = (
+        boto3.client("sqs")
+        .receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0)
+        .get("Messages", [])
+    )
     assert len(msgs) == expect
     return {"Records": [record(m["Body"], m["MessageId"], m["ReceiptHandle"], m["Attributes"]) for m in msgs]}
 
 
-def record(body: str, message_id: str | None = None, receipt: str = "rh", attrs: Any = None) -> dict[str, Any]:
+def record(
+    body: str, message_id: str | None = None, receipt: str = "rh", attrs: Any = None
+) -> dict[str, Any]:
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": receipt,
@@ -111,15 +114,25 @@ def test_partial_batch_failure_reports_only_poison(lab: dict[str, Any]) -> None:
     consumer = load_handler("messaging", "consumer")
     batch = [
         record(json.dumps({"id": "good-1", "item": "a", "quantity": 1}), "ok-1"),
-        record("this is not json", "bad-1"),
         record(json.dumps({"id": "p", "item": "b", "quantity": 1, "poison": True}), "bad-2"),
-        record(json.dumps(["not", "an", "object"]), "bad-3"),
         record(json.dumps({"id": "good-2", "item": "c", "quantity": 2}), "ok-2"),
+        record(json.dumps({"poison": True}), "bad-3"),
     ]
     result = consumer.handler({"Records": batch}, None)
-    assert result == {"batchItemFailures": [{"itemIdentifier": i} for i in ("bad-1", "bad-2", "bad-3")]}
+    assert result == {"batchItemFailures": [{"itemIdentifier": i} for i in ("bad-2", "bad-3")]}
     assert order("good-1") and order("good-2")
     assert order("p") is None
+
+
+@pytest.mark.parametrize("body", ["hi", "this is not json", '["a", "list"]', "42"])
+def test_a_plain_text_message_is_recorded_not_rejected(lab: dict[str, Any], body: str) -> None:
+    """`awslab send-message "hi"` must be consumed: any body that is not an order object is a
+    text message, recorded with its content."""
+    consumer = load_handler("messaging", "consumer")
+    assert consumer.handler({"Records": [record(body, "txt-1")]}, None) == {"batchItemFailures": []}
+    item = order("txt-1")
+    assert item is not None
+    assert (item["kind"], item["body"], item["message_id"]) == ("message", {"text": body}, "txt-1")
 
 
 def test_batch_of_only_poison_raises(lab: dict[str, Any]) -> None:
@@ -132,7 +145,9 @@ def test_batch_of_only_poison_raises(lab: dict[str, Any]) -> None:
 def test_consumer_unwraps_sns_delivery(lab: dict[str, Any], raw: bool) -> None:
     consumer = load_handler("messaging", "consumer")
     queue = subscribed_queue(lab["topic"], raw)
-    boto3.client("sns").publish(TopicArn=lab["topic"], Message=json.dumps({"id": "o-7", "item": "pho", "quantity": 2}))
+    boto3.client("sns").publish(
+        TopicArn=lab["topic"], Message=json.dumps({"id": "o-7", "item": "pho", "quantity": 2})
+    )
     event = sqs_event(queue)
     is_envelope = json.loads(event["Records"][0]["body"]).get("Type") == "Notification"
     assert is_envelope is not raw
@@ -147,10 +162,10 @@ def test_poison_inside_sns_envelope_fails(lab: dict[str, Any]) -> None:
     consumer = load_handler("messaging", "consumer")
     queue = subscribed_queue(lab["topic"], raw=False)
     sns = boto3.client("sns")
-    sns.publish(TopicArn=lab["topic"], Message="plain text, not an order")
+    sns.publish(TopicArn=lab["topic"], Message=json.dumps({"id": "bad", "poison": True}))
     sns.publish(TopicArn=lab["topic"], Message=json.dumps({"id": "fine", "item": "x", "quantity": 1}))
     event = sqs_event(queue, expect=2)
-    bad = [r["messageId"] for r in event["Records"] if "plain text" in r["body"]]
+    bad = [r["messageId"] for r in event["Records"] if "poison" in r["body"]]
     assert consumer.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": bad[0]}]}
     assert order("fine")
 
@@ -160,7 +175,7 @@ def test_poison_ends_in_dlq_after_max_receive_count(lab: dict[str, Any]) -> None
     consumer = load_handler("messaging", "consumer")
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=lab["queue"], MessageBody=json.dumps({"id": "g", "item": "x", "quantity": 1}))
-    sqs.send_message(QueueUrl=lab["queue"], MessageBody="{broken")
+    sqs.send_message(QueueUrl=lab["queue"], MessageBody=json.dumps({"id": "x", "poison": True}))
     for _ in range(3):  # maxReceiveCount is 2: the third receive finds the poison gone to the DLQ
         msgs = sqs.receive_message(QueueUrl=lab["queue"], MaxNumberOfMessages=10, VisibilityTimeout=0)
         msgs = msgs.get("Messages", [])
@@ -176,7 +191,7 @@ def test_poison_ends_in_dlq_after_max_receive_count(lab: dict[str, Any]) -> None
                 sqs.delete_message(QueueUrl=lab["queue"], ReceiptHandle=m["ReceiptHandle"])
     assert order("g")
     dead = sqs.receive_message(QueueUrl=lab["dlq"], MaxNumberOfMessages=10).get("Messages", [])
-    assert [m["Body"] for m in dead] == ["{broken"]
+    assert [json.loads(m["Body"]) for m in dead] == [{"id": "x", "poison": True}]
 
 
 # --- notifier ---------------------------------------------------------------------------------
@@ -214,7 +229,9 @@ def test_notifier_records_notification(lab: dict[str, Any]) -> None:
     assert item["order_id"] == "o-3" and item["received_at"]
 
 
-def test_notifier_shares_orders_table_when_no_own_table(lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notifier_shares_orders_table_when_no_own_table(
+    lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NOTIFICATIONS_TABLE")
     notifier = load_handler("messaging", "notifier")
     notifier.handler(sns_event("hello", subject=None, message_id="n-2"), None)
@@ -233,7 +250,9 @@ def test_notifier_shares_orders_table_when_no_own_table(lab: dict[str, Any], mon
 def test_post_order_sends_and_publishes(lab: dict[str, Any]) -> None:
     api = load_handler("messaging", "api")
     watcher = subscribed_queue(lab["topic"], raw=False)
-    resp = api.handler(proxy_event("POST", "/orders", body={"item": "tea", "quantity": 2, "customer": "Binh"}), None)
+    resp = api.handler(
+        proxy_event("POST", "/orders", body={"item": "tea", "quantity": 2, "customer": "Binh"}), None
+    )
     assert resp["statusCode"] == 202
     assert resp["headers"]["Access-Control-Allow-Origin"] == "*"
     out = body_json(resp)
@@ -248,11 +267,15 @@ def test_post_order_sends_and_publishes(lab: dict[str, Any]) -> None:
     assert envelope["MessageAttributes"]["event_type"]["Value"] == "order_created"
 
 
-def test_order_flows_from_api_through_consumer_to_get(lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_order_flows_from_api_through_consumer_to_get(
+    lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ALLOW_ORIGIN", "http://site.example")
     api = load_handler("messaging", "api")
     consumer = load_handler("messaging", "consumer")
-    created = api.handler(proxy_event("POST", "/orders", body={"id": "o-42", "item": "banh mi", "quantity": 4}), None)
+    created = api.handler(
+        proxy_event("POST", "/orders", body={"id": "o-42", "item": "banh mi", "quantity": 4}), None
+    )
     assert body_json(created)["id"] == "o-42"
     missing = api.handler(proxy_event("GET", "/orders/o-42", path_params={"id": "o-42"}), None)
     assert missing["statusCode"] == 404  # not consumed yet

@@ -73,7 +73,10 @@ def test_check_name(name: Any, ok: bool, reason: str) -> None:
 def test_check_name_reads_state_machine_shape() -> None:
     step = load_handler("workflow", "check_name")
     state = {"application": {"name": "R2D2"}, "execution": "run-1"}
-    assert step.handler(state, None) == state | {"name_ok": False, "name_reason": step.validate_name("R2D2")[1]}
+    assert step.handler(state, None) == state | {
+        "name_ok": False,
+        "name_reason": step.validate_name("R2D2")[1],
+    }
 
 
 @pytest.mark.parametrize(
@@ -128,8 +131,13 @@ def test_simulate_transient_must_be_a_count(table: Any) -> None:
     assert table.scan()["Count"] == 0
 
 
-CHECKS_BAD_NAME = {"name_ok": False, "name_reason": "name is required", "address_ok": True, "address_reason": "ok"}
-CHECKS_OK = {"name_ok": True, "name_reason": "ok", "address_ok": True, "address_reason": "ok"}
+CHECKS_BAD_NAME = {
+    "name_ok": False,
+    "name_reason": "name is required",
+    "address_ok": True,
+    "address_reason": "ok",
+}
+CHECKS_OK = {"name": {"ok": True, "reason": "ok"}, "address": {"ok": True, "reason": "ok"}}
 
 
 def test_approve_writes_approved(table: Any) -> None:
@@ -150,16 +158,26 @@ def test_flag_lists_failed_checks(table: Any) -> None:
     item = table.get_item(Key={"id": "app-9"})["Item"]
     assert item["status"] == out["status"] == "flagged_for_review"
     assert item["reasons"] == ["name: name is required"]
+    assert item["checks"]["name"] == {"ok": False, "reason": "name is required"}
+    assert "name_ok" not in item["application"]
 
 
 def test_record_failure_writes_error_and_cause(table: Any) -> None:
     step = load_handler("workflow", "record_failure")
     cause = json.dumps({"errorMessage": "address service down", "errorType": "TransientError"})
-    state = {"application": {"id": "app-5", **GOOD}, "execution": "r", "error": {"Error": "TransientError", "Cause": cause}}
+    state = {
+        "application": {"id": "app-5", **GOOD},
+        "execution": "r",
+        "error": {"Error": "TransientError", "Cause": cause},
+    }
     out = step.handler(state, None)
     item = table.get_item(Key={"id": "app-5"})["Item"]
     assert item["status"] == out["status"] == "failed"
-    assert (item["error"], item["cause"], item["cause_detail"]) == ("TransientError", "address service down", cause)
+    assert (item["error"], item["cause"], item["cause_detail"]) == (
+        "TransientError",
+        "address service down",
+        cause,
+    )
     assert item["failed_at"]
 
 
@@ -286,9 +304,9 @@ def machine(table: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def execute(machine: str, payload: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     sfn = boto3.client("stepfunctions")
-    arn = sfn.start_execution(stateMachineArn=machine, name=f"run-{uuid.uuid4().hex[:12]}", input=json.dumps(payload))[
-        "executionArn"
-    ]
+    arn = sfn.start_execution(
+        stateMachineArn=machine, name=f"run-{uuid.uuid4().hex[:12]}", input=json.dumps(payload)
+    )["executionArn"]
 
     def finished() -> dict[str, Any]:
         desc = sfn.describe_execution(executionArn=arn)
@@ -297,7 +315,11 @@ def execute(machine: str, payload: dict[str, Any]) -> tuple[dict[str, Any], list
         return desc
 
     desc = retry_propagation(
-        finished, deadline=60, first_delay=0.05, max_delay=0.5, is_retryable=lambda e: isinstance(e, StillRunning)
+        finished,
+        deadline=60,
+        first_delay=0.05,
+        max_delay=0.5,
+        is_retryable=lambda e: isinstance(e, StillRunning),
     )
     return desc, sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
 
@@ -315,7 +337,8 @@ def test_execution_approves_good_application(machine: str, table: Any) -> None:
     states = entered(history)
     assert states[:2] == ["Prepare", "Checks"] and set(states[2:4]) == {"CheckName", "CheckAddress"}
     assert states[4:] == ["Decide", "Approve", "Approved"]
-    assert table.get_item(Key={"id": "app-1"})["Item"]["status"] == "approved"
+    item = table.get_item(Key={"id": "app-1"})["Item"]
+    assert (item["status"], item["checks"], item["execution"]) == ("approved", CHECKS_OK, desc["name"])
 
 
 def test_execution_flags_bad_name(machine: str, table: Any) -> None:
@@ -330,7 +353,9 @@ def test_execution_retries_transient_errors_then_approves(machine: str, table: A
     desc, history = execute(machine, {**GOOD, "simulate_transient": 2})  # no id: the execution name
     assert desc["status"] == "SUCCEEDED"
     failures = [e for e in history if e["type"] == "LambdaFunctionFailed"]
-    assert len(failures) == 2 and all(e["lambdaFunctionFailedEventDetails"]["error"] == "TransientError" for e in failures)
+    assert len(failures) == 2 and all(
+        e["lambdaFunctionFailedEventDetails"]["error"] == "TransientError" for e in failures
+    )
     name = desc["name"]
     assert table.get_item(Key={"id": name})["Item"]["status"] == "approved"
     assert table.get_item(Key={"id": f"attempts#{name}#{name}"})["Item"]["attempts"] == 3

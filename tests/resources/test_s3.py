@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from awslab.errors import SpecError
+from awslab.errors import ProvisionError, SpecError
 from awslab.resources import s3 as s3mod
 from awslab.resources.base import TAG_LOGICAL, TAG_STACK, Context, Record, kind_class
 from awslab.resources.s3 import Bucket, BucketProps, Files, FilesProps, content_type
@@ -156,24 +156,31 @@ def test_update_in_place_both_ways(ctx: Context) -> None:
 def test_versioned_bucket_is_emptied_and_deleted(
     ctx: Context, monkeypatch: pytest.MonkeyPatch, s3_calls: list[str]
 ) -> None:
-    monkeypatch.setattr(s3mod, "BATCH", 4)  # several DeleteObjects batches without 1000s of objects
+    # several listing pages and delete batches, without 1000s of objects
+    monkeypatch.setattr(s3mod, "BATCH", 30)  # equal, as in production (1000 and 1000)
+    monkeypatch.setattr(s3mod, "LIST_PAGE", 30)
     res = bucket(ctx, versioning=True)
     attrs = res.create()
     name = res.physical
     s3 = ctx.client("s3")
+    keys = [f"k{i:02d}" for i in range(38)] + ["b/c.txt", "a.txt"]
     for i in range(3):
-        for key in ("a.txt", "b/c.txt", "d.bin"):
+        for key in keys:
             s3.put_object(Bucket=name, Key=key, Body=f"{key} v{i}".encode())
     s3.delete_object(Bucket=name, Key="a.txt")  # a delete marker
     s3.delete_object(Bucket=name, Key="b/c.txt")
     s3.create_multipart_upload(Bucket=name, Key="big.bin")
-    listing = s3.list_object_versions(Bucket=name)
-    assert len(listing["Versions"]) == 9 and len(listing["DeleteMarkers"]) == 2
+    pages = list(
+        s3.get_paginator("list_object_versions").paginate(Bucket=name, PaginationConfig={"PageSize": 30})
+    )
+    assert len(pages) == 5
+    assert sum(len(p.get("Versions", [])) for p in pages) == 120
+    assert sum(len(p.get("DeleteMarkers", [])) for p in pages) == 2
     s3_calls.clear()
 
     Bucket.delete(ctx, record_of(res, attrs))
     assert not bucket_exists(ctx, name)
-    assert s3_calls.count("DeleteObjects") == 3  # 11 versions and markers in batches of 4
+    assert s3_calls.count("DeleteObjects") == 5  # 122 versions and markers in batches of 30
     assert "AbortMultipartUpload" in s3_calls
     Bucket.delete(ctx, record_of(res, attrs))
 
@@ -200,6 +207,36 @@ def test_delete_leaves_a_bucket_another_account_holds(ctx: Context, monkeypatch:
     Bucket.delete(ctx, record_of(res, status="creating"))  # never ours: nothing to do
     with pytest.raises(ClientError):
         Bucket.delete(ctx, record_of(res, {"name": res.physical}))  # ours, yet refused: say so
+
+
+def test_public_policy_waits_for_the_lifted_block_then_explains(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = ctx.client("s3")
+    real = s3.put_bucket_policy
+    denials = [1]  # the first call is denied, as while a lifted block propagates
+
+    def put_policy(**kw: Any) -> Any:
+        if denials:
+            denials.pop()
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutBucketPolicy"
+            )
+        return real(**kw)
+
+    sleeps: list[float] = []
+    original = s3mod.retry_propagation
+    monkeypatch.setattr(s3mod, "retry_propagation", lambda fn, **kw: original(fn, **kw, sleep=sleeps.append))
+    monkeypatch.setattr(s3, "put_bucket_policy", put_policy)
+    res = bucket(ctx, website={"index": "index.html"})
+    res.create()
+    assert len(sleeps) == 1 and policy_of(ctx, res.physical) is not None
+
+    denials[:] = [1] * 1000  # denied for good: account-level Block Public Access
+    monkeypatch.setattr(s3mod, "retry_propagation", lambda fn, **kw: original(fn, **{**kw, "deadline": 0.0}))
+    with pytest.raises(ProvisionError, match="AccessDenied") as info:
+        bucket(ctx, "site2", website={"index": "index.html"}).create()
+    assert info.value.hint and "Block Public Access" in info.value.hint
 
 
 def test_create_finishes_a_half_created_bucket(ctx: Context) -> None:

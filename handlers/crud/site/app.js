@@ -17,8 +17,8 @@
  *   <body data-state="loading" | "ready" | "busy" | "error">: "ready" once a request has finished
  *                   and the list is shown, "error" when the last request failed or config is missing.
  *
- * The pure helpers below are exported for Node (tests/handlers/test_crud_site.py); in a browser the
- * script wires itself to the page.
+ * The helpers below (and start(document, window)) are exported for Node
+ * (tests/handlers/test_crud_site.py); in a browser the script wires itself to the page.
  */
 (function () {
   "use strict";
@@ -147,6 +147,7 @@
   /** The items API over fetch: every method resolves to the parsed body (null for 204) or
    * rejects with an ApiError (status 0 when the API could not be reached at all). */
   function createClient(apiUrl, fetchImpl) {
+    apiUrl = apiUrl.replace(/\/+$/, "");
     function send(method, url, body) {
       var init = { method: method, headers: { Accept: "application/json" } };
       if (body !== undefined) {
@@ -201,6 +202,7 @@
     errorText: errorText,
     createClient: createClient,
     ApiError: ApiError,
+    start: start,
   };
 
   /* --- the page ---------------------------------------------------------------------------- */

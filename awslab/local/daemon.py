@@ -1,0 +1,481 @@
+"""Control of the local cloud process: start (in the background or the foreground), status, stop.
+
+One instance per port. Its files live in awslab.paths.local_cloud_dir(port): `server.pid`,
+`server.log`, `work/` (the executor's scratch space) and `start.lock`, which serialises starts
+and stops so two commands starting at once get one server.
+
+The server runs in its own session (its own process group) so that stopping it also stops the
+Lambda workers it started, even if the server itself no longer answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from awslab.errors import LocalCloudError
+from awslab.local import urls
+from awslab.local.server import EXIT_PORT_IN_USE, SERVICE_NAME
+from awslab.paths import local_cloud_dir
+
+HOST = "127.0.0.1"
+_STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
+_LOG_ROTATE_BYTES = 5 * 1024 * 1024
+# Health probes go straight to 127.0.0.1, never through a proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Servers started by this process, kept so they can be reaped (no zombie, no ResourceWarning).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True)
+class LocalStatus:
+    endpoint: str
+    pid: int
+    port: int
+    started_at: str  # ISO 8601, UTC
+    uptime: float  # seconds
+    log_path: Path
+    rss_mb: float | None = None  # the server and its Lambda workers (Linux only)
+    moto_version: str | None = None
+    lambda_executor: bool | None = None
+    lambda_workers: int | None = None  # warm Lambda execution environments
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["log_path"] = str(self.log_path)
+        return data
+
+
+class LocalCloud:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.dir = local_cloud_dir(port)
+        self.endpoint = f"http://{HOST}:{port}"
+        self.pid_path = self.dir / "server.pid"
+        self.log_path = self.dir / "server.log"
+        self.work_dir = self.dir / "work"
+        self._lock_path = self.dir / "start.lock"
+
+    # ---- status -------------------------------------------------------------------------
+    def status(self) -> LocalStatus | None:
+        """The running server, or None. A pid file left by a dead process is removed."""
+        health = self._probe()
+        pid = self._read_pid()
+        if health is not None:
+            if pid != health["pid"] and self.dir.exists():
+                self._write_pid(health["pid"])  # e.g. the pid file was deleted by hand
+            return self._status_from(health)
+        if pid is not None and not _is_server(pid, self.port):
+            self._remove_pid_file()
+        return None
+
+    def _status_from(self, health: dict[str, Any]) -> LocalStatus:
+        started = dt.datetime.fromisoformat(health["started_at"].replace("Z", "+00:00"))
+        return LocalStatus(
+            endpoint=self.endpoint,
+            pid=health["pid"],
+            port=self.port,
+            started_at=health["started_at"],
+            uptime=round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3),
+            log_path=self.log_path,
+            rss_mb=_tree_rss_mb(health["pid"]),
+            moto_version=health.get("moto_version"),
+            lambda_executor=health.get("lambda_executor"),
+            lambda_workers=health.get("lambda_workers"),
+        )
+
+    def _probe(self, timeout: float = 2.0) -> dict[str, Any] | None:
+        """The health document if an awslab local cloud answers on this port."""
+        try:
+            with _OPENER.open(self.endpoint + urls.HEALTH_PATH, timeout=timeout) as resp:
+                data = json.loads(resp.read())
+        except (OSError, ValueError):  # refused, timed out, another program's answer
+            return None
+        if isinstance(data, dict) and data.get("service") == SERVICE_NAME and data.get("port") == self.port:
+            return data
+        return None
+
+    # ---- start --------------------------------------------------------------------------
+    def start(self, *, timeout: float = 30) -> LocalStatus:
+        """Start the server in the background (or return the one running) once it answers."""
+        return self.ensure_running(timeout=timeout)[0]
+
+    def ensure_running(self, *, timeout: float = 30) -> tuple[LocalStatus, bool]:
+        """(status, True if it was started by this call)."""
+        status = self.status()
+        if status is not None:
+            return status, False
+        deadline = time.monotonic() + timeout
+        with self._locked(timeout):
+            status = self.status()  # another command may have started it while we waited
+            if status is not None:
+                return status, False
+            pid = self._read_pid()
+            if pid is not None:  # alive and ours, but not answering: still starting, or hung
+                return self._wait_ready(None, pid, deadline, timeout, log_offset=None), False
+            self._check_port_free()
+            proc, offset = self._spawn()
+            return self._wait_ready(proc, proc.pid, deadline, timeout, log_offset=offset), True
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], int]:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.log_path.exists() and self.log_path.stat().st_size > _LOG_ROTATE_BYTES:
+            self.log_path.replace(self.log_path.with_suffix(".log.1"))
+        with open(self.log_path, "ab") as log:
+            offset = log.tell()
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            log.write(f"--- awslab: starting the local cloud on port {self.port} at {now} ---\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                self._command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.dir,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                close_fds=True,
+                **_detached(),
+            )
+        _children[proc.pid] = proc
+        self._write_pid(proc.pid)
+        return proc, offset
+
+    def _command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "awslab.local.server",
+            "--port",
+            str(self.port),
+            "--host",
+            HOST,
+            "--work-dir",
+            str(self.work_dir),
+        ]
+
+    def _wait_ready(
+        self,
+        proc: subprocess.Popen[bytes] | None,
+        pid: int,
+        deadline: float,
+        timeout: float,
+        log_offset: int | None,
+    ) -> LocalStatus:
+        interval = 0.02
+        while True:
+            code = proc.poll() if proc is not None else (None if _is_server(pid, self.port) else "unknown")
+            if code is not None:
+                self._remove_pid_file()
+                if code == EXIT_PORT_IN_USE:
+                    raise self._port_in_use()
+                raise LocalCloudError(
+                    f"the local cloud exited while starting (exit code {code}); its log ends with:\n"
+                    + self.log_tail(20, offset=log_offset),
+                    hint=f"see {self.log_path}",
+                )
+            health = self._probe(timeout=1.0)
+            if health is not None and health["pid"] == pid:
+                return self._status_from(health)
+            if time.monotonic() >= deadline:
+                self._terminate(pid)  # do not leave a half-started server behind
+                self._remove_pid_file()
+                raise LocalCloudError(
+                    f"the local cloud did not answer within {timeout:g} s; its log ends with:\n"
+                    + self.log_tail(20, offset=log_offset),
+                    hint=f"see {self.log_path}",
+                )
+            if proc is not None:  # the wait doubles as the poll interval and notices an early exit
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=interval)
+            else:
+                time.sleep(interval)
+            interval = min(interval * 2, 0.2)
+
+    def _check_port_free(self) -> None:
+        from awslab.local.server import bind
+
+        try:
+            bind(HOST, self.port).close()
+        except OSError as exc:
+            raise self._port_in_use() from exc
+
+    def _port_in_use(self) -> LocalCloudError:
+        return LocalCloudError(
+            f"port {self.port} is in use by another program", hint="pass --port or stop it"
+        )
+
+    # ---- foreground ---------------------------------------------------------------------
+    def run_foreground(self) -> int:
+        """Run the server attached to this terminal until Ctrl-C; returns its exit code."""
+        with self._locked(5):
+            status = self.status()
+            if status is not None:
+                raise LocalCloudError(
+                    f"the local cloud is already running on port {self.port} (pid {status.pid})",
+                    hint="run 'awslab local stop' first",
+                )
+            self._check_port_free()
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.Popen(self._command(), cwd=self.dir)
+            self._write_pid(proc.pid)
+        try:
+            while True:
+                try:
+                    return proc.wait()
+                except KeyboardInterrupt:  # the server got the same Ctrl-C and is stopping
+                    continue
+        finally:
+            if self._read_pid() == proc.pid:
+                self._remove_pid_file()
+
+    # ---- stop, reset ----------------------------------------------------------------------
+    def stop(self) -> bool:
+        """Stop the server and its Lambda workers; False if it was not running."""
+        with self._locked(_STOP_GRACE + 30):
+            health = self._probe()
+            pid = health["pid"] if health is not None else self._read_pid()
+            if pid is None or not _is_server(pid, self.port):
+                self._remove_pid_file()
+                return False
+            self._terminate(pid)
+            self._remove_pid_file()
+            return True
+
+    def _terminate(self, pid: int) -> None:
+        """SIGTERM to the server's process group, SIGKILL to what is left after a bounded wait.
+
+        Lambda workers run in sessions of their own (so a Ctrl-C meant for the server does not
+        reach them): the server stops them itself, and any it left behind are killed here."""
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
+            return
+        descendants = process_tree(pid)[1:]
+        _signal_group(pid, signal.SIGTERM)
+        if not _wait_gone([pid], _STOP_GRACE, group=pid):
+            _signal_group(pid, signal.SIGKILL)
+            _wait_gone([pid], 5.0, group=pid)
+        left = [p for p in descendants if _alive(p)]
+        for child in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGKILL)
+        _wait_gone(left, 5.0)
+
+    def reset(self) -> None:
+        """Delete every resource in the running local cloud (and its warm Lambda workers)."""
+        request = urllib.request.Request(self.endpoint + "/moto-api/reset", method="POST", data=b"")
+        try:
+            with _OPENER.open(request, timeout=30) as resp:
+                resp.read()
+        except OSError as exc:
+            raise LocalCloudError(
+                f"cannot reset the local cloud at {self.endpoint}: {exc}",
+                hint="is it running? see 'awslab local status'",
+            ) from exc
+
+    # ---- files --------------------------------------------------------------------------
+    def log_tail(self, lines: int = 50, *, offset: int | None = None) -> str:
+        """The last `lines` lines of the log (from `offset` on, if given)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                start = max(offset or 0, size - 64 * 1024)
+                f.seek(start)
+                text = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    @contextlib.contextmanager
+    def _locked(self, timeout: float) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self._lock_path))
+        try:
+            lock.acquire(timeout=timeout + 5)
+        except filelock.Timeout as exc:
+            raise LocalCloudError(
+                f"another awslab command is starting or stopping the local cloud on port {self.port}",
+                hint="wait for it, then retry",
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.pid_path.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _write_pid(self, pid: int) -> None:
+        tmp = self.pid_path.with_suffix(".tmp")
+        tmp.write_text(f"{pid}\n")
+        tmp.replace(self.pid_path)
+
+    def _remove_pid_file(self) -> None:
+        self.pid_path.unlink(missing_ok=True)
+
+
+# ---- processes (POSIX first; Linux reads /proc, other systems fall back to `ps`) ----------------
+def _detached() -> dict[str, Any]:
+    if os.name == "nt":
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
+        return {"creationflags": flags}
+    return {"start_new_session": True}
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if `pid` is our child, so it does not linger as a zombie."""
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _children[pid]
+        return
+    if os.name == "nt":
+        return
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _proc_state(pid: int) -> str | None:
+    """The process's state letter ('Z' for a zombie), or None if it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    except OSError:
+        return "?"
+
+
+def _alive(pid: int) -> bool:
+    _reap(pid)
+    if os.name == "nt":
+        out = subprocess.run(
+            ["tasklist", "/FI", f"PID eq {pid}", "/NH"], capture_output=True, text=True, check=False
+        ).stdout
+        return str(pid) in out
+    if Path("/proc/self/stat").exists():
+        return _proc_state(pid) not in (None, "Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    out = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    return bool(out.stdout.strip()) and not out.stdout.strip().startswith("Z")
+
+
+def _command_line(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+    except OSError:
+        pass
+    if os.name == "nt":
+        return None
+    out = subprocess.run(
+        ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False
+    )
+    return out.stdout.split() or None
+
+
+def _is_server(pid: int, port: int) -> bool:
+    """Whether `pid` is alive and is the local cloud server for `port` (not a reused pid)."""
+    if not _alive(pid):
+        return False
+    args = _command_line(pid)
+    if args is None:  # cannot tell on this system: trust the pid file
+        return True
+    return "awslab.local.server" in args and any(
+        a == "--port" and i + 1 < len(args) and args[i + 1] == str(port) for i, a in enumerate(args)
+    )
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        # A server run in the foreground shares the terminal's group: signal only the server then.
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group; Linux only, else [pgid] while it lives."""
+    if not Path("/proc/self/stat").exists():
+        return [pgid] if _alive(pgid) else []
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its live descendants (Linux: /proc; elsewhere `ps`), parents first."""
+    parents: dict[int, int] = {}
+    if Path("/proc/self/stat").exists():
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    if fields[0] not in ("Z", "X"):
+                        parents[int(entry.name)] = int(fields[1])
+    else:
+        out = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True, check=False)
+        for line in out.stdout.splitlines():
+            with contextlib.suppress(ValueError):
+                child, parent = (int(x) for x in line.split())
+                parents[child] = parent
+    tree = [pid]
+    for current in tree:  # grows while iterating: a breadth-first walk
+        tree += [child for child, parent in parents.items() if parent == current and child not in tree]
+    return tree
+
+
+def _wait_gone(pids: list[int], timeout: float, *, group: int | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    interval = 0.01
+    while True:
+        if not any(_alive(p) for p in pids) and (group is None or not group_members(group)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+        interval = min(interval * 2, 0.2)
+
+
+def _tree_rss_mb(pid: int) -> float | None:
+    """Resident memory of the server and its Lambda workers (Linux only: it reads /proc)."""
+    if not Path("/proc/self/status").exists():
+        return None
+    total_kb = 0
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1) if total_kb else None

@@ -1,0 +1,547 @@
+"""The local cloud's Lambda executor: moto's Lambda without Docker.
+
+Every invoke path of moto (the Invoke API, SQS event source mappings, SNS, S3 notifications,
+DynamoDB streams, Step Functions) ends in `LambdaFunction._invoke_lambda`; `install` replaces it
+with `LambdaExecutor.invoke`, which runs the deployed zip's handler in a warm child Python process
+(awslab/local/worker.py) per function version and configuration, the way Lambda reuses execution
+environments. Logs go to CloudWatch Logs `/aws/lambda/<name>`, one stream per worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from awslab import paths
+from awslab.local import deps
+from awslab.local.worker import WorkerProcess
+from awslab.target import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+
+log = logging.getLogger(__name__)
+
+INIT_TIMEOUT_S = 10.0  # AWS's limit for the init phase, on top of the function's timeout
+OUTPUT_GRACE_S = 2.0  # how long to wait for a finished invoke's last output to cross the pipe
+DEFAULT_IDLE_TIMEOUT_S = 300.0
+DEFAULT_MAX_WORKERS = 4
+# Variables of the server's environment a Python process needs to run (and nothing AWS).
+_CARRIED_ENV = ("PATH", "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP", "TMPDIR", "HOME",
+                "USERPROFILE", "LANG", "LC_ALL", "LC_CTYPE")  # fmt: skip
+_RESERVED_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                 "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "_HANDLER",
+                 "AWS_EXECUTION_ENV", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")  # fmt: skip
+
+Result = tuple[str, bool, str]  # what moto's _invoke_lambda returns: payload, errored, log text
+
+
+@dataclass
+class _Pool:
+    arn: str
+    fingerprint: str
+    idle: list[WorkerProcess] = field(default_factory=list)
+    size: int = 0  # idle + busy + starting
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    function_arn: str
+    pid: int
+    busy: bool
+    idle_seconds: float
+    invokes: int
+
+
+class LambdaExecutor:
+    """Runs moto LambdaFunction objects' handlers in warm worker processes (see module doc)."""
+
+    def __init__(self, work_dir: Path, endpoint_url: str, *, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+                 max_workers_per_function: int = DEFAULT_MAX_WORKERS, deps_cache: Path | None = None,
+                 isolate_site_packages: bool = True) -> None:  # fmt: skip
+        self.work_dir = Path(work_dir)
+        self.endpoint_url = endpoint_url
+        self.idle_timeout_s = idle_timeout_s
+        self.max_workers = max_workers_per_function
+        self.deps_cache = deps_cache or paths.cache_dir() / "lambda-deps"
+        self.isolate = isolate_site_packages
+        self._pools: dict[tuple[str, str], _Pool] = {}
+        self._busy: dict[int, tuple[WorkerProcess, str]] = {}
+        self._cond = threading.Condition()
+        self._setup_lock = threading.Lock()
+        self._logs_lock = threading.Lock()  # moto's logs backend is not thread safe
+        self._deps: dict[str, deps.Dependencies] = {}
+        self._closed = threading.Event()
+        interval = max(0.05, min(idle_timeout_s / 4, 30.0))
+        self._reaper = threading.Thread(target=self._reap_loop, args=(interval,), daemon=True)
+        self._reaper.start()
+
+    # ---- invoking ---------------------------------------------------------------------------
+    def invoke(self, fn: Any, event: Any = None) -> Result:
+        """Run `fn`'s handler with `event`; moto's (payload, errored, logs) triple."""
+        request_id = str(uuid.uuid4())
+        event = {} if event is None or event == "{}" else event
+        problem = _unsupported(fn)
+        if problem:
+            return self._failed(fn, None, request_id, "LocalCloud.UnsupportedFunction", problem)
+        fingerprint = _fingerprint(fn)
+        self._retire(lambda p: p.arn == fn.function_arn and p.fingerprint != fingerprint)
+        pool, worker = self._checkout(fn, fingerprint)
+        if worker is None:
+            try:
+                worker = self._start(fn)
+            except Exception as exc:
+                self._release(pool, None)
+                kind = (
+                    "LocalCloud.RequirementsError"
+                    if isinstance(exc, deps.RequirementsError)
+                    else "LocalCloud.StartError"
+                )
+                return self._failed(fn, None, request_id, kind, str(exc))
+            init = worker.reply(INIT_TIMEOUT_S + float(fn.timeout))
+            init_output = worker.output.take("init", OUTPUT_GRACE_S)
+            if not isinstance(init, dict) or init.get("type") != "ready":
+                self._release(pool, worker)
+                error = init["error"] if isinstance(init, dict) else None
+                kind, message = ((error["errorType"], error["errorMessage"]) if error else
+                                 ("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited during init"))  # fmt: skip
+                return self._failed(fn, worker, request_id, kind, message, init_output, error)
+            worker.init_ms = float(init["init_ms"])
+        else:
+            init_output = ""
+        with self._cond:
+            self._busy[worker.pid] = (worker, fn.function_arn)
+        try:
+            return self._run(fn, worker, request_id, event, init_output)
+        finally:
+            with self._cond:
+                self._busy.pop(worker.pid, None)
+            self._release(pool, worker)
+
+    def _run(self, fn: Any, worker: WorkerProcess, request_id: str, event: Any, init_output: str) -> Result:
+        timeout_s = float(fn.timeout)
+        started = time.monotonic()
+        deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
+        worker.send({"id": request_id, "event": event, "deadline_ms": deadline_ms, "arn": fn.function_arn})
+        reply = worker.reply(timeout_s)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        worker.invokes += 1
+        after: list[str] = []
+        if isinstance(reply, dict):
+            output = worker.output.take(request_id, OUTPUT_GRACE_S)
+            payload, errored, duration_ms = reply["payload"], not reply["ok"], float(reply["duration_ms"])
+            worker.max_rss = max(worker.max_rss, int(reply["max_rss"]))
+        elif reply is False:  # the function's timeout passed: AWS stops the environment
+            worker.kill()
+            output = worker.output.take(request_id, OUTPUT_GRACE_S)
+            message = f"{_iso_now()} {request_id} Task timed out after {timeout_s:.2f} seconds"
+            payload, errored, duration_ms = json.dumps({"errorMessage": message}), True, elapsed_ms
+            after.append(message)
+        else:  # the worker exited mid-invoke (sys.exit, os._exit, a crash)
+            worker.kill(grace_s=OUTPUT_GRACE_S)  # it may still be finishing: let its exit status show
+            output = worker.output.take(request_id, OUTPUT_GRACE_S)
+            status = worker.proc.returncode
+            how = f"signal: {-status}" if status < 0 else f"exit status {status}"
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
+            payload, errored, duration_ms = (
+                json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}),
+                True,
+                elapsed_ms,
+            )
+            after.append(message)
+        text = self._log(fn, worker, request_id, init_output, output, duration_ms, after)
+        return payload, errored, text
+
+    def _failed(self, fn: Any, worker: WorkerProcess | None, request_id: str, kind: str, message: str,
+                output: str = "", error: dict[str, Any] | None = None) -> Result:  # fmt: skip
+        """An invoke that never reached the handler: AWS's error shape, logged like one."""
+        error = error or {
+            "errorMessage": message,
+            "errorType": kind,
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+        if worker is None:
+            output += f"[ERROR] {kind}: {message}\n"
+        text = self._log(fn, worker, request_id, output, "", 0.0, [])
+        return json.dumps(error), True, text
+
+    # ---- workers and pools ------------------------------------------------------------------
+    def _checkout(self, fn: Any, fingerprint: str) -> tuple[_Pool, WorkerProcess | None]:
+        """A warm idle worker, or a reserved slot (None) to start one in; waits at the limit."""
+        limit = self.max_workers
+        reserved = fn.reserved_concurrency
+        if reserved and int(reserved) > 0:
+            limit = min(limit, int(reserved))
+        dead: list[WorkerProcess] = []
+        with self._cond:
+            while True:
+                key = (fn.function_arn, fingerprint)
+                pool = self._pools.get(key) or self._pools.setdefault(
+                    key, _Pool(fn.function_arn, fingerprint)
+                )
+                while pool.idle:
+                    worker = pool.idle.pop()
+                    if worker.alive():
+                        break
+                    pool.size -= 1
+                    dead.append(worker)
+                else:
+                    worker = None
+                if worker is not None or pool.size < limit:
+                    if worker is None:
+                        pool.size += 1
+                    break
+                self._cond.wait()
+        for corpse in dead:
+            corpse.kill()
+        return pool, worker
+
+    def _release(self, pool: _Pool, worker: WorkerProcess | None) -> None:
+        """Back to the pool if still usable, else killed and its slot freed."""
+        keep = worker is not None and worker.alive() and not pool.retired and not self._closed.is_set()
+        with self._cond:
+            if keep and worker is not None:
+                worker.last_used = time.monotonic()
+                pool.idle.append(worker)
+            else:
+                pool.size -= 1
+            self._cond.notify_all()
+        if worker is not None and not keep:
+            worker.kill()
+
+    def _start(self, fn: Any) -> WorkerProcess:
+        code_dir = self._code_dir(fn)
+        code_hash = code_dir.name
+        with self._setup_lock:
+            dependencies = self._deps.get(code_hash)
+        if dependencies is None:
+            dependencies = deps.prepare(code_dir, self.deps_cache, code_hash)
+            with self._setup_lock:
+                self._deps[code_hash] = dependencies
+        now = datetime.now(UTC)
+        stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
+        config = {"paths": [str(p) for p in dependencies.paths], "allowed": sorted(dependencies.allowed),
+                  "isolate": self.isolate}  # fmt: skip
+        return WorkerProcess.spawn(config, code_dir, self._environment(fn, code_dir, stream), stream)
+
+    def _environment(self, fn: Any, code_dir: Path, stream: str) -> dict[str, str]:
+        env = {k: os.environ[k] for k in _CARRIED_ENV if k in os.environ}
+        env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        if os.name == "posix":
+            env["TZ"] = ":UTC"
+        env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items() if k not in _RESERVED_ENV})
+        nowhere = str(self.work_dir / "no-aws-config")  # the server user's ~/.aws must not leak in
+        env.update({
+            "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
+            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
+            "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name, "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}", "LAMBDA_TASK_ROOT": str(code_dir),
+            "_HANDLER": fn.handler or "",
+        })  # fmt: skip
+        return env
+
+    def _code_dir(self, fn: Any) -> Path:
+        """The zip extracted once per code hash; concurrent callers wait for the first."""
+        code_hash = fn.code_digest or hashlib.sha256(fn.code_bytes).hexdigest()
+        target = self.work_dir / "code" / code_hash
+        with self._setup_lock:
+            if target.is_dir():
+                return target
+            staging = target.with_name(f"{code_hash}.tmp-{uuid.uuid4().hex[:8]}")
+            with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as bundle:
+                bundle.extractall(staging)
+                for info in bundle.infolist():
+                    if not info.is_dir() and (info.external_attr >> 16) & 0o111:
+                        (staging / info.filename).chmod(0o755)
+            staging.replace(target)
+        return target
+
+    # ---- logs -------------------------------------------------------------------------------
+    def _log(self, fn: Any, worker: WorkerProcess | None, request_id: str, before: str, output: str,
+             duration_ms: float, after: list[str]) -> str:  # fmt: skip
+        """START / output / END / REPORT into the function's log group; returns the text."""
+        used_mb = math.ceil((worker.max_rss if worker else 0) / 1048576)
+        report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+                  f"Billed Duration: {max(math.ceil(duration_ms), 1)} ms\tMemory Size: {fn.memory_size} MB\t"
+                  f"Max Memory Used: {used_mb} MB")  # fmt: skip
+        if worker is not None and worker.init_ms is not None:
+            report += f"\tInit Duration: {worker.init_ms:.2f} ms"
+            worker.init_ms = None
+        lines = [*before.splitlines(), f"START RequestId: {request_id} Version: {fn.version}",
+                 *output.splitlines(), f"END RequestId: {request_id}", report, *after]  # fmt: skip
+        stream = (
+            worker.stream_name if worker else f"{datetime.now(UTC):%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
+        )
+        now_ms = int(time.time() * 1000)
+        events = [{"timestamp": now_ms, "message": line} for line in lines if line]
+        try:
+            with self._logs_lock:
+                fn.logs_backend.ensure_log_group(fn.logs_group_name)
+                fn.logs_backend.ensure_log_stream(fn.logs_group_name, stream)
+                fn.logs_backend.put_log_events(fn.logs_group_name, stream, events)
+        except Exception:  # logs must never fail the invoke itself
+            log.exception("could not store the logs of %s", fn.function_arn)
+        return "\n".join(lines) + "\n"
+
+    # ---- reaping ----------------------------------------------------------------------------
+    def _retire(self, match: Any) -> int:
+        """Stop matching pools: idle workers now, busy ones when their invoke ends."""
+        doomed: list[WorkerProcess] = []
+        with self._cond:
+            for key, pool in list(self._pools.items()):
+                if match(pool):
+                    del self._pools[key]
+                    pool.retired = True
+                    doomed += pool.idle
+                    pool.size -= len(pool.idle)
+                    pool.idle = []
+            self._cond.notify_all()
+        for worker in doomed:
+            worker.kill()
+        return len(doomed)
+
+    def retire_function(self, function_arn: str, keep_fingerprint: str | None = None) -> int:
+        """Workers of `function_arn` go away (all, or those not of the given configuration)."""
+        return self._retire(lambda p: p.arn == function_arn and p.fingerprint != keep_fingerprint)
+
+    def retire_stale(self, fn: Any) -> int:
+        """After a code or configuration change: workers of the old one go away."""
+        return self.retire_function(fn.function_arn, _fingerprint(fn))
+
+    def retire_region(self, account_id: str, region: str) -> int:
+        return self._retire(lambda p: p.arn.split(":")[3:5] == [region, account_id])
+
+    def pool_arns(self, account_id: str, region: str) -> list[str]:
+        with self._cond:
+            return [p.arn for p in self._pools.values() if p.arn.split(":")[3:5] == [region, account_id]]
+
+    def reap_idle(self, max_idle_s: float | None = None) -> int:
+        """Kill workers idle for longer than `max_idle_s` (default: the executor's idle timeout)."""
+        cutoff = time.monotonic() - (self.idle_timeout_s if max_idle_s is None else max_idle_s)
+        doomed: list[WorkerProcess] = []
+        with self._cond:
+            for key, pool in list(self._pools.items()):
+                old = [w for w in pool.idle if w.last_used <= cutoff or not w.alive()]
+                pool.idle = [w for w in pool.idle if w not in old]
+                pool.size -= len(old)
+                doomed += old
+                if pool.size == 0:
+                    del self._pools[key]
+            self._cond.notify_all()
+        for worker in doomed:
+            worker.kill()
+        return len(doomed)
+
+    def _reap_loop(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            try:
+                self.reap_idle()
+            except Exception:  # the reaper must outlive one bad round
+                log.exception("reaping idle Lambda workers failed")
+
+    def workers(self) -> list[WorkerInfo]:
+        now = time.monotonic()
+        with self._cond:
+            infos = [WorkerInfo(p.arn, w.pid, False, now - w.last_used, w.invokes)
+                     for p in self._pools.values() for w in p.idle]  # fmt: skip
+            infos += [WorkerInfo(arn, w.pid, True, 0.0, w.invokes) for w, arn in self._busy.values()]
+        return infos
+
+    def shutdown(self) -> None:
+        """Kill every worker, busy or not; the executor cannot be used afterwards."""
+        self._closed.set()
+        self._retire(lambda p: True)
+        with self._cond:
+            busy = [w for w, _ in self._busy.values()]
+        for worker in busy:
+            worker.kill()
+        self._reaper.join(timeout=5)
+
+
+def _fingerprint(fn: Any) -> str:
+    """What a worker was started from: a change to any of it needs a new execution environment."""
+    parts = [fn.code_digest, fn.handler, fn.run_time, str(fn.memory_size), str(fn.version),
+             sorted((fn.environment_vars or {}).items())]  # fmt: skip
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def _unsupported(fn: Any) -> str | None:
+    if getattr(fn, "package_type", "Zip") == "Image":
+        return "container image functions cannot run in awslab's local cloud: deploy the handler as a zip"
+    if not str(fn.run_time or "").startswith("python"):
+        return f"awslab's local cloud runs Python handlers only; runtime {fn.run_time} is not supported"
+    if not fn.code_bytes:
+        return "the function has no code to run"
+    return None
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# ---- moto, patched process-wide -----------------------------------------------------------------
+_active: LambdaExecutor | None = None
+_active_args: tuple[Any, ...] = ()
+_originals: dict[tuple[type, str], tuple[bool, Any]] = {}
+_install_lock = threading.Lock()
+
+
+def install(work_dir: Path, endpoint_url: str, **options: Any) -> LambdaExecutor:
+    """Route every moto Lambda invoke in this process through a LambdaExecutor (idempotent: the
+    same arguments give the same executor; other ones replace it)."""
+    global _active, _active_args
+    args = (Path(work_dir), endpoint_url, tuple(sorted(options.items())))
+    with _install_lock:
+        if _active is not None and _active_args == args:
+            return _active
+        if _active is not None:
+            _active.shutdown()
+        _active, _active_args = LambdaExecutor(Path(work_dir), endpoint_url, **options), args
+        _patch_moto()
+        return _active
+
+
+def uninstall() -> None:
+    """Undo `install`: moto's own code back, every worker killed."""
+    global _active, _active_args
+    with _install_lock:
+        for (owner, name), (own, original) in _originals.items():
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+        _originals.clear()
+        if _active is not None:
+            _active.shutdown()
+        _active, _active_args = None, ()
+
+
+def _executor() -> LambdaExecutor:
+    if _active is None:  # only reachable if moto kept a reference across uninstall()
+        raise RuntimeError("awslab's Lambda executor is not installed")
+    return _active
+
+
+def _replace(owner: type, name: str, new: Any) -> None:
+    if (owner, name) not in _originals:
+        _originals[(owner, name)] = (name in owner.__dict__, getattr(owner, name))
+    setattr(owner, name, new)
+
+
+def _original(owner: type, name: str) -> Any:
+    return _originals[(owner, name)][1]
+
+
+def _patch_moto() -> None:
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.sns.models import Subscription
+
+    def invoke_lambda(self: Any, event: Any = None) -> Result:
+        return _executor().invoke(self, event)
+
+    def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+        """moto's LambdaFunction.invoke, with AWS's answers: `Unhandled` for an uncaught error, the
+        last 4 KB of the log as LogResult, no body for Event, no run at all for DryRun."""
+        inv_type = _header(request_headers, "x-amz-invocation-type") or "RequestResponse"
+        if inv_type == "DryRun":
+            return ""
+        payload, errored, logs = self._invoke_lambda(event=json.loads(body) if body else "{}")
+        if inv_type != "RequestResponse":
+            return ""
+        if errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        response_headers["x-amz-log-result"] = base64.b64encode(logs.encode()[-4096:]).decode()
+        return payload.encode()
+
+    def update_function_code(self: Any, spec: dict[str, Any]) -> Any:
+        result = _original(LambdaFunction, "update_function_code")(self, spec)
+        _executor().retire_stale(self)
+        return result
+
+    def update_configuration(self: Any, updates: dict[str, Any]) -> Any:
+        result = _original(LambdaFunction, "update_configuration")(self, updates)
+        _executor().retire_stale(self)
+        return result
+
+    def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
+        _original(LambdaBackend, "delete_function")(self, function_name, qualifier)
+        executor = _executor()
+        for arn in executor.pool_arns(self.account_id, self.region_name):
+            try:
+                self.get_function(arn)
+            except Exception:  # gone: its workers go too
+                executor.retire_function(arn)
+
+    def reset(self: Any) -> None:
+        _executor().retire_region(self.account_id, self.region_name)
+        _original(LambdaBackend, "reset")(self)
+
+    def sns_publish(self: Any, message: str, message_id: str, subject: str | None = None,
+                    message_attributes: dict[str, Any] | None = None, **kwargs: Any) -> None:  # fmt: skip
+        if self.protocol != "lambda":
+            _original(Subscription, "publish")(
+                self, message, message_id, subject, message_attributes, **kwargs
+            )
+            return
+        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
+            message_attributes, message
+        ):
+            return
+        if kwargs.get("message_structure") == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        _deliver_sns_to_lambda(self, message, message_id, subject, message_attributes or {})
+
+    _replace(LambdaFunction, "_invoke_lambda", invoke_lambda)
+    _replace(LambdaFunction, "invoke", function_invoke)
+    _replace(LambdaFunction, "update_function_code", update_function_code)
+    _replace(LambdaFunction, "update_configuration", update_configuration)
+    _replace(LambdaBackend, "delete_function", delete_function)
+    _replace(LambdaBackend, "reset", reset)
+    _replace(Subscription, "publish", sns_publish)
+
+
+def _deliver_sns_to_lambda(
+    sub: Any, message: str, message_id: str, subject: str | None, attributes: dict[str, Any]
+) -> None:
+    """The event AWS gives a Lambda subscribed to a topic: real topic and subscription ARNs, the
+    publish's MessageId and attributes ({"Type", "Value"}), a signed envelope, Subject null when unset."""
+    from moto.awslambda.utils import get_backend
+
+    envelope = sub.get_post_data(message, message_id, subject)  # signs like the SQS/HTTP deliveries
+    region = sub.endpoint.split(":")[3]
+    event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn,
+        "Sns": {"Type": "Notification", "MessageId": message_id, "TopicArn": sub.topic.arn, "Subject": subject,
+                "Message": message, "Timestamp": envelope["Timestamp"],
+                "SignatureVersion": envelope["SignatureVersion"], "Signature": envelope["Signature"],
+                "SigningCertUrl": envelope["SigningCertURL"],
+                "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={sub.arn}",
+                "MessageAttributes": attributes}}]}  # fmt: skip
+    try:
+        fn = get_backend(sub.account_id, region).get_function(sub.endpoint)
+    except Exception:  # AWS delivers asynchronously: a missing function never fails the Publish
+        log.warning("SNS subscription %s: function %s not found", sub.arn, sub.endpoint)
+        return
+    fn.invoke(json.dumps(event), {}, {})
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None

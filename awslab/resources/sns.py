@@ -1,0 +1,242 @@
+"""sns.topic: a topic and its subscriptions to SQS queues and Lambda functions.
+
+Each subscription comes with the grant that lets SNS deliver: a statement in the queue's policy
+(merged by Sid, never replacing the policy) or an invoke permission on the function, added
+before subscribing. Grant ids derive from the topic ARN, so a teardown can find and remove them
+from the topic alone, even when the state lost the subscription list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Literal, cast
+
+from botocore.exceptions import ClientError
+from pydantic import Field, model_validator
+
+from awslab.resources.base import Context, NameRule, Props, Record, Resource, is_not_found, register
+from awslab.resources.lambda_events import ArnRef, ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
+
+MANAGED_PROTOCOLS = ("sqs", "lambda")  # others (an email someone added by hand) are left alone
+SNS_PRINCIPAL = "sns.amazonaws.com"
+
+
+class Subscription(Props):
+    protocol: Literal["sqs", "lambda"]
+    endpoint: ArnRef  # the queue's or the function's ARN
+    raw: bool = False  # raw message delivery: the queue gets the message body, not SNS's envelope
+    filter_policy: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _raw_only_for_queues(self) -> Subscription:
+        if self.raw and self.protocol != "sqs":
+            raise ValueError("raw delivery applies to sqs subscriptions only")
+        return self
+
+
+class TopicProps(Props):
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_subscription_per_endpoint(self) -> TopicProps:
+        seen: set[tuple[str, str]] = set()
+        for s in self.subscriptions:
+            if (s.protocol, s.endpoint) in seen:
+                raise ValueError(f"{s.protocol} endpoint {s.endpoint} is subscribed twice")
+            seen.add((s.protocol, s.endpoint))
+        return self
+
+
+def grant_id(topic_arn: str) -> str:
+    """The Sid / StatementId of the grants this topic adds (Lambda allows [A-Za-z0-9_-], <= 100)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", topic_arn.rsplit(":", 1)[-1])[:70]
+    digest = hashlib.sha256(topic_arn.encode()).hexdigest()[:8]
+    return f"awslab-sns-{name}-{digest}"
+
+
+def _queue_statement(topic_arn: str, queue_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": grant_id(topic_arn),
+        "Effect": "Allow",
+        "Principal": {"Service": SNS_PRINCIPAL},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+    }
+
+
+def _grant(ctx: Context, topic_arn: str, protocol: str, endpoint: str) -> None:
+    if protocol == "sqs":
+        put_queue_policy_statement(ctx, endpoint, _queue_statement(topic_arn, endpoint))
+    else:
+        ensure_invoke_permission(ctx, endpoint, grant_id(topic_arn), SNS_PRINCIPAL, topic_arn)
+
+
+def _revoke(ctx: Context, topic_arn: str, protocol: str, endpoint: str) -> None:
+    """Remove the grant; its queue or function being gone is fine."""
+    if protocol == "sqs":
+        remove_queue_policy_statement(ctx, endpoint, grant_id(topic_arn))
+    elif protocol == "lambda":
+        remove_invoke_permission(ctx, endpoint, grant_id(topic_arn))
+
+
+def _live_subscriptions(sns: Any, topic_arn: str) -> list[dict[str, Any]]:
+    pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
+    return [
+        s for page in pages for s in page.get("Subscriptions", []) if s.get("Protocol") in MANAGED_PROTOCOLS
+    ]
+
+
+def _find_topic(sns: Any, name: str) -> str | None:
+    for page in sns.get_paginator("list_topics").paginate():
+        for t in page.get("Topics", []):
+            if t["TopicArn"].rsplit(":", 1)[-1] == name:
+                return str(t["TopicArn"])
+    return None
+
+
+def _unsubscribe(sns: Any, subscription_arn: str) -> None:
+    try:
+        sns.unsubscribe(SubscriptionArn=subscription_arn)
+    except ClientError as exc:
+        if not is_not_found(exc):
+            raise
+
+
+def _topic_attrs(arn: str, subscriptions: list[dict[str, Any]]) -> dict[str, Any]:
+    subscriptions = sorted(subscriptions, key=lambda s: (s["protocol"], s["endpoint"]))
+    return {
+        "name": arn.rsplit(":", 1)[-1],
+        "arn": arn,
+        # sorted, so that a read compares equal to what create recorded
+        "subscription_arns": sorted(s["arn"] for s in subscriptions),
+        "subscriptions": subscriptions,
+    }
+
+
+@register
+class Topic(Resource):
+    """An SNS topic. Subscriptions are reconciled on update: new ones granted and subscribed,
+    changed ones (raw delivery, filter policy) adjusted, removed ones unsubscribed and their
+    grants revoked. Only sqs and lambda subscriptions are managed."""
+
+    kind = "sns.topic"
+    Props = TopicProps
+    attributes = ("name", "arn", "subscription_arns")
+    name_rule = NameRule(max_len=256)
+    drift_keys = ("subscription_arns",)
+
+    @property
+    def cfg(self) -> TopicProps:
+        return cast(TopicProps, self.props)
+
+    def _ensure_topic(self) -> str:
+        # CreateTopic is idempotent: it returns the existing topic's ARN (and recreates one
+        # deleted behind awslab's back).
+        tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
+        return str(self.ctx.client("sns").create_topic(Name=self.physical, Tags=tags)["TopicArn"])
+
+    def create(self) -> dict[str, Any]:
+        arn = self._ensure_topic()
+        return _topic_attrs(arn, self._reconcile(arn, previous=[]))
+
+    def update(self, record: Record) -> dict[str, Any]:
+        arn = self._ensure_topic()
+        return _topic_attrs(arn, self._reconcile(arn, previous=record.attrs.get("subscriptions") or []))
+
+    def _reconcile(self, topic_arn: str, previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sns = self.ctx.client("sns")
+        live = {
+            (s["Protocol"], s["Endpoint"]): s["SubscriptionArn"] for s in _live_subscriptions(sns, topic_arn)
+        }
+        wanted = {(s.protocol, s.endpoint): s for s in self.cfg.subscriptions}
+        for key, sub_arn in live.items():
+            if key not in wanted:
+                _unsubscribe(sns, sub_arn)
+        for protocol, endpoint in {*live, *((p["protocol"], p["endpoint"]) for p in previous)} - set(wanted):
+            _revoke(self.ctx, topic_arn, protocol, endpoint)
+        result = []
+        for key, sub in wanted.items():
+            # grant first: SNS may deliver as soon as the subscription exists
+            _grant(self.ctx, topic_arn, sub.protocol, sub.endpoint)
+            if key in live:
+                sub_arn = live[key]
+                _adjust(sns, sub_arn, sub)
+            else:
+                attributes: dict[str, str] = {}
+                if sub.raw:
+                    attributes["RawMessageDelivery"] = "true"
+                if sub.filter_policy:
+                    attributes["FilterPolicy"] = json.dumps(sub.filter_policy)
+                sub_arn = sns.subscribe(
+                    TopicArn=topic_arn,
+                    Protocol=sub.protocol,
+                    Endpoint=sub.endpoint,
+                    Attributes=attributes,
+                    ReturnSubscriptionArn=True,
+                )["SubscriptionArn"]
+            result.append({"protocol": sub.protocol, "endpoint": sub.endpoint, "arn": sub_arn})
+        return result
+
+    @classmethod
+    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        sns = ctx.client("sns")
+        arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
+        if not arn:
+            return None
+        try:
+            sns.get_topic_attributes(TopicArn=arn)
+            live = _live_subscriptions(sns, arn)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        subs = [
+            {"protocol": s["Protocol"], "endpoint": s["Endpoint"], "arn": s["SubscriptionArn"]} for s in live
+        ]
+        return _topic_attrs(arn, subs)
+
+    @classmethod
+    def delete(cls, ctx: Context, record: Record) -> None:
+        sns = ctx.client("sns")
+        arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
+        if not arn:
+            return
+        endpoints = {(p["protocol"], p["endpoint"]) for p in record.attrs.get("subscriptions") or []}
+        try:
+            live = _live_subscriptions(sns, arn)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+            live = []
+        for s in live:
+            _unsubscribe(sns, s["SubscriptionArn"])
+            endpoints.add((s["Protocol"], s["Endpoint"]))
+        for protocol, endpoint in sorted(endpoints):
+            _revoke(ctx, arn, protocol, endpoint)
+        try:
+            sns.delete_topic(TopicArn=arn)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+
+
+def _adjust(sns: Any, subscription_arn: str, sub: Subscription) -> None:
+    """Bring an existing subscription's delivery settings in line with the spec."""
+    current = sns.get_subscription_attributes(SubscriptionArn=subscription_arn).get("Attributes", {})
+    if sub.protocol == "sqs" and current.get("RawMessageDelivery", "false").lower() != str(sub.raw).lower():
+        sns.set_subscription_attributes(
+            SubscriptionArn=subscription_arn,
+            AttributeName="RawMessageDelivery",
+            AttributeValue=str(sub.raw).lower(),
+        )
+    if json.loads(current.get("FilterPolicy") or "{}") != (sub.filter_policy or {}):
+        # "{}" is how a filter policy is removed
+        sns.set_subscription_attributes(
+            SubscriptionArn=subscription_arn,
+            AttributeName="FilterPolicy",
+            AttributeValue=json.dumps(sub.filter_policy or {}),
+        )

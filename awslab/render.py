@@ -58,7 +58,7 @@ def progress_line(p: Progress) -> str | None:
 def outputs_table(lab: str, outputs: Mapping[str, Any]) -> Table:
     t = Table(title=f"Outputs of lab '{lab}'", title_justify="left", show_header=False)
     t.add_column("name", style="bold")
-    t.add_column("value")
+    t.add_column("value", overflow="fold")
     for k, v in outputs.items():
         t.add_row(k, str(v))
     return t

@@ -331,8 +331,20 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         except ValidationError as exc:
             problems += _pydantic_problems(exc, rpath, lines, where, what=f" for {kind}")
             continue
-        problems += _check_paths(fields, rpath, lines, where, path.parent)
-        deps = {name for name, _ in references(fields)} | cls.dependencies(props)
+        path_problems = _check_paths(fields, rpath, lines, where, path.parent)
+        problems += path_problems
+        if path_problems:
+            continue
+        # kinds read files named by their fields (a state machine's definition): give them
+        # absolute paths, since the spec's directory is not the current one
+        absolute = {k: str((path.parent / v).resolve()) for k, v in fields.items()
+                    if k in PATH_FIELDS and isinstance(v, str) and not REF_RE.search(v)}
+        try:
+            extra = cls.dependencies(cls.Props.model_validate({**fields, **absolute}) if absolute else props)
+        except SpecError as exc:
+            problems += [f"{where}:{line}: resources.{logical}: {p}" for p in exc.problems]
+            continue
+        deps = {name for name, _ in references(fields)} | extra
         specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line)
 
     problems += _check_references(top, specs, lines, where)

@@ -145,6 +145,8 @@ def wait_for_effects(
     """Poll `tables` until each group of ids (the ids of one message: its MessageId, its body's
     id...) has at least `min_items` new items, or `timeout` seconds have passed."""
     groups = [set(g) for g in groups if g]
+    if not tables:  # nothing to look in: do not wait for what cannot be seen
+        return Effects([], not groups, 0.0, [])
     all_ids = set().union(*groups) if groups else set()
     start = clock()
     delay = _FIRST_DELAY

@@ -22,6 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from filelock import FileLock
 
@@ -59,7 +61,7 @@ class Dependencies:
     allowed: frozenset[str] = field(default_factory=frozenset)
 
 
-def prepare(task_root: Path, cache_root: Path, code_hash: str) -> Dependencies:
+def prepare(task_root: Path, cache_root: Path) -> Dependencies:
     """Make the requirements of the code extracted at `task_root` importable (see module doc)."""
     req_file = task_root / REQUIREMENTS
     if not req_file.is_file():
@@ -68,7 +70,7 @@ def prepare(task_root: Path, cache_root: Path, code_hash: str) -> Dependencies:
     allowed = satisfied_by_environment(text)
     if allowed is not None:
         return Dependencies(allowed=allowed)
-    return Dependencies(paths=(install(text, task_root, cache_root, code_hash),))
+    return Dependencies(paths=(install(text, task_root, cache_root),))
 
 
 def satisfied_by_environment(text: str) -> frozenset[str] | None:
@@ -118,12 +120,18 @@ def satisfied_by_environment(text: str) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def install(text: str, task_root: Path, cache_root: Path, code_hash: str) -> Path:
+def install(text: str, task_root: Path, cache_root: Path) -> Path:
     """pip-install the requirements into the cache (once per content) and return the directory."""
-    key_parts = [text, sys.version, sys.platform]
-    if any(_is_local(line) for line in _lines(text)):
-        key_parts.append(code_hash)  # local paths: the bundle's own files are part of the result
-    key = hashlib.sha256("\0".join(key_parts).encode()).hexdigest()[:32]
+    key = hashlib.sha256()
+    for part in (text, sys.version, sys.platform):
+        key.update(part.encode() + b"\0")
+    for line in _lines(text):
+        if _is_local(line):  # a wheel or directory in the bundle: its content is part of the result
+            _hash_path(key, _local_path(task_root, line))
+    return _install_once(text, task_root, cache_root, key.hexdigest()[:32])
+
+
+def _install_once(text: str, task_root: Path, cache_root: Path, key: str) -> Path:
     cache_root.mkdir(parents=True, exist_ok=True)
     target = cache_root / key
     if target.is_dir():
@@ -133,17 +141,20 @@ def install(text: str, task_root: Path, cache_root: Path, code_hash: str) -> Pat
             return target
         staging = cache_root / f"{key}.tmp-{uuid.uuid4().hex[:8]}"
         try:
-            _run_pip(task_root, staging)
+            _run_pip(text, task_root, staging)
             os.replace(staging, target)
         finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.with_name(staging.name + ".txt").unlink(missing_ok=True)
     return target
 
 
-def _run_pip(task_root: Path, staging: Path) -> None:
+def _run_pip(text: str, task_root: Path, staging: Path) -> None:
+    """pip with the bundle as working directory, so `./vendor/x.whl` lines resolve inside it."""
+    req_file = staging.with_name(staging.name + ".txt")
+    req_file.write_text(text, encoding="utf-8")
     cmd = [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
-           "--no-input", "--no-warn-script-location", "--quiet", "-r", REQUIREMENTS]  # fmt: skip
+           "--no-input", "--no-warn-script-location", "--quiet", "-r", str(req_file)]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     try:
         done = subprocess.run(
@@ -174,6 +185,24 @@ def blame(pip_output: str) -> str | None:
     return None
 
 
+def _local_path(root: Path, line: str) -> Path:
+    ref = line.split(";", 1)[0].strip()
+    if " @ " in ref:  # "name @ file:///..."
+        ref = ref.split(" @ ", 1)[1].strip()
+    if ref.startswith("file:"):
+        ref = url2pathname(urlsplit(ref).path)
+    path = Path(ref)
+    return path if path.is_absolute() else root / path
+
+
+def _hash_path(digest: Any, path: Path) -> None:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\0")
+        with contextlib.suppress(OSError):
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+
+
 def _lines(text: str) -> list[str]:
     lines = []
     for raw in text.splitlines():
@@ -186,6 +215,7 @@ def _lines(text: str) -> list[str]:
 def _is_local(line: str) -> bool:
     return (
         line.startswith((".", "/", "file:", "\\"))
+        or " @ file:" in line
         or (len(line) > 1 and line[1] == ":")  # a Windows drive path
         or line.endswith((".whl", ".zip", ".tar.gz"))
     )

@@ -228,7 +228,7 @@ class LambdaExecutor:
         with self._setup_lock:
             dependencies = self._deps.get(code_hash)
         if dependencies is None:
-            dependencies = deps.prepare(code_dir, self.deps_cache, code_hash)
+            dependencies = deps.prepare(code_dir, self.deps_cache)
             with self._setup_lock:
                 self._deps[code_hash] = dependencies
         now = datetime.now(UTC)

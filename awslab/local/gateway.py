@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from awslab.local.urls import parse_api_path
 
@@ -35,6 +35,17 @@ Headers = list[tuple[str, str]]
 MISSING_TOKEN = "Missing Authentication Token"
 INTERNAL_ERROR = "Internal server error"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
+# Caller identity fields an unauthenticated request has, all null.
+_IDENTITY_NULLS = (
+    "accessKey",
+    "accountId",
+    "caller",
+    "cognitoIdentityId",
+    "cognitoIdentityPoolId",
+    "principalOrgId",
+    "user",
+    "userArn",
+)
 _LAMBDA_URI = re.compile(r":lambda:path/[^/]+/functions/(?P<fn>.+?)/invocations$")
 
 
@@ -176,16 +187,9 @@ def build_proxy_event(
             "extendedRequestId": request_id,
             "httpMethod": req.method,
             "identity": {
-                "accessKey": None,
-                "accountId": None,
-                "caller": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-                "principalOrgId": None,
+                **dict.fromkeys(_IDENTITY_NULLS),
                 "sourceIp": req.source_ip,
-                "user": None,
                 "userAgent": _header(req.headers, "User-Agent"),
-                "userArn": None,
             },
             "path": f"/{stage.stage}{req.path}",
             "protocol": req.protocol,
@@ -251,25 +255,17 @@ def map_proxy_response(
         if not isinstance(values, list):
             raise MalformedProxyResponse(f"multiValueHeaders[{name!r}] must be a list")
         headers += [(name, _header_text(name, v)) for v in values if v is not None]
-    for name, value in single.items():
-        # A pair given in both maps appears once (AWS merges them).
-        if value is not None and (name.lower(), _header_text(name, value)) not in {
-            (k.lower(), v) for k, v in headers
-        }:
+    seen = {(k.lower(), v) for k, v in headers}
+    for name, value in single.items():  # a pair given in both maps appears once (AWS merges them)
+        if value is not None and (name.lower(), _header_text(name, value)) not in seen:
             headers.append((name, _header_text(name, value)))
     flag = data.get("isBase64Encoded", False)
     if isinstance(flag, str):
         flag = flag.lower() == "true"
     body = (raw_body or "").encode("utf-8")
     content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
-    if (
-        flag is True
-        and raw_body
-        and (
-            is_binary(_first_media_type(accept), binary_media_types)
-            or is_binary(content_type, binary_media_types)
-        )
-    ):
+    media_types = (accept.split(",", 1)[0].strip() if accept else None, content_type)
+    if flag is True and raw_body and any(is_binary(t, binary_media_types) for t in media_types):
         try:
             body = base64.b64decode(raw_body, validate=True)
         except (binascii.Error, ValueError) as exc:
@@ -277,10 +273,6 @@ def map_proxy_response(
     if content_type is None:
         headers.append(("Content-Type", "application/json"))  # API Gateway's default
     return HttpResponse(status, headers, body)
-
-
-def _first_media_type(accept: str | None) -> str | None:
-    return accept.split(",", 1)[0].strip() if accept else None
 
 
 def mock_response(integration: Any) -> HttpResponse | None:
@@ -298,10 +290,7 @@ def mock_response(integration: Any) -> HttpResponse | None:
     chosen = responses.get(wanted or "") or next(
         (r for r in responses.values() if not r.selection_pattern), next(iter(responses.values()))
     )
-    headers: Headers = []
-    for key, value in (chosen.response_parameters or {}).items():
-        if key.startswith("method.response.header.") and _is_literal(value):
-            headers.append((key[len("method.response.header.") :], value[1:-1]))
+    headers = _literal_headers(chosen.response_parameters, "method.response.header.")
     templates = chosen.response_templates or {}
     body = next(iter(templates.values()), "") or ""
     if not any(k.lower() == "content-type" for k, _ in headers):
@@ -309,8 +298,16 @@ def mock_response(integration: Any) -> HttpResponse | None:
     return HttpResponse(int(chosen.status_code), headers, body.encode("utf-8"))
 
 
-def _is_literal(value: Any) -> bool:
-    return isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == "'"
+def _literal_headers(parameters: dict[str, Any] | None, prefix: str) -> Headers:
+    """Header mappings with a literal value ("'value'"); other sources cannot be served here."""
+    return [
+        (key[len(prefix) :], value[1:-1])
+        for key, value in (parameters or {}).items()
+        if key.startswith(prefix)
+        and isinstance(value, str)
+        and len(value) >= 2
+        and value[0] == value[-1] == "'"
+    ]
 
 
 def error_response(status: int, message: str, request_id: str, gateway_response: Any = None) -> HttpResponse:
@@ -323,9 +320,7 @@ def error_response(status: int, message: str, request_id: str, gateway_response:
     body = json.dumps({"message": message}, separators=(",", ":"))
     if gateway_response is not None:
         status = int(gateway_response.status_code or status)
-        for key, value in (gateway_response.response_parameters or {}).items():
-            if key.startswith("gatewayresponse.header.") and _is_literal(value):
-                headers.append((key[len("gatewayresponse.header.") :], value[1:-1]))
+        headers += _literal_headers(gateway_response.response_parameters, "gatewayresponse.header.")
         template = (gateway_response.response_templates or {}).get("application/json")
         if template:
             body = template.replace("$context.error.messageString", json.dumps(message))
@@ -393,6 +388,13 @@ def request_from_environ(environ: dict[str, Any], stage_path: str) -> HttpReques
             headers.append((key[5:].replace("_", "-").title(), value))
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             headers.append((key.replace("_", "-").title(), value))
+    source_ip = environ.get("REMOTE_ADDR", "127.0.0.1")
+    # What API Gateway's front adds for the integration.
+    present = {k.lower() for k, _ in headers}
+    for name, value in (("X-Forwarded-For", source_ip), ("X-Forwarded-Port", str(environ.get("SERVER_PORT", ""))),
+                        ("X-Forwarded-Proto", environ.get("wsgi.url_scheme", "http"))):  # fmt: skip
+        if name.lower() not in present:
+            headers.append((name, value))
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length > 0 else b""
     return HttpRequest(
@@ -401,7 +403,7 @@ def request_from_environ(environ: dict[str, Any], stage_path: str) -> HttpReques
         query_string=environ.get("QUERY_STRING", ""),
         headers=headers,
         body=body,
-        source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+        source_ip=source_ip,
         protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
     )
 
@@ -421,10 +423,8 @@ class ApiGatewayFront:
     def handle(self, environ: dict[str, Any]) -> HttpResponse:
         request_id = str(uuid.uuid4())
         # The raw URI keeps percent-encoding, as AWS does in `path`.
-        raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).split(
-            "?"
-        )[0]
-        parsed = parse_api_path(raw)
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        parsed = parse_api_path(urlsplit(raw).path)
         found = _find_api(parsed[0]) if parsed else None
         if parsed is None or found is None or parsed[1] not in found[2].stages:
             return error_response(403, MISSING_TOKEN, request_id)
@@ -490,19 +490,15 @@ class ApiGatewayFront:
         }
         statements = getattr(getattr(fn, "policy", None), "statements", None) or []
         if not integration.credentials and not invoke_permitted(statements, arns, stage.account_id):
-            log.warning(
-                "%s: 500: Execution failed due to configuration error: Invalid permissions on Lambda "
-                "function %s (add a lambda permission for apigateway.amazonaws.com)",
-                where,
-                fn_ref,
-            )
+            log.warning("%s: 500: Execution failed due to configuration error: Invalid permissions on "
+                        "Lambda function %s (no permission for apigateway.amazonaws.com)", where, fn_ref)  # fmt: skip
             return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
         event = build_proxy_event(req, route, stage, request_id=request_id, now=time.time())
         response_headers: dict[str, str] = {}
         try:
             payload = backend.invoke(fn_ref, None, json.dumps(event), {}, response_headers)
         except Exception:
-            log.exception("%s: 502: the invoke of %s failed", where)
+            log.exception("%s: 502: the invoke of %s failed", where, fn_ref)
             return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)
         if "x-amz-function-error" in response_headers:
             log.warning("%s: 502: Lambda %s raised: %s", where, fn_ref, _short(payload))

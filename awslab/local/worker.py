@@ -164,11 +164,13 @@ class InitFault(Exception):
 def max_rss_bytes() -> int:
     """Peak memory of this process. On Linux getrusage would report the parent's peak (ru_maxrss
     survives exec), so VmHWM first."""
-    with contextlib.suppress(OSError):
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
+    with (
+        contextlib.suppress(OSError),
+        open("/proc/self/status", encoding="ascii", errors="replace") as status,
+    ):
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     try:
         import resource
     except ImportError:  # Windows: not reported

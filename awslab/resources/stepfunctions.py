@@ -156,6 +156,10 @@ def _sha(text: str) -> str:
 
 @register
 class StateMachine(Resource):
+    """A Step Functions state machine from an ASL file with `${logical.attribute}` placeholders.
+    Its role (iam.role, service: states) needs lambda:InvokeFunction on the task functions' ARNs:
+    the spec grants that in the role's `allow`."""
+
     kind = "stepfunctions.state_machine"
     Props = StateMachineProps
     attributes = ("name", "arn")

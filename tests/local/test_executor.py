@@ -17,16 +17,9 @@ import pytest
 from awslab.local import executor as executor_mod
 from awslab.local.executor import LambdaExecutor
 from awslab.target import LOCAL_ACCESS_KEY
-from tests.local.lambda_support import (  # noqa: F401 - fixtures
-    ENDPOINT,
-    executor,
-    invoke,
-    lam,
-    make_function,
-    process_gone,
-    role_arn,
-    wait_for,
-)
+from tests.local.lambda_support import ENDPOINT, invoke, process_gone, wait_for
+
+pytest_plugins = ["tests.local.lambda_support"]  # its fixtures: executor, lam, make_function, role_arn
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")

@@ -75,8 +75,16 @@ def test_update_changes_the_live_mapping(ctx: Context) -> None:
     attrs = es.create()
     record = created_record(EventSource.kind, "consume", es.physical, attrs)
 
-    changed = make(ctx, "consume", function=fn, source=queue, batch_size=5, report_batch_item_failures=False,
-                   enabled=False, maximum_batching_window=3)
+    changed = make(
+        ctx,
+        "consume",
+        function=fn,
+        source=queue,
+        batch_size=5,
+        report_batch_item_failures=False,
+        enabled=False,
+        maximum_batching_window=3,
+    )
     assert changed.fingerprint() != es.fingerprint()
     new_attrs = changed.update(record)
     m = mapping(ctx, attrs["uuid"])
@@ -102,7 +110,10 @@ def test_create_retries_while_the_role_propagates(ctx: Context) -> None:
     _, queue = make_queue(ctx, "orders")
     calls = record_calls(ctx, "lambda")
     failed = fail_first(
-        ctx, "lambda", "CreateEventSourceMapping", "InvalidParameterValueException",
+        ctx,
+        "lambda",
+        "CreateEventSourceMapping",
+        "InvalidParameterValueException",
         "The provided execution role does not have permissions to call ReceiveMessage on SQS",
     )
     attrs = make(ctx, "consume", function=fn, source=queue).create()
@@ -116,8 +127,13 @@ def test_create_adopts_an_existing_mapping_on_conflict(ctx: Context) -> None:
     _, queue = make_queue(ctx, "orders")
     first = make(ctx, "consume", function=fn, source=queue).create()
     # AWS refuses a second mapping of the same queue to the same function (moto does not)
-    fail_first(ctx, "lambda", "CreateEventSourceMapping", "ResourceConflictException",
-               "An event source mapping with SQS arn and function already exists.")
+    fail_first(
+        ctx,
+        "lambda",
+        "CreateEventSourceMapping",
+        "ResourceConflictException",
+        "An event source mapping with SQS arn and function already exists.",
+    )
     again = make(ctx, "consume", function=fn, source=queue, batch_size=7).create()
     assert again["uuid"] == first["uuid"]
     assert mapping(ctx, first["uuid"])["BatchSize"] == 7

@@ -80,7 +80,10 @@ def test_configuration_retried_while_the_permission_propagates(ctx: Context, buc
         seen.append(any(s["Sid"] == n.physical for s in function_policy(ctx, fn)))
         if len(seen) > 1:
             return None
-        error = {"Code": "InvalidArgument", "Message": "Unable to validate the following destination configurations"}
+        error = {
+            "Code": "InvalidArgument",
+            "Message": "Unable to validate the following destination configurations",
+        }
         return AWSResponse("https://example.invalid", 400, {}, None), {"Error": error}
 
     ctx.client("s3").meta.events.register("before-call.s3.PutBucketNotificationConfiguration", not_yet_valid)
@@ -133,7 +136,9 @@ def test_update_changes_the_live_configuration(ctx: Context, bucket: str) -> Non
     attrs = n.create()
     record = created_record(BucketNotification.kind, "on-upload", n.physical, attrs)
 
-    changed = make(ctx, "on-upload", bucket=bucket, function=fn, events=["s3:ObjectCreated:Put"], suffix=".png")
+    changed = make(
+        ctx, "on-upload", bucket=bucket, function=fn, events=["s3:ObjectCreated:Put"], suffix=".png"
+    )
     assert changed.fingerprint() != n.fingerprint()
     changed.update(record)
     entry = lambda_entries(ctx)[n.physical]

@@ -54,7 +54,8 @@ def test_registered() -> None:
 def test_create_read_delete_with_queue_and_lambda(ctx: Context) -> None:
     url, queue_arn = make_queue(ctx, "orders")
     ctx.client("sqs").set_queue_attributes(
-        QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [OTHER_STATEMENT]})}
+        QueueUrl=url,
+        Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [OTHER_STATEMENT]})},
     )
     fn = make_function(ctx, "notifier")
     calls = record_calls(ctx, "lambda", "sns", "sqs")
@@ -124,14 +125,19 @@ def test_update_reconciles_subscriptions(ctx: Context) -> None:
     topic = make(
         ctx,
         "events",
-        [{"protocol": "sqs", "endpoint": q1, "filter_policy": {"kind": ["a"]}}, {"protocol": "lambda", "endpoint": fn}],
+        [
+            {"protocol": "sqs", "endpoint": q1, "filter_policy": {"kind": ["a"]}},
+            {"protocol": "lambda", "endpoint": fn},
+        ],
     )
     attrs = topic.create()
     arn = attrs["arn"]
     record = created_record(Topic.kind, "events", topic.physical, attrs)
 
     # q1: raw on, filter policy removed; lambda dropped; q2 added
-    changed = make(ctx, "events", [{"protocol": "sqs", "endpoint": q1, "raw": True}, {"protocol": "sqs", "endpoint": q2}])
+    changed = make(
+        ctx, "events", [{"protocol": "sqs", "endpoint": q1, "raw": True}, {"protocol": "sqs", "endpoint": q2}]
+    )
     assert changed.fingerprint() != topic.fingerprint()
     new_attrs = changed.update(record)
 
@@ -194,7 +200,9 @@ def test_delete_from_a_creating_record(ctx: Context) -> None:
 
 def test_props_are_strict() -> None:
     with pytest.raises(ValidationError):
-        TopicProps.model_validate({"subscriptions": [{"protocol": "lambda", "endpoint": "arn:aws:x", "raw": True}]})
+        TopicProps.model_validate(
+            {"subscriptions": [{"protocol": "lambda", "endpoint": "arn:aws:x", "raw": True}]}
+        )
     with pytest.raises(ValidationError):
         TopicProps.model_validate({"subscriptions": [{"protocol": "email", "endpoint": "a@b.c"}]})
     with pytest.raises(ValidationError):

@@ -30,8 +30,12 @@ def definition(check: str = "${check-name.arn}", approve: str = "${approve.arn}"
                 "Retry": [{"ErrorEquals": ["States.TaskFailed"], "MaxAttempts": 2}],
                 "Next": "Approve",
             },
-            "Approve": {"Type": "Task", "Resource": approve, "Comment": "table ${items.name} of ${approve.name}",
-                        "End": True},
+            "Approve": {
+                "Type": "Task",
+                "Resource": approve,
+                "Comment": "table ${items.name} of ${approve.name}",
+                "End": True,
+            },
         },
     }
 
@@ -49,7 +53,10 @@ def wf_ctx(ctx: Context) -> Context:
         "check-name": {"name": "awslab-test-check-name-abc123", "arn": CHECK_ARN},
         "approve": {"name": "awslab-test-approve-abc123", "arn": APPROVE_ARN},
         "settings": {"timeout": 30},
-        "items": {"name": "awslab-test-items-abc123", "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/x"},
+        "items": {
+            "name": "awslab-test-items-abc123",
+            "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/x",
+        },
     }
     return ctx
 
@@ -84,7 +91,9 @@ def test_create_substitutes_placeholders(wf_ctx: Context, asl: Path) -> None:
     assert body["States"]["CheckName"]["Resource"] == CHECK_ARN
     assert body["States"]["CheckName"]["TimeoutSeconds"] == 30  # a whole-string placeholder keeps its type
     assert body["States"]["Approve"]["Resource"] == APPROVE_ARN
-    assert body["States"]["Approve"]["Comment"] == "table awslab-test-items-abc123 of awslab-test-approve-abc123"
+    assert (
+        body["States"]["Approve"]["Comment"] == "table awslab-test-items-abc123 of awslab-test-approve-abc123"
+    )
     assert "${" not in desc["definition"]
     tags = wf_ctx.client("stepfunctions").list_tags_for_resource(resourceArn=attrs["arn"])["tags"]
     assert {t["key"]: t["value"] for t in tags}["awslab:stack"] == "abc123"
@@ -99,15 +108,22 @@ def test_relative_definition_path_and_validation_context(wf_ctx: Context, tmp_pa
     assert props.definition == str(asl)
     assert StateMachine.dependencies(props) == {"check-name", "approve", "settings", "items"}
     with pytest.raises(ValidationError, match="cannot read"):
-        StateMachineProps.model_validate({"definition": "missing.json", "role": role}, context={"base_dir": str(tmp_path)})
+        StateMachineProps.model_validate(
+            {"definition": "missing.json", "role": role}, context={"base_dir": str(tmp_path)}
+        )
     (tmp_path / "broken.json").write_text('{"StartAt": ')
     with pytest.raises(ValidationError, match="not valid JSON"):
-        StateMachineProps.model_validate({"definition": "broken.json", "role": role}, context={"base_dir": str(tmp_path)})
+        StateMachineProps.model_validate(
+            {"definition": "broken.json", "role": role}, context={"base_dir": str(tmp_path)}
+        )
     # without the context a relative path resolves against the Context's base_dir at create
-    rel_ctx = Context(target=wf_ctx.target, lab="test", stack_id="abc123", base_dir=tmp_path,
-                      resolved=wf_ctx.resolved)
+    rel_ctx = Context(
+        target=wf_ctx.target, lab="test", stack_id="abc123", base_dir=tmp_path, resolved=wf_ctx.resolved
+    )
     attrs = make(rel_ctx, "workflow", definition=asl.name, role=role).create()
-    assert json.loads(live(wf_ctx, attrs["arn"])["definition"])["States"]["Approve"]["Resource"] == APPROVE_ARN
+    assert (
+        json.loads(live(wf_ctx, attrs["arn"])["definition"])["States"]["Approve"]["Resource"] == APPROVE_ARN
+    )
 
 
 def test_unknown_placeholder_is_a_clear_error(wf_ctx: Context, tmp_path: Path) -> None:
@@ -123,7 +139,9 @@ def test_unknown_placeholder_is_a_clear_error(wf_ctx: Context, tmp_path: Path) -
     malformed = tmp_path / "c.json"
     malformed.write_text(json.dumps(definition(check="${check-name}")))
     with pytest.raises(SpecError, match="not of the form"):
-        StateMachine.dependencies(StateMachineProps.model_validate({"definition": str(malformed), "role": role}))
+        StateMachine.dependencies(
+            StateMachineProps.model_validate({"definition": str(malformed), "role": role})
+        )
     assert wf_ctx.client("stepfunctions").list_state_machines()["stateMachines"] == []
 
 
@@ -143,7 +161,10 @@ def test_update_when_definition_or_role_changes(wf_ctx: Context, asl: Path) -> N
     assert sm.fingerprint() != before
     new_attrs = sm.update(record)
     assert "sfn.UpdateStateMachine" in calls
-    assert json.loads(live(wf_ctx, attrs["arn"])["definition"])["States"]["Approve"]["Resource"] == APPROVE_ARN + "-v2"
+    assert (
+        json.loads(live(wf_ctx, attrs["arn"])["definition"])["States"]["Approve"]["Resource"]
+        == APPROVE_ARN + "-v2"
+    )
     assert new_attrs["definition_sha256"] != attrs["definition_sha256"]
 
     # the file itself changes

@@ -19,7 +19,11 @@ def make_role(ctx: Context, name: str = "test-role", service: str = "lambda") ->
     trust = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": f"{service}.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": f"{service}.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
     iam = ctx.client("iam")
@@ -32,7 +36,11 @@ def make_function(ctx: Context, name: str, role_arn: str | None = None) -> str:
         z.writestr("app.py", "def handler(event, context):\n    return {}\n")
     role = role_arn or make_role(ctx, f"{name}-role")
     fn = ctx.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": buf.getvalue()}
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": buf.getvalue()},
     )
     return str(fn["FunctionArn"])
 
@@ -45,7 +53,9 @@ def make_queue(ctx: Context, name: str) -> tuple[str, str]:
 
 
 def queue_policy(ctx: Context, url: str) -> dict[str, Any] | None:
-    attrs = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+    attrs = (
+        ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+    )
     return json.loads(attrs["Policy"]) if attrs.get("Policy") else None
 
 
@@ -71,7 +81,9 @@ def record_calls(ctx: Context, *services: str) -> list[str]:
     return calls
 
 
-def fail_first(ctx: Context, service: str, operation: str, code: str, message: str, times: int = 1) -> list[int]:
+def fail_first(
+    ctx: Context, service: str, operation: str, code: str, message: str, times: int = 1
+) -> list[int]:
     """Make the next `times` calls of `operation` fail with the AWS error (code, message), as AWS
     would while something propagates. Returns a one-item list counting the injected failures."""
     client = ctx.client(service)

@@ -171,8 +171,8 @@ class EventSource(Resource):
             # The same function and queue are already mapped: a create that died before its
             # state was written. Adopt that mapping and bring it in line.
             mapping = self._update_mapping(existing["UUID"])
-            lam.tag_resource(Resource=_mapping_arn(self.ctx, mapping), Tags=self.ctx.tags(self.logical))
-        return _attrs(self.ctx, mapping)
+            lam.tag_resource(Resource=_mapping_arn(mapping), Tags=self.ctx.tags(self.logical))
+        return _attrs(mapping)
 
     def update(self, record: Record) -> dict[str, Any]:
         if record.attrs.get("source") and record.attrs["source"] != self.cfg.source:
@@ -183,7 +183,15 @@ class EventSource(Resource):
             if found is None:
                 return self.create()
             uuid = found["UUID"]
-        return _attrs(self.ctx, self._update_mapping(uuid))
+        try:
+            mapping = self._update_mapping(uuid)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+            mapping = {}
+        if not mapping.get("UUID"):  # deleted behind awslab's back (moto answers with an empty body)
+            return self.create()
+        return _attrs(mapping)
 
     def _update_mapping(self, uuid: str) -> dict[str, Any]:
         lam = self.ctx.client("lambda")
@@ -206,7 +214,7 @@ class EventSource(Resource):
             raise
         if mapping.get("State") == "Deleting":
             return None
-        return _attrs(ctx, mapping)
+        return _attrs(mapping)
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
@@ -223,7 +231,7 @@ class EventSource(Resource):
                 raise
 
 
-def _mapping_arn(ctx: Context, mapping: dict[str, Any]) -> str:
+def _mapping_arn(mapping: dict[str, Any]) -> str:
     arn = mapping.get("EventSourceMappingArn")
     if arn:
         return str(arn)
@@ -233,10 +241,10 @@ def _mapping_arn(ctx: Context, mapping: dict[str, Any]) -> str:
     return f"arn:{partition}:lambda:{region}:{account}:event-source-mapping:{mapping['UUID']}"
 
 
-def _attrs(ctx: Context, mapping: dict[str, Any]) -> dict[str, Any]:
+def _attrs(mapping: dict[str, Any]) -> dict[str, Any]:
     return {
         "uuid": mapping["UUID"],
-        "arn": _mapping_arn(ctx, mapping),
+        "arn": _mapping_arn(mapping),
         "function": mapping["FunctionArn"],
         "source": mapping["EventSourceArn"],
         "batch_size": mapping.get("BatchSize"),
@@ -266,7 +274,7 @@ def _find_by_tags(ctx: Context, logical: str) -> dict[str, Any] | None:
     wanted = {TAG_LAB: ctx.lab, TAG_STACK: ctx.stack_id, TAG_LOGICAL: logical}
     for m in _mappings(ctx):
         try:
-            tags = lam.list_tags(Resource=_mapping_arn(ctx, m)).get("Tags", {})
+            tags = lam.list_tags(Resource=_mapping_arn(m)).get("Tags", {})
         except ClientError as exc:
             if is_not_found(exc):
                 continue

@@ -121,3 +121,42 @@ def cli_endpoint(home: Path, moto_server: str) -> Cli:
     env = clean_env(home)
     env.update(AWS_ENDPOINT_URL=moto_server)
     return Cli(env, home)
+
+
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # zombies count as gone
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+@pytest.fixture
+def local_cli(home: Path) -> Iterator[Cli]:
+    """The CLI on the default (local) target, on a free port; the local cloud is stopped after
+    the test and its whole process group (Lambda workers included) must be gone."""
+    env = clean_env(home)
+    env["AWSLAB_LOCAL_PORT"] = str(free_port())
+    cli = Cli(env, home)
+    try:
+        yield cli
+    finally:
+        status = cli("local", "status", "--output", "json", check=False)
+        pid = status.json().get("pid") if status.code == 0 and status.stdout.strip() else None
+        cli("local", "stop", check=False)
+        if pid:
+            deadline = time.monotonic() + 10
+            while process_group_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not process_group_alive(pid), "the local cloud left processes behind"

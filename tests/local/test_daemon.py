@@ -180,3 +180,31 @@ def _s3(endpoint: str):  # type: ignore[no-untyped-def]
     return boto3.client(
         "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
     )
+
+
+def test_foreground_run_is_seen_and_stopped(cloud: LocalCloud) -> None:
+    script = (
+        "import sys; from awslab.local.daemon import LocalCloud; "
+        f"sys.exit(LocalCloud({cloud.port}).run_foreground())"
+    )
+    env = {**os.environ, "AWSLAB_STATE_DIR": str(cloud.dir.parent.parent)}
+    fg = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        status = cloud.status()
+        while status is None and time.monotonic() < deadline:
+            assert fg.poll() is None, "the foreground run exited early"
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                fg.wait(timeout=0.1)  # the poll interval
+            status = cloud.status()
+        assert status is not None and status.pid != fg.pid
+        with pytest.raises(LocalCloudError, match="already running"):
+            cloud.run_foreground()
+        assert cloud.stop() is True
+        assert fg.wait(timeout=30) == 0
+        assert not cloud.pid_path.exists()
+    finally:
+        if fg.poll() is None:
+            fg.kill()
+            fg.wait()

@@ -17,9 +17,9 @@ import pytest
 
 from awslab.local import deps
 from awslab.local.executor import LambdaExecutor
-from tests.local.lambda_support import invoke
+from tests.local.lambda_helpers import invoke
 
-pytest_plugins = ["tests.local.lambda_support"]  # its fixtures: executor, lam, make_function, role_arn
+pytest_plugins = ["tests.local.lambda_fixtures"]  # its fixtures: executor, lam, make_function, role_arn
 
 WHEEL = "tinypkg-1.0-py3-none-any.whl"
 

@@ -17,9 +17,9 @@ import pytest
 from awslab.local import executor as executor_mod
 from awslab.local.executor import LambdaExecutor
 from awslab.target import LOCAL_ACCESS_KEY
-from tests.local.lambda_support import ENDPOINT, invoke, process_gone, wait_for
+from tests.local.lambda_helpers import ENDPOINT, invoke, process_gone, wait_for, zip_of
 
-pytest_plugins = ["tests.local.lambda_support"]  # its fixtures: executor, lam, make_function, role_arn
+pytest_plugins = ["tests.local.lambda_fixtures"]  # its fixtures: executor, lam, make_function, role_arn
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
@@ -322,7 +322,6 @@ def test_background_reaper_uses_the_idle_timeout(
 def test_code_change_starts_a_new_worker(
     executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
 ) -> None:
-    from tests.local.lambda_support import zip_of
 
     make_function("changing", PID_COUNTER)
     old = invoke(lam, "changing")[0]
@@ -387,8 +386,6 @@ def test_sqs_mapping_keeps_messages_the_handler_failed(
 
 
 def test_unsupported_runtime_is_a_clear_error(executor: LambdaExecutor, lam: Any, role_arn: str) -> None:
-    from tests.local.lambda_support import zip_of
-
     lam.create_function(FunctionName="node", Runtime="nodejs20.x", Role=role_arn, Handler="index.handler",
                         Code={"ZipFile": zip_of({"index.js": "exports.handler = async () => 1;"})})  # fmt: skip
     out, resp = invoke(lam, "node")

@@ -105,6 +105,19 @@ def test_update_changes_the_live_mapping(ctx: Context) -> None:
         make(ctx, "consume", function=fn, source=queue2).update(record)
 
 
+def test_update_recreates_a_mapping_deleted_behind_our_back(ctx: Context) -> None:
+    fn = make_function(ctx, "consumer")
+    _, queue = make_queue(ctx, "orders")
+    es = make(ctx, "consume", function=fn, source=queue)
+    attrs = es.create()
+    ctx.client("lambda").delete_event_source_mapping(UUID=attrs["uuid"])
+    record = created_record(EventSource.kind, "consume", es.physical, attrs)
+    assert EventSource.read(ctx, record) is None
+    new_attrs = es.update(record)
+    assert new_attrs["uuid"] != attrs["uuid"]
+    assert mapping(ctx, new_attrs["uuid"])["EventSourceArn"] == queue
+
+
 def test_create_retries_while_the_role_propagates(ctx: Context) -> None:
     fn = make_function(ctx, "consumer")
     _, queue = make_queue(ctx, "orders")

@@ -184,7 +184,9 @@ def test_without_skipping_every_task_runs_despite_failures() -> None:
     assert result.done == ["c"]
     assert result.skipped == [] and skipped_seen == []
     # order still holds: a dependent starts only once what it waits for has ended (failed or not)
-    assert task.index("end", "a") < task.index("start", "b") < task.index("end", "b") < task.index("start", "c")
+    assert (
+        task.index("end", "a") < task.index("start", "b") < task.index("end", "b") < task.index("start", "c")
+    )
 
 
 def test_independent_tasks_run_in_parallel() -> None:

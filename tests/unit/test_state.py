@@ -40,7 +40,9 @@ def a_record(logical: str = "items", status: str = "created", **kw: Any) -> Reco
         logical=logical,
         physical=f"awslab-crud-{logical}-abc123",
         status=status,  # type: ignore[arg-type]
-        attrs=kw.pop("attrs", {"name": f"awslab-crud-{logical}-abc123", "arn": f"arn:aws:dynamodb:::{logical}"}),
+        attrs=kw.pop(
+            "attrs", {"name": f"awslab-crud-{logical}-abc123", "arn": f"arn:aws:dynamodb:::{logical}"}
+        ),
         fingerprint=kw.pop("fingerprint", "f00d"),
         depends_on=kw.pop("depends_on", []),
         inputs=kw.pop("inputs", {"key": "1234"}),
@@ -86,7 +88,9 @@ def test_round_trip(state_path: Path) -> None:
     store = store_at(state_path)
     store.ensure_lab("crud", "/labs/crud.yaml")
     store.ensure_lab("image", "/labs/image.yaml")
-    items = a_record("items", attrs={"name": "t", "arn": "arn:t", "stream_arn": None, "nested": {"a": [1, 2]}})
+    items = a_record(
+        "items", attrs={"name": "t", "arn": "arn:t", "stream_arn": None, "nested": {"a": [1, 2]}}
+    )
     fn = a_record("fn", status="creating", attrs={}, fingerprint="", depends_on=["items", "role"], inputs={})
     store.put_record("crud", items)
     store.put_record("crud", fn)
@@ -205,7 +209,9 @@ def test_atomic_write_replaces_whole_content(tmp_path: Path) -> None:
         pytest.param("", "unreadable", id="empty"),
         pytest.param("not json at all", "unreadable", id="garbage"),
         pytest.param('{"labs": {}}', "schema_version None", id="no-schema-version"),
-        pytest.param('{"schema_version": 2, "labs": {}}', "schema_version 2; this awslab reads 1", id="newer"),
+        pytest.param(
+            '{"schema_version": 2, "labs": {}}', "schema_version 2; this awslab reads 1", id="newer"
+        ),
         pytest.param('{"schema_version": "1", "labs": {}}', "schema_version '1'", id="string-version"),
     ],
 )
@@ -228,9 +234,13 @@ def test_unreadable_or_foreign_files_raise_state_error(state_path: Path, content
         pytest.param(b"[]", id="json-list"),
         pytest.param(b"null", id="json-null"),
         pytest.param(b'{"schema_version": 1, "labs": [{"stack_id": "a"}]}', id="labs-a-list"),
-        pytest.param(b'{"schema_version": 1, "labs": {"crud": {"resources": {}}}}', id="lab-without-stack-id"),
-        pytest.param(b'{"schema_version": 1, "labs": {"crud": {"stack_id": "a", "resources": {"x": {}}}}}',
-                     id="record-without-kind"),
+        pytest.param(
+            b'{"schema_version": 1, "labs": {"crud": {"resources": {}}}}', id="lab-without-stack-id"
+        ),
+        pytest.param(
+            b'{"schema_version": 1, "labs": {"crud": {"stack_id": "a", "resources": {"x": {}}}}}',
+            id="record-without-kind",
+        ),
         pytest.param(b'\xff\xfe{"schema_version": 1}', id="not-utf8"),
     ],
 )
@@ -319,7 +329,9 @@ def test_a_waiting_store_gets_the_lock_once_the_holder_releases_it(
     assert acquired.is_set()
 
 
-def test_a_lock_left_by_a_killed_process_is_free_at_once(state_path: Path, holder: subprocess.Popen[str]) -> None:
+def test_a_lock_left_by_a_killed_process_is_free_at_once(
+    state_path: Path, holder: subprocess.Popen[str]
+) -> None:
     owner = Path(f"{state_path}.lock.owner")
     assert f"pid {holder.pid}" in owner.read_text()
     holder.send_signal(signal.SIGKILL)

@@ -81,7 +81,7 @@ def apply_plan(
             attrs, action = _apply_one(change, spec, store, ctx())
         except Exception as exc:
             notify(Progress(logical, change.kind, change.action, "failed", str(exc), time.monotonic() - t0))
-            if isinstance(exc, ProvisionError):
+            if isinstance(exc, AwslabError):  # already says what and where (ProvisionError, SpecError)
                 raise
             raise ProvisionError(change.kind, logical, ACTION_VERBS[change.action], exc) from exc
         with resolved_lock:

@@ -30,7 +30,7 @@ APPLIES = {
     "start_execution": {"execution_status", "output", "error", "body_contains"},
     "upload": {"status", "json_", "record", "body_contains"},
 }
-EXPECT_NAMES = {"json_": "json", "execution_status": "execution_status", "body_contains": "body_contains"}
+EXPECT_NAMES = {"json_": "json"}
 
 
 @dataclass
@@ -44,8 +44,15 @@ class CheckResult:
     result: dict[str, Any] = field(default_factory=dict)  # what the action returned (to_dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "name": self.name, "action": self.action, "passed": self.passed,
-                "detail": self.detail, "elapsed_ms": self.elapsed_ms, "result": self.result}
+        return {
+            "index": self.index,
+            "name": self.name,
+            "action": self.action,
+            "passed": self.passed,
+            "detail": self.detail,
+            "elapsed_ms": self.elapsed_ms,
+            "result": self.result,
+        }
 
 
 @dataclass
@@ -62,8 +69,13 @@ class CheckReport:
         return [r for r in self.results if not r.passed]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "passed": self.passed, "total": len(self.results),
-                "failed": len(self.failed), "results": [r.to_dict() for r in self.results]}
+        return {
+            "lab": self.lab,
+            "passed": self.passed,
+            "total": len(self.results),
+            "failed": len(self.failed),
+            "results": [r.to_dict() for r in self.results],
+        }
 
 
 # ---- subset matching --------------------------------------------------------------------
@@ -148,28 +160,49 @@ def _observe(check: Check, spec: LabSpec, lab: DeployedLab, target: Target) -> t
         method, _, path = str(resolve(check.call, attrs)).strip().partition(" ")
         api = http.api_record(lab, check.api)
         body = {"json_body": resolve(check.json_, attrs)} if check.json_ is not None else {}
-        resp = http.call(api.attrs["url"], method, path.strip() or "/", data=resolve(check.body, attrs),
-                         headers=resolve(check.headers, attrs), **body)
+        resp = http.call(
+            api.attrs["url"],
+            method,
+            path.strip() or "/",
+            data=resolve(check.body, attrs),
+            headers=resolve(check.headers, attrs),
+            **body,
+        )
         return {"status": resp.status, "json_": resp.json, "body": resp.body}, resp
     if check.action == "invoke":
         res = invoke.invoke(target, lab, str(check.invoke), resolve(check.payload, attrs))
         text = res.payload if isinstance(res.payload, str) else json.dumps(res.payload)
-        return {"status": res.status_code, "json_": res.payload, "body": text,
-                "error": res.function_error is not None}, res
+        return {
+            "status": res.status_code,
+            "json_": res.payload,
+            "body": text,
+            "error": res.function_error is not None,
+        }, res
     if check.action in ("send_message", "publish"):
         body = _message_body(resolve(getattr(check, check.action), attrs))
-        out: Any = (messages.send_message(target, lab, body) if check.action == "send_message"
-                    else messages.publish(target, lab, body))
+        out: Any = (
+            messages.send_message(target, lab, body)
+            if check.action == "send_message"
+            else messages.publish(target, lab, body)
+        )
         records = out.effects.items()
         return {"record": records, "body": json.dumps(records, default=str), "waited": out.effects}, out
     if check.action == "start_execution":
         ex = executions.start_execution(target, lab, resolve(check.start_execution, attrs))
-        return {"execution_status": ex.status, "output": ex.output, "error": not ex.ok,
-                "body": json.dumps(ex.output, default=str)}, ex
+        return {
+            "execution_status": ex.status,
+            "output": ex.output,
+            "error": not ex.ok,
+            "body": json.dumps(ex.output, default=str),
+        }, ex
     up = upload.upload(target, lab, spec.base_dir / str(check.upload))
     records = [up.record] if up.record is not None else []
-    return {"status": up.status, "json_": up.response, "record": records,
-            "body": json.dumps(up.response, default=str)}, up
+    return {
+        "status": up.status,
+        "json_": up.response,
+        "record": records,
+        "body": json.dumps(up.response, default=str),
+    }, up
 
 
 def _compare(check: Check, seen: Mapping[str, Any]) -> str:
@@ -183,7 +216,9 @@ def _compare(check: Check, seen: Mapping[str, Any]) -> str:
         if key not in APPLIES[check.action]:
             problems.append(f"expect.{EXPECT_NAMES.get(key, key)} does not apply to {_action_label(check)}")
         elif key == "status" and seen.get("status") != want:
-            problems.append(f"status {seen.get('status')}, expected {want} (body: {_show(seen.get('body', ''), 120)})")
+            problems.append(
+                f"status {seen.get('status')}, expected {want} (body: {_show(seen.get('body', ''), 120)})"
+            )
         elif key in ("json_", "output"):
             problem = subset_mismatch(want, seen.get(key))
             if problem:
@@ -207,8 +242,10 @@ def _record_problem(want: Any, seen: Mapping[str, Any]) -> list[str]:
         return [f"no record was written{within}"]
     if any(subset_mismatch(want, r) is None for r in records):
         return []
-    return [f"record: {subset_mismatch(want, records[0])}" + (f" (and {len(records) - 1} other records)"
-                                                                if len(records) > 1 else "")]
+    return [
+        f"record: {subset_mismatch(want, records[0])}"
+        + (f" (and {len(records) - 1} other records)" if len(records) > 1 else "")
+    ]
 
 
 def run_check(index: int, check: Check, spec: LabSpec, lab: DeployedLab, target: Target) -> CheckResult:
@@ -221,7 +258,7 @@ def run_check(index: int, check: Check, spec: LabSpec, lab: DeployedLab, target:
             detail = f"the function failed: {_show(seen['json_'], 120)}"  # an error must be expected to pass
         data = result.to_dict()
     except AwslabError as exc:
-        detail, data = f"{type(exc).__name__}: {exc}", {}
+        detail, data = str(exc) + (f" (hint: {exc.hint})" if exc.hint else ""), {}
     except Exception as exc:  # one broken check must not stop the others
         detail, data = describe_cause(exc), {}
     elapsed = round((time.perf_counter() - start) * 1000, 1)

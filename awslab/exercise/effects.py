@@ -39,8 +39,13 @@ class Found:
     matched_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "table_name": self.table_name, "matched_on": self.matched_on,
-                "matched_id": self.matched_id, "item": self.item}
+        return {
+            "table": self.table,
+            "table_name": self.table_name,
+            "matched_on": self.matched_on,
+            "matched_id": self.matched_id,
+            "item": self.item,
+        }
 
 
 @dataclass
@@ -63,8 +68,12 @@ class Effects:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"complete": self.complete, "waited_ms": self.waited_ms, "tables": self.tables,
-                "found": [f.to_dict() for f in self.found]}
+        return {
+            "complete": self.complete,
+            "waited_ms": self.waited_ms,
+            "tables": self.tables,
+            "found": [f.to_dict() for f in self.found],
+        }
 
 
 # ---- reading tables ---------------------------------------------------------------------
@@ -94,8 +103,10 @@ def scan_table(target: Target, name: str) -> list[dict[str, Any]]:
                 items.append({k: plain(_deserializer.deserialize(v)) for k, v in raw.items()})
     except ClientError as exc:
         if is_not_found(exc):
-            raise ExerciseError(f"table {name} does not exist any more",
-                                hint="'awslab status' shows what is missing; 'awslab up' recreates it") from None
+            raise ExerciseError(
+                f"table {name} does not exist any more",
+                hint="'awslab status' shows what is missing; 'awslab up' recreates it",
+            ) from None
         raise
     return items
 
@@ -118,8 +129,12 @@ def _matches(item: Mapping[str, Any], ids: Collection[str]) -> str | None:
 
 
 # ---- waiting ----------------------------------------------------------------------------
-def search(target: Target, tables: Mapping[str, str], ids: Collection[str],
-           baseline: set[tuple[str, str]] | None = None) -> list[Found]:
+def search(
+    target: Target,
+    tables: Mapping[str, str],
+    ids: Collection[str],
+    baseline: set[tuple[str, str]] | None = None,
+) -> list[Found]:
     """One pass: the new items of every table that carry one of `ids`."""
     found: list[Found] = []
     for logical, name in tables.items():

@@ -22,8 +22,13 @@ from awslab.target import Target
 DEFAULT_TIMEOUT = 60.0
 _CONTAINERS = ("Parallel", "Map", "Iteration", "Execution")
 _SCHEDULED = ("LambdaFunctionScheduled", "TaskScheduled", "ActivityScheduled")
-_SUCCEEDED = ("LambdaFunctionSucceeded", "TaskSucceeded", "ActivitySucceeded", "ParallelStateSucceeded",
-              "MapStateSucceeded")
+_SUCCEEDED = (
+    "LambdaFunctionSucceeded",
+    "TaskSucceeded",
+    "ActivitySucceeded",
+    "ParallelStateSucceeded",
+    "MapStateSucceeded",
+)
 _FAILED_SUFFIXES = ("Failed", "TimedOut", "Aborted")
 
 
@@ -51,10 +56,20 @@ class StateNode:
         return round((self.ended - self.started).total_seconds() * 1000, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "status": self.status, "duration_ms": self.duration_ms,
-                "attempts": self.attempts, "error": self.error, "cause": self.cause, "input": self.input,
-                "output": self.output, "started": _iso(self.started), "ended": _iso(self.ended),
-                "children": [c.to_dict() for c in self.children]}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "attempts": self.attempts,
+            "error": self.error,
+            "cause": self.cause,
+            "input": self.input,
+            "output": self.output,
+            "started": _iso(self.started),
+            "ended": _iso(self.ended),
+            "children": [c.to_dict() for c in self.children],
+        }
 
 
 @dataclass
@@ -85,11 +100,23 @@ class ExecutionResult:
         return round((self.stopped - self.started).total_seconds() * 1000, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "state_machine": self.state_machine, "state_machine_arn": self.state_machine_arn,
-                "execution_arn": self.execution_arn, "name": self.name, "status": self.status,
-                "input": self.input, "output": self.output, "error": self.error, "cause": self.cause,
-                "started": _iso(self.started), "stopped": _iso(self.stopped), "duration_ms": self.duration_ms,
-                "waited_out": self.waited_out, "states": [s.to_dict() for s in self.states]}
+        return {
+            "lab": self.lab,
+            "state_machine": self.state_machine,
+            "state_machine_arn": self.state_machine_arn,
+            "execution_arn": self.execution_arn,
+            "name": self.name,
+            "status": self.status,
+            "input": self.input,
+            "output": self.output,
+            "error": self.error,
+            "cause": self.cause,
+            "started": _iso(self.started),
+            "stopped": _iso(self.stopped),
+            "duration_ms": self.duration_ms,
+            "waited_out": self.waited_out,
+            "states": [s.to_dict() for s in self.states],
+        }
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -134,8 +161,14 @@ def build_tree(events: Iterable[Mapping[str, Any]], execution_status: str = "RUN
         d = _details(e)
         if etype.endswith("StateEntered"):
             parent = here if here.type in _CONTAINERS else (here.parent or root)
-            node = StateNode(name=str(d.get("name", "")), type=etype[: -len("StateEntered")], parent=parent,
-                             input=_json(d.get("input")), started=ts, ended=ts)
+            node = StateNode(
+                name=str(d.get("name", "")),
+                type=etype[: -len("StateEntered")],
+                parent=parent,
+                input=_json(d.get("input")),
+                started=ts,
+                ended=ts,
+            )
             parent.children.append(node)
             open_nodes.append(node)
             owner[eid] = node
@@ -148,8 +181,13 @@ def build_tree(events: Iterable[Mapping[str, Any]], execution_status: str = "RUN
             closing.add(eid)
         elif etype == "MapIterationStarted":
             parent = here if here.type == "Map" else (open_named(str(d.get("name", "")), here) or here)
-            node = StateNode(name=f"{d.get('name', '')} #{d.get('index', len(parent.children))}", type="Iteration",
-                             parent=parent, started=ts, ended=ts)
+            node = StateNode(
+                name=f"{d.get('name', '')} #{d.get('index', len(parent.children))}",
+                type="Iteration",
+                parent=parent,
+                started=ts,
+                ended=ts,
+            )
             parent.children.append(node)
             open_nodes.append(node)
             owner[eid] = node
@@ -231,8 +269,9 @@ def start_execution(
     arn = machine.attrs.get("arn") or ""
     sfn = target.client("stepfunctions")
     name = name or execution_name()
-    started = sfn.start_execution(stateMachineArn=arn, name=name,
-                                  input=json.dumps({} if input_value is None else input_value))
+    started = sfn.start_execution(
+        stateMachineArn=arn, name=name, input=json.dumps({} if input_value is None else input_value)
+    )
     execution_arn = started["executionArn"]
     start, delay = clock(), 0.1
     while True:

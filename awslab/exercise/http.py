@@ -4,7 +4,6 @@ Postman or curl would send it, with urllib only."""
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -63,8 +62,10 @@ def api_record(lab: DeployedLab, api: str | None = None) -> Record:
     """The lab's REST API (the one named `api` when it has several) with a url."""
     record = pick_resource(lab, "apigateway.rest_api", api, option="--api")
     if not record.attrs.get("url"):
-        raise ExerciseError(f"API '{record.logical}' of lab '{lab.name}' has no stage URL",
-                            hint=f"run 'awslab up {lab.name}' to deploy its stage")
+        raise ExerciseError(
+            f"API '{record.logical}' of lab '{lab.name}' has no stage URL",
+            hint=f"run 'awslab up {lab.name}' to deploy its stage",
+        )
     return record
 
 
@@ -124,10 +125,12 @@ def call(
         status, reason, raw_headers = exc.code, str(exc.reason), exc.headers
         raw = exc.read()
         exc.close()
-    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason_text = getattr(exc, "reason", None) or exc
-        raise ExerciseError(f"{method} {url} failed: {reason_text}",
-                            hint="is the lab up and its target reachable? 'awslab status' checks it") from None
+        raise ExerciseError(
+            f"{method} {url} failed: {reason_text}",
+            hint="is the lab up and its target reachable? 'awslab status' checks it",
+        ) from None
     elapsed = (time.perf_counter() - start) * 1000
     text = raw.decode("utf-8", errors="replace")
     return CallResult(

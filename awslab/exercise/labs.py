@@ -105,8 +105,10 @@ def pick_lab(
         chosen = labs.get(lab)
         if chosen is None:
             deployed = ", ".join(labs) or "none"
-            raise UsageError(f"lab '{lab}' is not deployed on {where} (deployed: {deployed})",
-                             hint=f"run 'awslab up {lab}' first")
+            raise UsageError(
+                f"lab '{lab}' is not deployed on {where} (deployed: {deployed})",
+                hint=f"run 'awslab up {lab}' first",
+            )
         if not accepts(chosen):
             others = [n for n, d in labs.items() if accepts(d)]
             hint = f"labs that do: {', '.join(others)}" if others else up_hint
@@ -117,21 +119,32 @@ def pick_lab(
         raise UsageError(f"no lab deployed on {where} has {what}", hint=up_hint)
     if len(candidates) > 1:
         names = ", ".join(d.name for d in candidates)
-        raise UsageError(f"several deployed labs have {what}: {names}",
-                         hint=f"pick one with --lab, e.g. --lab {candidates[0].name}")
+        raise UsageError(
+            f"several deployed labs have {what}: {names}",
+            hint=f"pick one with --lab, e.g. --lab {candidates[0].name}",
+        )
     return candidates[0]
 
 
 def pick_lab_with(store: StateStore, kind: str, lab: str | None, *, where: str) -> DeployedLab:
     """The lab (named, or the only one) that has a resource of `kind`."""
-    return pick_lab(store, lab, where=where, what=f"{label(kind)} ({kind})",
-                    accepts=lambda d: d.has(kind), suggest=BUILTIN_LAB_FOR.get(kind))
+    return pick_lab(
+        store,
+        lab,
+        where=where,
+        what=f"{label(kind)} ({kind})",
+        accepts=lambda d: d.has(kind),
+        suggest=BUILTIN_LAB_FOR.get(kind),
+    )
 
 
 def lab_named(store: StateStore, lab: str, *, where: str) -> DeployedLab:
     state = store.lab(lab)
     if state is None:
-        raise UsageError(f"lab '{lab}' is not deployed on {where}", hint=f"run 'awslab up {lab}' first")
+        deployed = ", ".join(sorted(store.labs)) or "none"
+        raise UsageError(
+            f"lab '{lab}' is not deployed on {where} (deployed: {deployed})", hint=f"run 'awslab up {lab}' first"
+        )
     return DeployedLab(lab, state)
 
 
@@ -141,15 +154,18 @@ def pick_resource(lab: DeployedLab, kind: str, logical: str | None = None, *, op
     if logical is not None:
         match = [r for r in records if r.logical == logical]
         if not match:
-            raise UsageError(f"lab '{lab.name}' has no {kind} named '{logical}'",
-                             hint=_choices(r.logical for r in records))
+            raise UsageError(
+                f"lab '{lab.name}' has no {kind} named '{logical}'", hint=_choices(r.logical for r in records)
+            )
         return ready(lab, match[0])
     if not records:
         raise UsageError(f"lab '{lab.name}' has no {kind}")
     if len(records) > 1:
         how = f"name one with {option}" if option else "name one"
-        raise UsageError(f"lab '{lab.name}' has several {kind} resources: "
-                         f"{', '.join(r.logical for r in records)}", hint=how)
+        raise UsageError(
+            f"lab '{lab.name}' has several {kind} resources: {', '.join(r.logical for r in records)}",
+            hint=how,
+        )
     return ready(lab, records[0])
 
 
@@ -159,8 +175,9 @@ def function_record(lab: DeployedLab, function: str) -> Record:
     for r in records:
         if function in (r.logical, r.physical, r.attrs.get("name")):
             return ready(lab, r)
-    raise UsageError(f"lab '{lab.name}' has no Lambda function '{function}'",
-                     hint=_choices(r.logical for r in records))
+    raise UsageError(
+        f"lab '{lab.name}' has no Lambda function '{function}'", hint=_choices(r.logical for r in records)
+    )
 
 
 def _choices(names: Iterable[str]) -> str:
@@ -174,5 +191,7 @@ def parse_json_option(text: str, option: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                         hint=f"quote it for the shell, e.g. {option} '{{\"id\": \"1\"}}'") from None
+        raise UsageError(
+            f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint=f'quote it for the shell, e.g. {option} \'{{"id": "1"}}\'',
+        ) from None

@@ -48,9 +48,14 @@ class LogsResult:
     events: list[LogEvent] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "function": self.function, "group": self.group,
-                "since": self.since.isoformat(timespec="seconds"), "exists": self.exists,
-                "events": [e.to_dict() for e in self.events]}
+        return {
+            "lab": self.lab,
+            "function": self.function,
+            "group": self.group,
+            "since": self.since.isoformat(timespec="seconds"),
+            "exists": self.exists,
+            "events": [e.to_dict() for e in self.events],
+        }
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -62,8 +67,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"--since '{text}' is not a duration or a time",
-                         hint="use e.g. --since 30s, 10m, 2h, 1d, or 2024-05-01T12:00") from None
+        raise UsageError(
+            f"--since '{text}' is not a duration or a time",
+            hint="use e.g. --since 30s, 10m, 2h, 1d, or 2024-05-01T12:00",
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

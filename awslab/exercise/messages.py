@@ -59,8 +59,14 @@ class SendResult:
     effects: Effects
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "queue": self.queue, "queue_url": self.queue_url, "consumer": self.consumer,
-                "messages": [m.to_dict() for m in self.messages], "effects": self.effects.to_dict()}
+        return {
+            "lab": self.lab,
+            "queue": self.queue,
+            "queue_url": self.queue_url,
+            "consumer": self.consumer,
+            "messages": [m.to_dict() for m in self.messages],
+            "effects": self.effects.to_dict(),
+        }
 
 
 def main_queue(lab: DeployedLab) -> tuple[Record, str | None]:
@@ -79,8 +85,10 @@ def main_queue(lab: DeployedLab) -> tuple[Record, str | None]:
         dlqs = {q.attrs.get("dead_letter_target") for q in queues}
         read = [q for q in queues if q.attrs.get("arn") not in dlqs] or queues
     if len(read) > 1:
-        raise ExerciseError(f"lab '{lab.name}' has several queues with a consumer: "
-                            f"{', '.join(q.logical for q in read)}; cannot tell which one to send to")
+        raise ExerciseError(
+            f"lab '{lab.name}' has several queues with a consumer: "
+            f"{', '.join(q.logical for q in read)}; cannot tell which one to send to"
+        )
     queue = ready(lab, read[0])
     return queue, readers.get(queue.logical)
 
@@ -101,8 +109,10 @@ def send_message(
     queue, consumer = main_queue(lab)
     url = queue.attrs.get("url") or ""
     if not url:
-        raise ExerciseError(f"queue '{queue.logical}' of lab '{lab.name}' has no URL in the state",
-                            hint=f"run 'awslab up {lab.name}'")
+        raise ExerciseError(
+            f"queue '{queue.logical}' of lab '{lab.name}' has no URL in the state",
+            hint=f"run 'awslab up {lab.name}'",
+        )
     tables = lab.tables()
     baseline = snapshot(target, tables)
     sqs = target.client("sqs")
@@ -116,8 +126,9 @@ def send_message(
         ids = unique([sent["MessageId"], *ids_of_body(text)])
         messages.append(SentMessage(sent["MessageId"], text, ids))
     kwargs = {"sleep": sleep} if sleep else {}
-    effects = wait_for_effects(target, tables, [m.ids for m in messages], timeout=timeout, baseline=baseline,
-                               **kwargs)
+    effects = wait_for_effects(
+        target, tables, [m.ids for m in messages], timeout=timeout, baseline=baseline, **kwargs
+    )
     for m in messages:
         m.effects = [f.to_dict() for f in effects.for_ids(m.ids)]
     return SendResult(lab.name, queue.logical, url, consumer, messages, effects)
@@ -135,9 +146,15 @@ class Subscriber:
     effects: list[dict[str, Any]] = field(default_factory=list)  # Found.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"protocol": self.protocol, "endpoint": self.endpoint, "subscription_arn": self.subscription_arn,
-                "resource": self.resource, "writers": self.writers, "tables": self.tables,
-                "effects": self.effects}
+        return {
+            "protocol": self.protocol,
+            "endpoint": self.endpoint,
+            "subscription_arn": self.subscription_arn,
+            "resource": self.resource,
+            "writers": self.writers,
+            "tables": self.tables,
+            "effects": self.effects,
+        }
 
 
 @dataclass
@@ -153,9 +170,17 @@ class PublishResult:
     effects: Effects
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lab": self.lab, "topic": self.topic, "topic_arn": self.topic_arn, "message_id": self.message_id,
-                "subject": self.subject, "body": self.body, "ids": self.ids,
-                "subscribers": [s.to_dict() for s in self.subscribers], "effects": self.effects.to_dict()}
+        return {
+            "lab": self.lab,
+            "topic": self.topic,
+            "topic_arn": self.topic_arn,
+            "message_id": self.message_id,
+            "subject": self.subject,
+            "body": self.body,
+            "ids": self.ids,
+            "subscribers": [s.to_dict() for s in self.subscribers],
+            "effects": self.effects.to_dict(),
+        }
 
 
 def subscriptions(target: Target, topic: Record) -> list[dict[str, str]]:
@@ -163,14 +188,25 @@ def subscriptions(target: Target, topic: Record) -> list[dict[str, str]]:
     out = []
     for s in topic.attrs.get("subscriptions") or []:
         if isinstance(s, Mapping):
-            out.append({"protocol": str(s.get("protocol") or s.get("Protocol") or ""),
-                        "endpoint": str(s.get("endpoint") or s.get("Endpoint") or ""),
-                        "arn": str(s.get("arn") or s.get("subscription_arn") or s.get("SubscriptionArn") or "")})
+            out.append(
+                {
+                    "protocol": str(s.get("protocol") or s.get("Protocol") or ""),
+                    "endpoint": str(s.get("endpoint") or s.get("Endpoint") or ""),
+                    "arn": str(s.get("arn") or s.get("subscription_arn") or s.get("SubscriptionArn") or ""),
+                }
+            )
     if out:
         return out
-    pages = target.client("sns").get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic.attrs["arn"])
-    return [{"protocol": s["Protocol"], "endpoint": s["Endpoint"], "arn": s["SubscriptionArn"]}
-            for page in pages for s in page.get("Subscriptions", [])]
+    pages = (
+        target.client("sns")
+        .get_paginator("list_subscriptions_by_topic")
+        .paginate(TopicArn=topic.attrs["arn"])
+    )
+    return [
+        {"protocol": s["Protocol"], "endpoint": s["Endpoint"], "arn": s["SubscriptionArn"]}
+        for page in pages
+        for s in page.get("Subscriptions", [])
+    ]
 
 
 def _writer_tables(target: Target, lab: DeployedLab, function: str) -> list[str]:
@@ -193,9 +229,11 @@ def subscribers_of(target: Target, lab: DeployedLab, topic: Record) -> list[Subs
         if s["protocol"] == "lambda":
             writers = [resource] if resource else []
         elif s["protocol"] == "sqs":
-            writers = unique(lab.logical_of(str(es.attrs.get("function", ""))) or ""
-                             for es in lab.records("lambda.event_source")
-                             if es.attrs.get("source") == s["endpoint"])
+            writers = unique(
+                lab.logical_of(str(es.attrs.get("function", ""))) or ""
+                for es in lab.records("lambda.event_source")
+                if es.attrs.get("source") == s["endpoint"]
+            )
         else:
             writers = []
         tables = unique(t for w in writers for t in _writer_tables(target, lab, w))
@@ -251,7 +289,8 @@ def publish(
     ids = unique([message_id, *(body_ids or [text])])
     expected = max(1, sum(1 for s in subscribers if s.tables))
     kwargs = {"sleep": sleep} if sleep else {}
-    effects = wait_for_effects(target, tables, [ids], timeout=timeout, min_items=expected, baseline=baseline,
-                               **kwargs)
+    effects = wait_for_effects(
+        target, tables, [ids], timeout=timeout, min_items=expected, baseline=baseline, **kwargs
+    )
     attribute(effects.found, subscribers)
     return PublishResult(lab.name, topic.logical, arn, message_id, subject, text, ids, subscribers, effects)

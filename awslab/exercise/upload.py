@@ -59,14 +59,22 @@ def api_routes(target: Target, lab: DeployedLab, api: Record) -> set[str]:
             spec = load_spec(lab.spec_path)
             fields = spec.resources[api.logical].fields
             return {" ".join(parse_route(k)) for k in fields.get("routes", {})}
-        except Exception:  # noqa: S110 - the spec moved on or is invalid: ask the live API instead
+        except Exception:  # the spec moved on or is invalid: ask the live API instead
             pass
     api_id = api.attrs.get("id")
     if not api_id:
         return set()
-    pages = target.client("apigateway").get_paginator("get_resources").paginate(restApiId=api_id,
-                                                                                  embed=["methods"])
-    return {f"{m} {r['path']}" for page in pages for r in page.get("items", []) for m in r.get("resourceMethods", {})}
+    pages = (
+        target.client("apigateway")
+        .get_paginator("get_resources")
+        .paginate(restApiId=api_id, embed=["methods"])
+    )
+    return {
+        f"{m} {r['path']}"
+        for page in pages
+        for r in page.get("items", [])
+        for m in r.get("resourceMethods", {})
+    }
 
 
 def upload_api(target: Target, lab: DeployedLab) -> Record | None:
@@ -78,9 +86,14 @@ def upload_api(target: Target, lab: DeployedLab) -> Record | None:
 
 
 def pick_upload_lab(store: StateStore, target: Target, lab: str | None, *, where: str) -> DeployedLab:
-    return pick_lab(store, lab, where=where, what=f"an upload API ({UPLOAD_ROUTE}) or an S3 notification",
-                    accepts=lambda d: d.has("s3.notification") or upload_api(target, d) is not None,
-                    suggest="upload")
+    return pick_lab(
+        store,
+        lab,
+        where=where,
+        what=f"an upload API ({UPLOAD_ROUTE}) or an S3 notification",
+        accepts=lambda d: d.has("s3.notification") or upload_api(target, d) is not None,
+        suggest="upload",
+    )
 
 
 def notification_bucket(lab: DeployedLab, record: Record) -> str:
@@ -94,10 +107,12 @@ def notification_bucket(lab: DeployedLab, record: Record) -> str:
             bucket = resolve(fields.get("bucket"), lab.attrs())
             if isinstance(bucket, str) and bucket:
                 return bucket
-        except Exception:  # noqa: S110 - fall through to the error below
+        except Exception:  # fall through to the error below
             pass
-    raise ExerciseError(f"cannot tell which bucket s3.notification '{record.logical}' of lab '{lab.name}' watches",
-                        hint=f"run 'awslab up {lab.name}' to refresh its state")
+    raise ExerciseError(
+        f"cannot tell which bucket s3.notification '{record.logical}' of lab '{lab.name}' watches",
+        hint=f"run 'awslab up {lab.name}' to refresh its state",
+    )
 
 
 # ---- uploading --------------------------------------------------------------------------
@@ -119,19 +134,37 @@ def upload(
     kwargs: dict[str, Any] = {"timeout": timeout, **({"sleep": sleep} if sleep else {})}
     notifications = lab.records("s3.notification")
     if notifications:
-        return _to_bucket(target, lab, ready(lab, notifications[0]), file.name, content, content_type, **kwargs)
+        return _to_bucket(
+            target, lab, ready(lab, notifications[0]), file.name, content, content_type, **kwargs
+        )
     api = upload_api(target, lab)
     if api is None:
-        raise UsageError(f"lab '{lab.name}' takes no uploads: it has no {UPLOAD_ROUTE} route and no S3 notification")
+        raise UsageError(
+            f"lab '{lab.name}' takes no uploads: it has no {UPLOAD_ROUTE} route and no S3 notification"
+        )
     return _to_api(target, lab, ready(lab, api), file.name, content, content_type, **kwargs)
 
 
-def _to_api(target: Target, lab: DeployedLab, api: Record, filename: str, content: bytes, content_type: str,
-            **wait: Any) -> UploadResult:
+def _to_api(
+    target: Target,
+    lab: DeployedLab,
+    api: Record,
+    filename: str,
+    content: bytes,
+    content_type: str,
+    **wait: Any,
+) -> UploadResult:
     start = time.perf_counter()
-    resp = call(api.attrs.get("url", ""), "POST", "/files",
-                json_body={"filename": filename, "content": base64.b64encode(content).decode(),
-                           "content_type": content_type})
+    resp = call(
+        api.attrs.get("url", ""),
+        "POST",
+        "/files",
+        json_body={
+            "filename": filename,
+            "content": base64.b64encode(content).decode(),
+            "content_type": content_type,
+        },
+    )
     row = resp.json if isinstance(resp.json, dict) else None
     record, table = None, None
     if resp.ok and row and row.get("id"):
@@ -139,13 +172,31 @@ def _to_api(target: Target, lab: DeployedLab, api: Record, filename: str, conten
         effects = wait_for_effects(target, lab.tables(), [[str(row["id"])]], **wait)
         if effects.found:
             record, table = effects.found[0].item, effects.found[0].table
-    return UploadResult(lab.name, "api", filename, len(content), content_type, str((row or {}).get("key", "")),
-                        None, resp.status, resp.json if resp.json is not None else resp.body, record, table,
-                        round((time.perf_counter() - start) * 1000, 1))
+    return UploadResult(
+        lab.name,
+        "api",
+        filename,
+        len(content),
+        content_type,
+        str((row or {}).get("key", "")),
+        None,
+        resp.status,
+        resp.json if resp.json is not None else resp.body,
+        record,
+        table,
+        round((time.perf_counter() - start) * 1000, 1),
+    )
 
 
-def _to_bucket(target: Target, lab: DeployedLab, notification: Record, filename: str, content: bytes,
-               content_type: str, **wait: Any) -> UploadResult:
+def _to_bucket(
+    target: Target,
+    lab: DeployedLab,
+    notification: Record,
+    filename: str,
+    content: bytes,
+    content_type: str,
+    **wait: Any,
+) -> UploadResult:
     bucket = notification_bucket(lab, notification)
     prefix = str(notification.attrs.get("prefix") or UPLOAD_PREFIX)
     key = prefix + filename
@@ -155,6 +206,17 @@ def _to_bucket(target: Target, lab: DeployedLab, notification: Record, filename:
     target.client("s3").put_object(Bucket=bucket, Key=key, Body=content, ContentType=content_type)
     effects = wait_for_effects(target, tables, [[key]], baseline=baseline, **wait)
     found = effects.found[0] if effects.found else None
-    return UploadResult(lab.name, "s3", filename, len(content), content_type, key, bucket, None, None,
-                        found.item if found else None, found.table if found else None,
-                        round((time.perf_counter() - start) * 1000, 1))
+    return UploadResult(
+        lab.name,
+        "s3",
+        filename,
+        len(content),
+        content_type,
+        key,
+        bucket,
+        None,
+        None,
+        found.item if found else None,
+        found.table if found else None,
+        round((time.perf_counter() - start) * 1000, 1),
+    )

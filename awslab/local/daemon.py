@@ -37,6 +37,7 @@ _STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
 _LOG_ROTATE_BYTES = 5 * 1024 * 1024
 # Health probes go straight to 127.0.0.1, never through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_HAS_PROC = Path("/proc/self/stat").exists()
 # Servers started by this process, kept so they can be reaped (no zombie, no ResourceWarning).
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -155,17 +156,8 @@ class LocalCloud:
         return proc, offset
 
     def _command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "awslab.local.server",
-            "--port",
-            str(self.port),
-            "--host",
-            HOST,
-            "--work-dir",
-            str(self.work_dir),
-        ]
+        options = ["--port", str(self.port), "--host", HOST, "--work-dir", str(self.work_dir)]
+        return [sys.executable, "-m", "awslab.local.server", *options]
 
     def _wait_ready(
         self,
@@ -351,37 +343,44 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _proc_state(pid: int) -> str | None:
-    """The process's state letter ('Z' for a zombie), or None if it does not exist."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    except OSError:
-        return "?"
+def _proc_table() -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, parent pid, process group) of every process (Linux: /proc; else `ps`)."""
+    table: dict[int, tuple[str, int, int]] = {}
+    if _HAS_PROC:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    table[int(entry.name)] = (fields[0], int(fields[1]), int(fields[2]))
+        return table
+    out = subprocess.run(
+        ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat="], capture_output=True, text=True, check=False
+    )
+    for line in out.stdout.splitlines():
+        with contextlib.suppress(ValueError):
+            pid, ppid, pgid, state = line.split()[:4]
+            table[int(pid)] = (state[:1], int(ppid), int(pgid))
+    return table
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie does not)."""
     _reap(pid)
     if os.name == "nt":
-        out = subprocess.run(
-            ["tasklist", "/FI", f"PID eq {pid}", "/NH"], capture_output=True, text=True, check=False
-        ).stdout
-        return str(pid) in out
-    if Path("/proc/self/stat").exists():
-        return _proc_state(pid) not in (None, "Z", "X")
+        query = ["tasklist", "/FI", f"PID eq {pid}", "/NH"]
+        return str(pid) in subprocess.run(query, capture_output=True, text=True, check=False).stdout
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if _HAS_PROC else None
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
-    out = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False)
-    return bool(out.stdout.strip()) and not out.stdout.strip().startswith("Z")
+    if state is not None:
+        return state not in ("Z", "X")
+    entry = _proc_table().get(pid)
+    return entry is not None and entry[0] not in ("Z", "X")
 
 
 def _command_line(pid: int) -> list[str] | None:
+    """The arguments `pid` runs with; None where this system cannot tell."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
     except OSError:
@@ -416,41 +415,20 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group; Linux only, else [pgid] while it lives."""
-    if not Path("/proc/self/stat").exists():
-        return [pgid] if _alive(pgid) else []
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
+    """Live (non-zombie) processes of a process group."""
+    return [
+        pid for pid, (state, _, group) in _proc_table().items() if group == pgid and state not in ("Z", "X")
+    ]
 
 
 def process_tree(pid: int) -> list[int]:
-    """`pid` and its live descendants (Linux: /proc; elsewhere `ps`), parents first."""
-    parents: dict[int, int] = {}
-    if Path("/proc/self/stat").exists():
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    if fields[0] not in ("Z", "X"):
-                        parents[int(entry.name)] = int(fields[1])
-    else:
-        out = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True, check=False)
-        for line in out.stdout.splitlines():
-            with contextlib.suppress(ValueError):
-                child, parent = (int(x) for x in line.split())
-                parents[child] = parent
+    """`pid` and its live descendants, parents first."""
+    table = _proc_table()
     tree = [pid]
     for current in tree:  # grows while iterating: a breadth-first walk
-        tree += [child for child, parent in parents.items() if parent == current and child not in tree]
+        tree += [
+            p for p, (state, parent, _) in table.items() if parent == current and state not in ("Z", "X")
+        ]
     return tree
 
 
@@ -468,7 +446,7 @@ def _wait_gone(pids: list[int], timeout: float, *, group: int | None = None) -> 
 
 def _tree_rss_mb(pid: int) -> float | None:
     """Resident memory of the server and its Lambda workers (Linux only: it reads /proc)."""
-    if not Path("/proc/self/status").exists():
+    if not _HAS_PROC:
         return None
     total_kb = 0
     for member in process_tree(pid):

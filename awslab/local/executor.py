@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -56,6 +57,14 @@ class _Pool:
     retired: bool = False
 
 
+class _NotStarted(Exception):
+    """A cold start failed; `result` is what the invoke returns."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result[0])
+        self.result = result
+
+
 @dataclass(frozen=True)
 class WorkerInfo:
     function_arn: str
@@ -93,34 +102,20 @@ class LambdaExecutor:
         """Run `fn`'s handler with `event`; moto's (payload, errored, logs) triple."""
         request_id = str(uuid.uuid4())
         event = {} if event is None or event == "{}" else event
-        problem = _unsupported(fn)
+        problem = "the local cloud is shutting down" if self._closed.is_set() else _unsupported(fn)
         if problem:
-            return self._failed(fn, None, request_id, "LocalCloud.UnsupportedFunction", problem)
+            return self._failed(
+                fn, None, request_id, _error("LocalCloud.UnsupportedFunction", problem, request_id)
+            )
         fingerprint = _fingerprint(fn)
-        self._retire(lambda p: p.arn == fn.function_arn and p.fingerprint != fingerprint)
+        self.retire_function(fn.function_arn, keep_fingerprint=fingerprint)
         pool, worker = self._checkout(fn, fingerprint)
+        init_output = ""
         if worker is None:
             try:
-                worker = self._start(fn)
-            except Exception as exc:
-                self._release(pool, None)
-                kind = (
-                    "LocalCloud.RequirementsError"
-                    if isinstance(exc, deps.RequirementsError)
-                    else "LocalCloud.StartError"
-                )
-                return self._failed(fn, None, request_id, kind, str(exc))
-            init = worker.reply(INIT_TIMEOUT_S + float(fn.timeout))
-            init_output = worker.output.take("init", OUTPUT_GRACE_S)
-            if not isinstance(init, dict) or init.get("type") != "ready":
-                self._release(pool, worker)
-                error = init["error"] if isinstance(init, dict) else None
-                kind, message = ((error["errorType"], error["errorMessage"]) if error else
-                                 ("Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited during init"))  # fmt: skip
-                return self._failed(fn, worker, request_id, kind, message, init_output, error)
-            worker.init_ms = float(init["init_ms"])
-        else:
-            init_output = ""
+                worker, init_output = self._cold_start(fn, pool, request_id)
+            except _NotStarted as failed:
+                return failed.result
         with self._cond:
             self._busy[worker.pid] = (worker, fn.function_arn)
         try:
@@ -129,6 +124,38 @@ class LambdaExecutor:
             with self._cond:
                 self._busy.pop(worker.pid, None)
             self._release(pool, worker)
+
+    def _cold_start(self, fn: Any, pool: _Pool, request_id: str) -> tuple[WorkerProcess, str]:
+        """A new worker through its init phase (the handler module imported), and its init output.
+        Raises _NotStarted with the invoke's result when that fails."""
+        try:
+            worker = self._start(fn)
+        except Exception as exc:  # bad zip, failed requirements, cannot spawn
+            self._release(pool, None)
+            kind = (
+                "LocalCloud.RequirementsError"
+                if isinstance(exc, deps.RequirementsError)
+                else "LocalCloud.StartError"
+            )
+            raise _NotStarted(
+                self._failed(fn, None, request_id, _error(kind, str(exc), request_id))
+            ) from None
+        init = worker.reply(INIT_TIMEOUT_S + float(fn.timeout))
+        init_output = worker.output.take("init", OUTPUT_GRACE_S)
+        if isinstance(init, dict) and init.get("type") == "ready":
+            worker.init_ms = float(init["init_ms"])
+            return worker, init_output
+        worker.kill()  # a failed init is never reused: AWS starts a fresh environment next time
+        self._release(pool, worker)
+        if isinstance(init, dict) and "error" in init:
+            error = init["error"]
+        elif init is None:
+            error = _error(
+                "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited during init", ""
+            )
+        else:
+            error = _error("Runtime.InitTimeout", f"RequestId: {request_id} Error: init timed out", "")
+        raise _NotStarted(self._failed(fn, worker, request_id, error, init_output))
 
     def _run(self, fn: Any, worker: WorkerProcess, request_id: str, event: Any, init_output: str) -> Result:
         timeout_s = float(fn.timeout)
@@ -164,17 +191,11 @@ class LambdaExecutor:
         text = self._log(fn, worker, request_id, init_output, output, duration_ms, after)
         return payload, errored, text
 
-    def _failed(self, fn: Any, worker: WorkerProcess | None, request_id: str, kind: str, message: str,
-                output: str = "", error: dict[str, Any] | None = None) -> Result:  # fmt: skip
+    def _failed(self, fn: Any, worker: WorkerProcess | None, request_id: str, error: dict[str, Any],
+                output: str = "") -> Result:  # fmt: skip
         """An invoke that never reached the handler: AWS's error shape, logged like one."""
-        error = error or {
-            "errorMessage": message,
-            "errorType": kind,
-            "requestId": request_id,
-            "stackTrace": [],
-        }
-        if worker is None:
-            output += f"[ERROR] {kind}: {message}\n"
+        if worker is None:  # the worker (when there is one) wrote its own [ERROR] line
+            output += f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
         text = self._log(fn, worker, request_id, output, "", 0.0, [])
         return json.dumps(error), True, text
 
@@ -182,32 +203,29 @@ class LambdaExecutor:
     def _checkout(self, fn: Any, fingerprint: str) -> tuple[_Pool, WorkerProcess | None]:
         """A warm idle worker, or a reserved slot (None) to start one in; waits at the limit."""
         limit = self.max_workers
-        reserved = fn.reserved_concurrency
-        if reserved and int(reserved) > 0:
-            limit = min(limit, int(reserved))
+        if fn.reserved_concurrency and int(fn.reserved_concurrency) > 0:
+            limit = min(limit, int(fn.reserved_concurrency))
+        key = (fn.function_arn, fingerprint)
         dead: list[WorkerProcess] = []
-        with self._cond:
-            while True:
-                key = (fn.function_arn, fingerprint)
-                pool = self._pools.get(key) or self._pools.setdefault(
-                    key, _Pool(fn.function_arn, fingerprint)
-                )
-                while pool.idle:
-                    worker = pool.idle.pop()
-                    if worker.alive():
-                        break
-                    pool.size -= 1
-                    dead.append(worker)
-                else:
-                    worker = None
-                if worker is not None or pool.size < limit:
-                    if worker is None:
+        try:
+            with self._cond:
+                while True:
+                    pool = self._pools.get(key)  # again after each wait: it may have been retired
+                    if pool is None:
+                        pool = self._pools[key] = _Pool(fn.function_arn, fingerprint)
+                    while pool.idle:
+                        worker = pool.idle.pop()
+                        if worker.alive():
+                            return pool, worker
+                        pool.size -= 1  # died while idle (killed from outside, or crashed)
+                        dead.append(worker)
+                    if pool.size < limit:
                         pool.size += 1
-                    break
-                self._cond.wait()
-        for corpse in dead:
-            corpse.kill()
-        return pool, worker
+                        return pool, None
+                    self._cond.wait()
+        finally:
+            for corpse in dead:
+                corpse.kill()
 
     def _release(self, pool: _Pool, worker: WorkerProcess | None) -> None:
         """Back to the pool if still usable, else killed and its slot freed."""
@@ -252,7 +270,7 @@ class LambdaExecutor:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name, "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}", "LAMBDA_TASK_ROOT": str(code_dir),
-            "_HANDLER": fn.handler or "",
+            "_HANDLER": fn.handler or "", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         })  # fmt: skip
         return env
 
@@ -264,12 +282,16 @@ class LambdaExecutor:
             if target.is_dir():
                 return target
             staging = target.with_name(f"{code_hash}.tmp-{uuid.uuid4().hex[:8]}")
-            with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as bundle:
-                bundle.extractall(staging)
-                for info in bundle.infolist():
-                    if not info.is_dir() and (info.external_attr >> 16) & 0o111:
-                        (staging / info.filename).chmod(0o755)
-            staging.replace(target)
+            try:
+                with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as bundle:
+                    bundle.extractall(staging)  # drops absolute paths and "..": nothing lands outside
+                    for info in bundle.infolist():
+                        path = staging / info.filename
+                        if (info.external_attr >> 16) & 0o111 and path.is_file():
+                            path.chmod(0o755)  # executables shipped in the zip stay executable
+                staging.replace(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         return target
 
     # ---- logs -------------------------------------------------------------------------------
@@ -363,6 +385,10 @@ class LambdaExecutor:
             infos += [WorkerInfo(arn, w.pid, True, 0.0, w.invokes) for w, arn in self._busy.values()]
         return infos
 
+    def drop_workers(self) -> int:
+        """Every pool retired (after a reset of the local cloud no function they ran exists)."""
+        return self._retire(lambda p: True)
+
     def shutdown(self) -> None:
         """Kill every worker, busy or not; the executor cannot be used afterwards."""
         self._closed.set()
@@ -389,6 +415,10 @@ def _unsupported(fn: Any) -> str | None:
     if not fn.code_bytes:
         return "the function has no code to run"
     return None
+
+
+def _error(kind: str, message: str, request_id: str) -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": kind, "requestId": request_id, "stackTrace": []}
 
 
 def _iso_now() -> str:
@@ -464,6 +494,7 @@ def _patch_moto() -> None:
         payload, errored, logs = self._invoke_lambda(event=json.loads(body) if body else "{}")
         if inv_type != "RequestResponse":
             return ""
+        response_headers["x-amz-executed-version"] = str(self.version)
         if errored:
             response_headers["x-amz-function-error"] = "Unhandled"
         response_headers["x-amz-log-result"] = base64.b64encode(logs.encode()[-4096:]).decode()
@@ -525,13 +556,25 @@ def _deliver_sns_to_lambda(
 
     envelope = sub.get_post_data(message, message_id, subject)  # signs like the SQS/HTTP deliveries
     region = sub.endpoint.split(":")[3]
-    event = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn,
-        "Sns": {"Type": "Notification", "MessageId": message_id, "TopicArn": sub.topic.arn, "Subject": subject,
-                "Message": message, "Timestamp": envelope["Timestamp"],
-                "SignatureVersion": envelope["SignatureVersion"], "Signature": envelope["Signature"],
-                "SigningCertUrl": envelope["SigningCertURL"],
-                "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={sub.arn}",
-                "MessageAttributes": attributes}}]}  # fmt: skip
+    unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={sub.arn}"
+    sns = {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": sub.topic.arn,
+        "Subject": subject,
+        "Message": message,
+        "Timestamp": envelope["Timestamp"],
+        "SignatureVersion": envelope["SignatureVersion"],
+        "Signature": envelope["Signature"],
+        "SigningCertUrl": envelope["SigningCertURL"],
+        "UnsubscribeUrl": unsubscribe,
+        "MessageAttributes": attributes,
+    }
+    event = {
+        "Records": [
+            {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn, "Sns": sns}
+        ]
+    }
     try:
         fn = get_backend(sub.account_id, region).get_function(sub.endpoint)
     except Exception:  # AWS delivers asynchronously: a missing function never fails the Publish

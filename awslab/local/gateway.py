@@ -6,9 +6,12 @@ proxy event (format 1.0), invoke the function through moto's Lambda backend (whi
 Docker-free executor) and map the proxy response back, with AWS's error responses.
 The routing, event building and response mapping are pure functions, tested without a server.
 
-Differences from AWS, on purpose or for want of data in moto: a stage serves the API's current
-resources (moto keeps no deployment snapshot); authorizers, API keys and request validation are
-not enforced; only AWS_PROXY (Lambda) and MOCK integrations are served.
+As on AWS, a Lambda is only invoked if its resource policy lets apigateway.amazonaws.com do it
+(else 500, with the reason in the local cloud's log), and the API's gateway responses
+(DEFAULT_4XX/5XX...) add their headers to error answers. Differences from AWS, for want of data
+in moto or on purpose: a stage serves the API's current resources (moto keeps no deployment
+snapshot); authorizers, API keys and request validation are not enforced; only AWS_PROXY
+(Lambda) and MOCK integrations are served; no 29 s integration timeout.
 """
 
 from __future__ import annotations
@@ -396,7 +399,10 @@ def request_from_environ(environ: dict[str, Any], stage_path: str) -> HttpReques
         if name.lower() not in present:
             headers.append((name, value))
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if length > 0:
+        body = environ["wsgi.input"].read(length)
+    else:  # a chunked body: the server marks the input as terminated so it can be read whole
+        body = environ["wsgi.input"].read() if environ.get("wsgi.input_terminated") else b""
     return HttpRequest(
         method=environ["REQUEST_METHOD"].upper(),
         path=stage_path,

@@ -220,8 +220,10 @@ def kind_class(kind: str) -> type[Resource]:
 
 
 def load_kinds() -> dict[str, type[Resource]]:
-    """Import every kind module once (each registers its classes)."""
-    if not REGISTRY:
+    """Import every kind module once (each registers its classes). A module imported directly
+    before (by a command that needs one kind) does not count as all of them loaded."""
+    global _ALL_LOADED
+    if not _ALL_LOADED:
         import importlib
         import pkgutil
 
@@ -230,7 +232,11 @@ def load_kinds() -> dict[str, type[Resource]]:
         for mod in pkgutil.iter_modules(pkg.__path__):
             if mod.name not in ("base", "retry"):
                 importlib.import_module(f"awslab.resources.{mod.name}")
+        _ALL_LOADED = True
     return REGISTRY
+
+
+_ALL_LOADED = False
 
 
 def is_not_found(exc: BaseException, *codes: str) -> bool:

@@ -155,8 +155,29 @@ def local_cli(home: Path) -> Iterator[Cli]:
         status = cli("local", "status", "--output", "json", check=False)
         pid = status.json().get("pid") if status.code == 0 and status.stdout.strip() else None
         cli("local", "stop", check=False)
-        if pid:
-            deadline = time.monotonic() + 10
-            while process_group_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert not process_group_alive(pid), "the local cloud left processes behind"
+        deadline = time.monotonic() + 10
+        while (pid and process_group_alive(pid) or processes_mentioning(str(home))) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not (pid and process_group_alive(pid)), "the local cloud's process group is still alive"
+        # Lambda workers run in sessions of their own; their command lines name the work dir
+        assert not processes_mentioning(str(home)), "the local cloud left Lambda workers behind"
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live (non-zombie) processes whose command line or working directory contains `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            cwd = ""
+        if (text in cmdline or text in cwd) and state != "Z":
+            found.append(int(entry.name))
+    return found

@@ -82,9 +82,10 @@ class RunningCloud:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def running_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
-    """One local cloud shared by the tests that only add uniquely named resources to it."""
+    """One local cloud shared by this package's tests that only add uniquely named resources to it
+    (stopped when the package's last test is done)."""
     cloud = make_cloud(tmp_path_factory.mktemp("shared-cloud"))
     status = cloud.start(timeout=60)
     try:

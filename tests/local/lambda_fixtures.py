@@ -15,7 +15,7 @@ from tests.local.lambda_helpers import ENDPOINT, process_gone, zip_of
 
 
 @pytest.fixture
-def executor(mocked_aws: None, tmp_path: Path) -> Iterator[LambdaExecutor]:
+def lambda_executor(mocked_aws: None, tmp_path: Path) -> Iterator[LambdaExecutor]:
     """The executor installed into moto's in-process mock; every worker is gone afterwards."""
     ex = install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps")
     try:
@@ -27,25 +27,29 @@ def executor(mocked_aws: None, tmp_path: Path) -> Iterator[LambdaExecutor]:
 
 
 @pytest.fixture
-def role_arn(mocked_aws: None) -> str:
+def lambda_role(mocked_aws: None) -> str:
     iam = boto3.client("iam", region_name="us-east-1")
     return str(iam.create_role(RoleName="lambda-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"])
 
 
 @pytest.fixture
-def lam(mocked_aws: None) -> Any:
+def lambda_client(mocked_aws: None) -> Any:
     return boto3.client("lambda", region_name="us-east-1")
 
 
 @pytest.fixture
-def make_function(lam: Any, role_arn: str) -> Callable[..., str]:
+def make_lambda(lambda_client: Any, lambda_role: str) -> Callable[..., str]:
     """create_function(name, code or {files}, **options) with Python 3.11 and handler app.handler."""
 
     def make(name: str, code: str | dict[str, str | bytes], **options: Any) -> str:
         files = {"app.py": code} if isinstance(code, str) else code
         options.setdefault("Handler", "app.handler")
-        resp = lam.create_function(
-            FunctionName=name, Runtime="python3.11", Role=role_arn, Code={"ZipFile": zip_of(files)}, **options
+        resp = lambda_client.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=lambda_role,
+            Code={"ZipFile": zip_of(files)},
+            **options,
         )
         return str(resp["FunctionArn"])
 

@@ -19,7 +19,8 @@ from awslab.local import deps
 from awslab.local.executor import LambdaExecutor
 from tests.local.lambda_helpers import invoke
 
-pytest_plugins = ["tests.local.lambda_fixtures"]  # its fixtures: executor, lam, make_function, role_arn
+# Fixtures: lambda_executor, lambda_client, make_lambda, lambda_role.
+pytest_plugins = ["tests.local.lambda_fixtures"]
 
 WHEEL = "tinypkg-1.0-py3-none-any.whl"
 
@@ -59,9 +60,9 @@ def installed_sets(cache: Path) -> list[Path]:
 
 
 def test_requirement_is_installed_once_and_importable(
-    executor: LambdaExecutor,
-    lam: Any,
-    make_function: Callable[..., str],
+    lambda_executor: LambdaExecutor,
+    lambda_client: Any,
+    make_lambda: Callable[..., str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -75,28 +76,28 @@ def test_requirement_is_installed_once_and_importable(
         "requirements.txt": f"./vendor/{WHEEL}\n",
         f"vendor/{WHEEL}": tiny_wheel(),
     }
-    make_function("withdeps", bundle)
-    assert invoke(lam, "withdeps")[0] == "tiny"
+    make_lambda("withdeps", bundle)
+    assert invoke(lambda_client, "withdeps")[0] == "tiny"
 
-    executor.reap_idle(max_idle_s=0)  # a cold start again: the install must come from the cache
-    assert invoke(lam, "withdeps")[0] == "tiny"
-    make_function("samedeps", {**bundle, "app.py": USES_TINYPKG + "# other code, same requirements\n"})
-    assert invoke(lam, "samedeps")[0] == "tiny"
+    lambda_executor.reap_idle(max_idle_s=0)  # a cold start again: the install must come from the cache
+    assert invoke(lambda_client, "withdeps")[0] == "tiny"
+    make_lambda("samedeps", {**bundle, "app.py": USES_TINYPKG + "# other code, same requirements\n"})
+    assert invoke(lambda_client, "samedeps")[0] == "tiny"
     assert len(runs) == 1
     (installed,) = installed_sets(tmp_path / "deps")
     assert (installed / "tinypkg" / "__init__.py").is_file()
 
 
 def test_a_failed_install_is_an_invoke_error_naming_the_package(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str], tmp_path: Path
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str], tmp_path: Path
 ) -> None:
-    make_function("baddeps", {"app.py": USES_TINYPKG, "requirements.txt": "awslab-no-such-package==9.9\n"})
-    out, resp = invoke(lam, "baddeps")
+    make_lambda("baddeps", {"app.py": USES_TINYPKG, "requirements.txt": "awslab-no-such-package==9.9\n"})
+    out, resp = invoke(lambda_client, "baddeps")
     assert resp["FunctionError"] == "Unhandled"
     assert out["errorType"] == "LocalCloud.RequirementsError"
     assert "awslab-no-such-package" in out["errorMessage"]
     assert installed_sets(tmp_path / "deps") == []  # nothing half-installed left behind
-    assert executor.workers() == []
+    assert lambda_executor.workers() == []
 
 
 def test_concurrent_installs_of_the_same_requirements_run_pip_once(
@@ -137,19 +138,22 @@ def test_local_path_requirements_are_keyed_by_their_content(tmp_path: Path) -> N
 
 
 def test_requirements_already_satisfied_here_need_no_pip(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    lambda_executor: LambdaExecutor,
+    lambda_client: Any,
+    make_lambda: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def no_pip(*args: Any) -> None:
         raise AssertionError("pip should not run")
 
     monkeypatch.setattr(deps, "_run_pip", no_pip)
     code = "import requests, urllib3\ndef handler(e, c):\n    return requests.__name__\n"
-    make_function("satisfied", {"app.py": code, "requirements.txt": "requests>=2\n"})
-    assert invoke(lam, "satisfied")[0] == "requests"
+    make_lambda("satisfied", {"app.py": code, "requirements.txt": "requests>=2\n"})
+    assert invoke(lambda_client, "satisfied")[0] == "requests"
     # A package installed here but not named in requirements.txt stays hidden, as on AWS.
     code = "import yaml\ndef handler(e, c):\n    return 1\n"
-    make_function("unlisted", {"app.py": code, "requirements.txt": "requests>=2\n"})
-    out, _ = invoke(lam, "unlisted")
+    make_lambda("unlisted", {"app.py": code, "requirements.txt": "requests>=2\n"})
+    out, _ = invoke(lambda_client, "unlisted")
     assert out["errorType"] == "Runtime.ImportModuleError" and "'yaml'" in out["errorMessage"]
 
 

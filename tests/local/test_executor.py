@@ -19,7 +19,8 @@ from awslab.local.executor import LambdaExecutor
 from awslab.target import LOCAL_ACCESS_KEY
 from tests.local.lambda_helpers import ENDPOINT, invoke, process_gone, wait_for, zip_of
 
-pytest_plugins = ["tests.local.lambda_fixtures"]  # its fixtures: executor, lam, make_function, role_arn
+# Fixtures: lambda_executor, lambda_client, make_lambda, lambda_role.
+pytest_plugins = ["tests.local.lambda_fixtures"]
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
@@ -49,7 +50,10 @@ def log_messages(name: str) -> dict[str, list[str]]:
 
 
 def test_environment_and_context(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    lambda_executor: LambdaExecutor,
+    lambda_client: Any,
+    make_lambda: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "server-token")  # the server's own AWS variables stay out
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "7")
@@ -63,10 +67,10 @@ def handler(event, context):
                     "log_stream_name")},
             "remaining": context.get_remaining_time_in_millis()}
 """
-    arn = make_function(
+    arn = make_lambda(
         "envfn", code, MemorySize=256, Timeout=7, Environment={"Variables": {"TABLE": "orders"}}
     )
-    out, resp = invoke(lam, "envfn", {"hello": "world"}, LogType="Tail")
+    out, resp = invoke(lambda_client, "envfn", {"hello": "world"}, LogType="Tail")
 
     env, ctx = out["env"], out["ctx"]
     assert out["event"] == {"hello": "world"}
@@ -93,19 +97,19 @@ def handler(event, context):
 
 
 def test_uncaught_exception_is_unhandled_with_aws_shape(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    make_function(
+    make_lambda(
         "boom", "import os\ndef handler(event, context):\n    raise ValueError('boom ' + str(os.getpid()))\n"
     )
-    out, resp = invoke(lam, "boom", LogType="Tail")
+    out, resp = invoke(lambda_client, "boom", LogType="Tail")
     assert resp["FunctionError"] == "Unhandled"
     assert out["errorType"] == "ValueError" and out["errorMessage"].startswith("boom ")
     assert UUID.match(out["requestId"])
     assert len(out["stackTrace"]) == 1 and 'app.py", line 3, in handler' in out["stackTrace"][0]
     assert "[ERROR] ValueError: boom" in base64.b64decode(resp["LogResult"]).decode()
     # The environment survives a handler error, as on AWS.
-    again, _ = invoke(lam, "boom")
+    again, _ = invoke(lambda_client, "boom")
     assert again["errorMessage"] == out["errorMessage"]
 
 
@@ -123,29 +127,29 @@ def test_uncaught_exception_is_unhandled_with_aws_shape(
     ],
 )  # fmt: skip
 def test_runtime_errors_have_aws_shapes(
-    executor: LambdaExecutor,
-    lam: Any,
-    make_function: Callable[..., str],
+    lambda_executor: LambdaExecutor,
+    lambda_client: Any,
+    make_lambda: Callable[..., str],
     code: str,
     error_type: str,
     message: str,
 ) -> None:
-    make_function("broken", code)
-    out, resp = invoke(lam, "broken")
+    make_lambda("broken", code)
+    out, resp = invoke(lambda_client, "broken")
     assert resp["FunctionError"] == "Unhandled"
     assert out["errorType"] == error_type
     assert message in out["errorMessage"]
 
 
 def test_boto3_is_importable_like_in_the_aws_runtime(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    make_function("b3", "import boto3\ndef handler(e, c):\n    return boto3.__name__\n")
-    assert invoke(lam, "b3")[0] == "boto3"
+    make_lambda("b3", "import boto3\ndef handler(e, c):\n    return boto3.__name__\n")
+    assert invoke(lambda_client, "b3")[0] == "boto3"
 
 
 def test_timeout_kills_the_worker_and_its_children(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str], tmp_path: Path
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str], tmp_path: Path
 ) -> None:
     code = """
 import os, subprocess, sys, time
@@ -157,8 +161,8 @@ def handler(event, context):
     time.sleep(120)
 """
     pids_file = tmp_path / "pids"
-    make_function("slow", code, Timeout=1, Environment={"Variables": {"PIDS": str(pids_file)}})
-    out, resp = invoke(lam, "slow", LogType="Tail")
+    make_lambda("slow", code, Timeout=1, Environment={"Variables": {"PIDS": str(pids_file)}})
+    out, resp = invoke(lambda_client, "slow", LogType="Tail")
 
     assert resp["FunctionError"] == "Unhandled"
     assert set(out) == {"errorMessage"}
@@ -169,17 +173,17 @@ def handler(event, context):
     worker_pid, child_pid = (int(p) for p in pids_file.read_text().split())
     assert process_gone(worker_pid)
     assert wait_for(lambda: process_gone(child_pid))
-    assert executor.workers() == []
+    assert lambda_executor.workers() == []
     tail = base64.b64decode(resp["LogResult"]).decode()
     assert "about to hang" in tail and "Task timed out after 1.00 seconds" in tail
     # The next invoke gets a fresh environment.
     pids_file.unlink()
-    invoke(lam, "slow")
+    invoke(lambda_client, "slow")
     assert int(pids_file.read_text().split()[0]) != worker_pid
 
 
 def test_logs_go_to_cloudwatch_with_start_end_report(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
     code = """
 import logging, os, sys
@@ -193,9 +197,9 @@ def handler(event, context):
     logger.info("via logging")
     return context.aws_request_id
 """
-    make_function("logger", code, MemorySize=192)
-    first, _ = invoke(lam, "logger", {"n": 1})
-    second, resp = invoke(lam, "logger", {"n": 2}, LogType="Tail")
+    make_lambda("logger", code, MemorySize=192)
+    first, _ = invoke(lambda_client, "logger", {"n": 1})
+    second, resp = invoke(lambda_client, "logger", {"n": 2}, LogType="Tail")
 
     streams = log_messages("logger")
     assert len(streams) == 1  # one stream per execution environment
@@ -220,7 +224,7 @@ def handler(event, context):
 
 
 def test_handler_output_cannot_corrupt_the_protocol(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
     code = """
 import os, sys
@@ -231,23 +235,23 @@ def handler(event, context):
     print(sys.stdin.read())
     return {"real": True}
 """
-    make_function("noisy", code)
-    assert invoke(lam, "noisy")[0] == {"real": True}
-    assert invoke(lam, "noisy")[0] == {"real": True}
+    make_lambda("noisy", code)
+    assert invoke(lambda_client, "noisy")[0] == {"real": True}
+    assert invoke(lambda_client, "noisy")[0] == {"real": True}
 
 
 def test_warm_worker_is_reused_with_module_state(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    make_function("warm", PID_COUNTER)
-    results = [invoke(lam, "warm")[0] for _ in range(3)]
+    make_lambda("warm", PID_COUNTER)
+    results = [invoke(lambda_client, "warm")[0] for _ in range(3)]
     assert len({r["pid"] for r in results}) == 1
     assert [r["count"] for r in results] == [1, 2, 3]
-    assert [w.pid for w in executor.workers()] == [results[0]["pid"]]
+    assert [w.pid for w in lambda_executor.workers()] == [results[0]["pid"]]
 
 
 def test_concurrent_invokes_get_their_own_workers(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str], tmp_path: Path
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str], tmp_path: Path
 ) -> None:
     # Each invoke waits until two invokes are running at once: serialised invokes would time out.
     code = """
@@ -259,29 +263,32 @@ def handler(event, context):
     return os.getpid()
 """
     (tmp_path / "running").mkdir()
-    make_function("parallel", code, Timeout=20, Environment={"Variables": {"DIR": str(tmp_path / "running")}})
+    make_lambda("parallel", code, Timeout=20, Environment={"Variables": {"DIR": str(tmp_path / "running")}})
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(invoke(lam, "parallel"))) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(invoke(lambda_client, "parallel"))) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert all("FunctionError" not in resp for _, resp in results)
     assert len({pid for pid, _ in results}) == 2
-    assert len(executor.workers()) == 2
+    assert len(lambda_executor.workers()) == 2
 
 
 def test_workers_per_function_are_bounded(
-    mocked_aws: None, tmp_path: Path, lam: Any, make_function: Callable[..., str]
+    mocked_aws: None, tmp_path: Path, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
     ex = executor_mod.install(
         tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps", max_workers_per_function=1
     )
     try:
-        make_function("single", PID_COUNTER)
+        make_lambda("single", PID_COUNTER)
         results: list[Any] = []
         threads = [
-            threading.Thread(target=lambda: results.append(invoke(lam, "single")[0])) for _ in range(4)
+            threading.Thread(target=lambda: results.append(invoke(lambda_client, "single")[0]))
+            for _ in range(4)
         ]
         for t in threads:
             t.start()
@@ -296,99 +303,103 @@ def test_workers_per_function_are_bounded(
 
 
 def test_idle_workers_are_reaped(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    make_function("idle", PID_COUNTER)
-    pid = invoke(lam, "idle")[0]["pid"]
-    assert executor.reap_idle() == 0  # younger than the idle timeout
-    assert executor.reap_idle(max_idle_s=0) == 1
-    assert process_gone(pid) and executor.workers() == []
-    again = invoke(lam, "idle")[0]
+    make_lambda("idle", PID_COUNTER)
+    pid = invoke(lambda_client, "idle")[0]["pid"]
+    assert lambda_executor.reap_idle() == 0  # younger than the idle timeout
+    assert lambda_executor.reap_idle(max_idle_s=0) == 1
+    assert process_gone(pid) and lambda_executor.workers() == []
+    again = invoke(lambda_client, "idle")[0]
     assert again["pid"] != pid and again["count"] == 1
 
 
 def test_background_reaper_uses_the_idle_timeout(
-    mocked_aws: None, tmp_path: Path, lam: Any, make_function: Callable[..., str]
+    mocked_aws: None, tmp_path: Path, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
     ex = executor_mod.install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps", idle_timeout_s=0.2)
     try:
-        make_function("reaped", PID_COUNTER)
-        pid = invoke(lam, "reaped")[0]["pid"]
+        make_lambda("reaped", PID_COUNTER)
+        pid = invoke(lambda_client, "reaped")[0]["pid"]
         assert wait_for(lambda: ex.workers() == [] and process_gone(pid))
     finally:
         executor_mod.uninstall()
 
 
 def test_code_change_starts_a_new_worker(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
 
-    make_function("changing", PID_COUNTER)
-    old = invoke(lam, "changing")[0]
+    make_lambda("changing", PID_COUNTER)
+    old = invoke(lambda_client, "changing")[0]
     assert old["version"] == 1
-    lam.update_function_code(
+    lambda_client.update_function_code(
         FunctionName="changing", ZipFile=zip_of({"app.py": PID_COUNTER + "VERSION = 2\n"})
     )
     assert process_gone(old["pid"])  # reaped by the update itself, not at the next invoke
-    new = invoke(lam, "changing")[0]
+    new = invoke(lambda_client, "changing")[0]
     assert new["pid"] != old["pid"] and new["count"] == 1 and new["version"] == 2
 
 
 def test_configuration_change_starts_a_new_worker(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    make_function("configured", PID_COUNTER, Environment={"Variables": {"MARKER": "one"}})
-    old = invoke(lam, "configured")[0]
-    lam.update_function_configuration(FunctionName="configured", Environment={"Variables": {"MARKER": "two"}})
+    make_lambda("configured", PID_COUNTER, Environment={"Variables": {"MARKER": "one"}})
+    old = invoke(lambda_client, "configured")[0]
+    lambda_client.update_function_configuration(
+        FunctionName="configured", Environment={"Variables": {"MARKER": "two"}}
+    )
     assert process_gone(old["pid"])
-    new = invoke(lam, "configured")[0]
+    new = invoke(lambda_client, "configured")[0]
     assert new["pid"] != old["pid"] and new["marker"] == "two"
 
 
 def test_deleting_the_function_kills_its_worker(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    make_function("doomed", PID_COUNTER)
-    make_function("survivor", PID_COUNTER)
-    doomed = invoke(lam, "doomed")[0]["pid"]
-    survivor = invoke(lam, "survivor")[0]["pid"]
-    lam.delete_function(FunctionName="doomed")
+    make_lambda("doomed", PID_COUNTER)
+    make_lambda("survivor", PID_COUNTER)
+    doomed = invoke(lambda_client, "doomed")[0]["pid"]
+    survivor = invoke(lambda_client, "survivor")[0]["pid"]
+    lambda_client.delete_function(FunctionName="doomed")
     assert process_gone(doomed)
-    assert [w.pid for w in executor.workers()] == [survivor]
+    assert [w.pid for w in lambda_executor.workers()] == [survivor]
 
 
 def test_invocation_types_event_and_dry_run(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str], tmp_path: Path
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str], tmp_path: Path
 ) -> None:
     code = "import os\ndef handler(e, c):\n    open(os.environ['OUT'], 'a').write('ran\\n')\n    raise ValueError('x')\n"
     out = tmp_path / "out"
-    make_function("typed", code, Environment={"Variables": {"OUT": str(out)}})
-    dry = lam.invoke(FunctionName="typed", InvocationType="DryRun")
+    make_lambda("typed", code, Environment={"Variables": {"OUT": str(out)}})
+    dry = lambda_client.invoke(FunctionName="typed", InvocationType="DryRun")
     assert dry["StatusCode"] == 204 and not out.exists()
-    event = lam.invoke(FunctionName="typed", InvocationType="Event", Payload=b"{}")
+    event = lambda_client.invoke(FunctionName="typed", InvocationType="Event", Payload=b"{}")
     assert event["StatusCode"] == 202 and "FunctionError" not in event and event["Payload"].read() == b""
     assert out.read_text() == "ran\n"
 
 
 def test_sqs_mapping_keeps_messages_the_handler_failed(
-    executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
     sqs = boto3.client("sqs", region_name="us-east-1")
     code = "def handler(e, c):\n    if e['Records'][0]['body'] == 'bad':\n        raise RuntimeError('no')\n"
-    make_function("consumer", code)
+    make_lambda("consumer", code)
     url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="consumer")
+    lambda_client.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="consumer")
     sqs.send_message(QueueUrl=url, MessageBody="good")
     sqs.send_message(QueueUrl=url, MessageBody="bad")
     left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in left] == ["bad"]
 
 
-def test_unsupported_runtime_is_a_clear_error(executor: LambdaExecutor, lam: Any, role_arn: str) -> None:
-    lam.create_function(FunctionName="node", Runtime="nodejs20.x", Role=role_arn, Handler="index.handler",
+def test_unsupported_runtime_is_a_clear_error(
+    lambda_executor: LambdaExecutor, lambda_client: Any, lambda_role: str
+) -> None:
+    lambda_client.create_function(FunctionName="node", Runtime="nodejs20.x", Role=lambda_role, Handler="index.handler",
                         Code={"ZipFile": zip_of({"index.js": "exports.handler = async () => 1;"})})  # fmt: skip
-    out, resp = invoke(lam, "node")
+    out, resp = invoke(lambda_client, "node")
     assert resp["FunctionError"] == "Unhandled"
     assert out["errorType"] == "LocalCloud.UnsupportedFunction" and "nodejs20.x" in out["errorMessage"]
 
@@ -407,8 +418,59 @@ def test_install_is_idempotent_and_uninstall_restores_moto(mocked_aws: None, tmp
     assert "reset" not in vars(__import__("moto.awslambda.models").awslambda.models.LambdaBackend)
 
 
-def test_payload_round_trip(executor: LambdaExecutor, lam: Any, make_function: Callable[..., str]) -> None:
-    make_function("echo", "def handler(e, c):\n    return e\n")
+def test_decimals_are_marshalled_as_the_aws_runtime_does(
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
+) -> None:
+    make_lambda("dec", "from decimal import Decimal\ndef handler(e, c):\n    return {'n': Decimal('1.5')}\n")
+    assert invoke(lambda_client, "dec")[0] == {"n": 1.5}
+
+
+def test_payload_round_trip(
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
+) -> None:
+    make_lambda("echo", "def handler(e, c):\n    return e\n")
     event = {"text": "héllo \n\u2603", "list": [1, 2.5, None, True], "nested": {"a": {"b": []}}}
-    assert invoke(lam, "echo", event)[0] == event
-    assert json.loads(lam.invoke(FunctionName="echo")["Payload"].read()) == {}
+    assert invoke(lambda_client, "echo", event)[0] == event
+    assert json.loads(lambda_client.invoke(FunctionName="echo")["Payload"].read()) == {}
+
+
+def test_s3_notifications_and_step_functions_reach_the_executor(tmp_path: Path) -> None:
+    from moto import mock_aws
+
+    code = "import os\ndef handler(e, c):\n    open(os.environ['OUT'], 'a').write(str(e.get('n')) + '\\n')\n    return {'n2': (e.get('n') or 0) * 2}\n"
+    out = tmp_path / "out"
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        executor_mod.install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps")
+        try:
+            iam = boto3.client("iam", region_name="us-east-1")
+            role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            lambda_client = boto3.client("lambda", region_name="us-east-1")
+            arn = lambda_client.create_function(FunctionName="paths", Runtime="python3.11", Role=role, Handler="app.handler",
+                                      Code={"ZipFile": zip_of({"app.py": code})},
+                                      Environment={"Variables": {"OUT": str(out)}})["FunctionArn"]  # fmt: skip
+            s3 = boto3.client("s3", region_name="us-east-1")
+            s3.create_bucket(Bucket="uploads-bucket")
+            s3.put_bucket_notification_configuration(
+                Bucket="uploads-bucket",
+                NotificationConfiguration={
+                    "LambdaFunctionConfigurations": [
+                        {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}
+                    ]
+                },
+            )
+            s3.put_object(Bucket="uploads-bucket", Key="a.txt", Body=b"x")
+            assert out.read_text() == "None\n"
+
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}
+            machine = sfn.create_state_machine(name="m", roleArn=role, definition=json.dumps(definition))
+            run = sfn.start_execution(
+                stateMachineArn=machine["stateMachineArn"], name="run1", input='{"n": 21}'
+            )
+            assert wait_for(
+                lambda: sfn.describe_execution(executionArn=run["executionArn"])["status"] != "RUNNING"
+            )
+            described = sfn.describe_execution(executionArn=run["executionArn"])
+            assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"n2": 42}
+        finally:
+            executor_mod.uninstall()

@@ -14,7 +14,8 @@ import pytest
 
 from awslab.local.executor import LambdaExecutor
 
-pytest_plugins = ["tests.local.lambda_fixtures"]  # its fixtures: executor, lam, make_function, role_arn
+# Fixtures: lambda_executor, lambda_client, make_lambda, lambda_role.
+pytest_plugins = ["tests.local.lambda_fixtures"]
 
 RECORDER = """
 import json, os
@@ -26,11 +27,11 @@ def handler(event, context):
 
 @pytest.fixture
 def subscribed(
-    executor: LambdaExecutor, make_function: Callable[..., str], tmp_path: Path
+    lambda_executor: LambdaExecutor, make_lambda: Callable[..., str], tmp_path: Path
 ) -> tuple[Any, str, str, Path]:
     """A topic with the recorder Lambda subscribed: (sns client, topic arn, subscription arn, events file)."""
     out = tmp_path / "events.jsonl"
-    fn_arn = make_function("recorder", RECORDER, Environment={"Variables": {"OUT": str(out)}})
+    fn_arn = make_lambda("recorder", RECORDER, Environment={"Variables": {"OUT": str(out)}})
     sns = boto3.client("sns", region_name="us-east-1")
     topic = sns.create_topic(Name="orders")["TopicArn"]
     sub = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn_arn)["SubscriptionArn"]
@@ -85,10 +86,10 @@ def test_published_message_reaches_the_handler_as_aws_sends_it(
 
 
 def test_filter_policy_and_message_structure_apply(
-    executor: LambdaExecutor, make_function: Callable[..., str], tmp_path: Path
+    lambda_executor: LambdaExecutor, make_lambda: Callable[..., str], tmp_path: Path
 ) -> None:
     out = tmp_path / "events.jsonl"
-    fn_arn = make_function("filtered", RECORDER, Environment={"Variables": {"OUT": str(out)}})
+    fn_arn = make_lambda("filtered", RECORDER, Environment={"Variables": {"OUT": str(out)}})
     sns = boto3.client("sns", region_name="us-east-1")
     topic = sns.create_topic(Name="filtered")["TopicArn"]
     sns.subscribe(
@@ -113,10 +114,10 @@ def test_filter_policy_and_message_structure_apply(
 
 
 def test_a_deleted_subscriber_does_not_fail_the_publish(
-    subscribed: tuple[Any, str, str, Path], lam: Any
+    subscribed: tuple[Any, str, str, Path], lambda_client: Any
 ) -> None:
     sns, topic, _, out = subscribed
-    lam.delete_function(FunctionName="recorder")
+    lambda_client.delete_function(FunctionName="recorder")
     assert sns.publish(TopicArn=topic, Message="nobody home")["MessageId"]
     assert events(out) == []
 

@@ -1,190 +1,38 @@
-"""The engine (plan_changes / apply_plan / teardown_lab / lab_status) against a fake resource kind
-that keeps its "live" resources in a dict: no AWS, no moto. Specs are real YAML files read by
-load_spec; the state is a real state file."""
+"""The engine's plan and apply (plan_changes / apply_plan) against the fake resource kind of
+tests/unit/fake_kind.py: no AWS, no moto. Specs are real YAML files read by load_spec; the state is
+a real state file."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-import yaml
-from botocore.exceptions import ClientError
 
-from awslab.engine.execute import ApplyError, ApplyResult, apply_plan
-from awslab.engine.plan import Plan, Progress, plan_changes
-from awslab.engine.status import lab_status
-from awslab.engine.teardown import teardown_lab
-from awslab.resources.base import (
-    REGISTRY,
-    Context,
-    Props,
-    Record,
-    Resource,
-    UpdateNotSupported,
-    load_kinds,
-    register,
-)
-from awslab.spec import LabSpec, load_spec
+from awslab.engine.execute import ApplyError, apply_plan
+from awslab.engine.plan import Progress, plan_changes
+from awslab.resources.base import Record
+from awslab.spec import LabSpec
 from awslab.state import StateStore
 from awslab.target import Target
-
-FAKE = "test.fake"
-RIGID = "test.rigid"
-LAB = "lab"
-
-
-# ---- the fake kind -----------------------------------------------------------------------
-def boom(op: str = "CreateThing") -> ClientError:
-    return ClientError({"Error": {"Code": "Boom", "Message": "injected"}}, op)
-
-
-class FakeCloud:
-    """Live resources by physical name, a call log, injected failures and hooks run inside calls."""
-
-    def __init__(self) -> None:
-        self.live: dict[str, dict[str, Any]] = {}
-        self.log: list[tuple[str, str]] = []
-        self.fail: dict[tuple[str, str], BaseException] = {}
-        self.hooks: dict[tuple[str, str], Callable[[], None]] = {}
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def call(self, action: str, logical: str) -> None:
-        with self._lock:
-            self.log.append((action, logical))
-            hook = self.hooks.get((action, logical))
-            exc = self.fail.get((action, logical))
-        if hook:
-            hook()
-        if exc:
-            raise exc
-
-    def new_id(self) -> str:
-        with self._lock:
-            return f"id-{next(self._ids)}"
-
-    def calls(self, action: str) -> list[str]:
-        return [n for a, n in self.log if a == action]
-
-    def of(self, store: StateStore, logical: str) -> dict[str, Any]:
-        """The live resource of `logical` in the lab's current stack."""
-        lab = store.lab(LAB)
-        assert lab is not None
-        return self.live[f"awslab-{LAB}-{logical}-{lab.stack_id}"]
-
-
-class FakeProps(Props):
-    value: str = ""
-    ref: Any = None  # holds references to other fakes
-    fixed: str = ""  # changing it needs a replacement
-
-
-class FakeThing(Resource):
-    kind = FAKE
-    Props = FakeProps
-    attributes = ("name", "arn", "id", "value", "revision")
-    drift_keys = ("value",)
-    cloud: ClassVar[FakeCloud]
-    props: FakeProps
-
-    def _attrs(self, id_: str, revision: int) -> dict[str, Any]:
-        return {"name": self.physical, "arn": f"arn:fake:{self.physical}", "id": id_, "revision": revision,
-                "value": self.props.value, "ref": self.props.ref, "fixed": self.props.fixed}  # fmt: skip
-
-    def create(self) -> dict[str, Any]:
-        self.cloud.call("create", self.logical)
-        attrs = self._attrs(self.cloud.new_id(), 1)
-        self.cloud.live[self.physical] = attrs
-        return dict(attrs)
-
-    def update(self, record: Record) -> dict[str, Any]:
-        self.cloud.call("update", self.logical)
-        live = self.cloud.live[record.physical]
-        if live["fixed"] != self.props.fixed:
-            raise UpdateNotSupported(f"{self.kind}: 'fixed' changes")
-        attrs = self._attrs(live["id"], live["revision"] + 1)
-        self.cloud.live[record.physical] = attrs
-        return dict(attrs)
-
-    @classmethod
-    def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        cls.cloud.call("read", record.logical)
-        live = cls.cloud.live.get(record.physical)
-        return dict(live) if live is not None else None
-
-    @classmethod
-    def delete(cls, ctx: Context, record: Record) -> None:
-        cls.cloud.call("delete", record.logical)
-        cls.cloud.live.pop(record.physical, None)  # not found counts as done
-
-
-class RigidThing(FakeThing):
-    kind = RIGID
-    update = Resource.update  # this kind cannot update: every change is a replacement
-
-
-@pytest.fixture
-def cloud() -> Iterator[FakeCloud]:
-    load_kinds()  # the real kinds first: load_kinds() imports nothing once the registry is non-empty
-    c = FakeCloud()
-    FakeThing.cloud = c
-    register(FakeThing)
-    register(RigidThing)
-    try:
-        yield c
-    finally:
-        REGISTRY.pop(FAKE, None)
-        REGISTRY.pop(RIGID, None)
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StateStore:
-    monkeypatch.setenv("AWSLAB_STATE_DIR", str(tmp_path / "state-dir"))
-    return StateStore(tmp_path / "state.json", {"kind": "aws", "region": "us-east-1"})
-
-
-@pytest.fixture
-def target() -> Target:
-    return Target(kind="aws")
-
-
-@pytest.fixture
-def write_spec(tmp_path: Path) -> Callable[..., LabSpec]:
-    def write(resources: dict[str, dict[str, Any]], outputs: dict[str, str] | None = None) -> LabSpec:
-        path = tmp_path / "lab.yaml"
-        doc: dict[str, Any] = {"name": LAB, "resources": resources}
-        if outputs:
-            doc["outputs"] = outputs
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-        return load_spec(path)
-
-    return write
-
-
-def fake(**fields: Any) -> dict[str, Any]:
-    return {"type": FAKE, **fields}
-
-
-def up(spec: LabSpec, store: StateStore, target: Target, **kw: Any) -> ApplyResult:
-    return apply_plan(plan_changes(spec, store, target), store, target, **kw)
-
-
-def saved(store: StateStore) -> dict[str, Any]:
-    """The lab's resources as the state file on disk has them."""
-    doc = json.loads(store.path.read_text())
-    return doc["labs"][LAB]["resources"] if LAB in doc["labs"] else {}
-
-
-def actions(plan: Plan) -> dict[str, tuple[str, str]]:
-    return {c.logical: (c.action, c.reason) for c in plan.changes}
-
-
-CHAIN = {"c": fake(ref="${b.id}"), "b": fake(ref="${a.arn}"), "a": fake(value="1"), "d": fake(value="solo")}
+from tests.unit.fake_kind import (
+    CHAIN,
+    FAKE,
+    LAB,
+    RIGID,
+    FakeCloud,
+    actions,
+    boom,
+    cloud_fixture,  # noqa: F401 (fixture)
+    fake,
+    saved,
+    store_fixture,  # noqa: F401 (fixture)
+    target_fixture,  # noqa: F401 (fixture)
+    up,
+    write_spec_fixture,  # noqa: F401 (fixture)
+)
 
 
 # ---- plan and apply ------------------------------------------------------------------------
@@ -471,82 +319,10 @@ def test_independent_resources_are_created_in_parallel(
     assert cloud.calls("create")[-1] == "z"
 
 
-# ---- teardown ----------------------------------------------------------------------------
-def test_teardown_deletes_dependents_first_carries_on_and_resumes(
-    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
-) -> None:
-    spec = write_spec(CHAIN)
-    up(spec, store, target)
-    spec.path.unlink()  # teardown works from the state alone
-    cloud.fail[("delete", "b")] = boom("DeleteThing")
-    cloud.log.clear()
-    events: list[tuple[str, str]] = []
-    result = teardown_lab(LAB, store, target, on_progress=lambda p: events.append((p.logical, p.phase)))
-
-    deletes = cloud.calls("delete")
-    assert deletes.index("c") < deletes.index("b") < deletes.index("a")  # a still goes, after b failed
-    assert sorted(result.deleted) == ["a", "c", "d"]
-    assert list(result.failed) == ["b"]
-    assert result.failed["b"] == f"While deleting {FAKE} 'b': Boom: injected"
-    assert not result.ok
-    assert ("b", "failed") in events and ("a", "done") in events
-    state = saved(store)
-    assert list(state) == ["b"] and state["b"]["status"] == "deleting"
-    assert [v["name"] for v in cloud.live.values()] == [state["b"]["physical"]]
-
-    del cloud.fail[("delete", "b")]
-    again = teardown_lab(LAB, store, target)
-    assert again.ok and again.deleted == ["b"]
-    assert store.lab(LAB) is None
-    assert json.loads(store.path.read_text())["labs"] == {}
-    assert cloud.live == {}
-
-
-def test_teardown_of_a_lab_not_deployed_does_nothing(
-    cloud: FakeCloud, store: StateStore, target: Target
-) -> None:
-    result = teardown_lab("nothing-here", store, target)
-    assert result.ok and result.deleted == [] and cloud.log == []
-
-
-def test_teardown_deletes_an_interrupted_create(
-    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
-) -> None:
-    store.ensure_lab(LAB, "")
-    store.put_record(LAB, Record(FAKE, "a", "awslab-lab-a-zzz", "creating"))
-    cloud.live["awslab-lab-a-zzz"] = {"id": "half-made"}
-    assert teardown_lab(LAB, store, target).deleted == ["a"]
-    assert cloud.live == {} and store.lab(LAB) is None
-
-
-# ---- status ------------------------------------------------------------------------------
-def test_status_reports_present_missing_changed_incomplete_unknown(
-    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
-) -> None:
-    up(write_spec({n: fake(value=n) for n in ("ok", "gone", "drifted", "unreadable")}), store, target)
-    state = saved(store)
-    del cloud.live[state["gone"]["physical"]]
-    cloud.live[state["drifted"]["physical"]]["value"] = "changed by hand"
-    cloud.live[state["ok"]["physical"]]["not-a-drift-key"] = "ignored"
-    cloud.fail[("read", "unreadable")] = boom("DescribeThing")
-    store.put_record(LAB, Record(FAKE, "half", "awslab-lab-half-x", "creating"))
-
-    rows = {r.logical: r for r in lab_status(LAB, store.lab(LAB), target)}  # type: ignore[arg-type]
-    assert {n: r.health for n, r in rows.items()} == {
-        "ok": "present", "gone": "missing", "drifted": "changed", "unreadable": "unknown", "half": "incomplete",
-    }  # fmt: skip
-    assert rows["drifted"].detail == "changed outside awslab: value"
-    assert rows["unreadable"].detail == "Boom: injected"
-    assert "creating was interrupted" in rows["half"].detail
-    assert rows["gone"].to_dict()["status"] == "missing"
-    assert rows["ok"].physical == state["ok"]["physical"] and rows["ok"].kind == FAKE
-    assert "read" not in [a for a, n in cloud.log if n == "half"]
-
-
 # ---- bugs found (xfail until fixed) -------------------------------------------------------
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: engine/execute.py _apply_one line 281: a change planned as 'keep' "
+    reason="BUG: engine/execute.py _apply_one lines 128-129: a change planned as 'keep' "
     "returns the recorded attrs without comparing its fingerprint with the attributes its "
     "dependencies have now. The plan computed it from the dependencies' old attributes, so when an "
     "update changes an attribute a dependent references, the dependent is left stale until a "
@@ -565,7 +341,7 @@ def test_a_dependent_follows_an_attribute_its_dependency_changed_in_an_update(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: same root cause (execute.py line 281): when an update turns into "
+    reason="BUG: same root cause (execute.py lines 128-129): when an update turns into "
     "a replacement (UpdateNotSupported) the resource gets a new id, but its dependents planned "
     "'keep' still point at the deleted one",
 )
@@ -580,7 +356,7 @@ def test_a_dependent_follows_a_replacement_that_was_planned_as_an_update(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: engine/plan.py _plan_one lines 131-137: a change to a kind that "
+    reason="BUG: engine/plan.py _plan_one lines 152-158: a change to a kind that "
     "has no update (Resource.update raises UpdateNotSupported) is planned as 'update', but 'up' "
     "deletes and recreates it: 'awslab plan' under-reports a destructive change (for a table, "
     "its data). The plan can say 'replace' when the kind does not override update",
@@ -595,9 +371,9 @@ def test_the_plan_says_replace_for_a_kind_that_cannot_update(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: engine/plan.py line 85 resolves dependents against the *live* "
+    reason="BUG: engine/plan.py line 96 resolves dependents against the *live* "
     "attributes of their dependencies (live.get(logical) or rec.attrs) while execute.py resolves "
-    "them against the *recorded* ones (line 282 returns rec.attrs). When they differ (drift, or a "
+    "them against the *recorded* ones (execute.py line 129 returns rec.attrs). When they differ (drift, or a "
     "kind whose read() reports an attribute differently from create()), 'plan' shows an update "
     "that 'up' never makes (it counts it as keep), and every later plan shows it again",
 )

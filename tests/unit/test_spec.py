@@ -5,6 +5,8 @@ order, references() and resolve()). No AWS. Bugs found are in test_spec_bugs.py.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from textwrap import dedent
 
@@ -106,6 +108,26 @@ def test_paths_are_relative_to_the_spec_not_the_cwd(lab_dir: Path, monkeypatch: 
     (sub / "lab.yaml").write_text(f"name: a\nresources:\n  fn: {FN.replace('code: code', 'code: fn')}\n")
     with pytest.raises(SpecError, match="directory 'fn' not found"):
         load_spec(sub / "lab.yaml")
+
+
+LOAD_AFTER_ONE_KIND = """
+import sys
+import awslab.resources.s3  # any module importing one kind first (tests/resources do)
+from awslab.errors import SpecError
+from awslab.spec import load_spec
+try:
+    load_spec(sys.argv[1])
+except SpecError as exc:
+    print(exc)
+    sys.exit(2)
+"""
+
+
+def test_kinds_load_even_after_one_kind_module_was_imported() -> None:
+    # regression: load_kinds() once returned the partial registry left by such an import
+    proc = subprocess.run([sys.executable, "-c", LOAD_AFTER_ONE_KIND, str(REPO / "configs" / "crud.yaml")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 # ---- the good path ------------------------------------------------------------------------

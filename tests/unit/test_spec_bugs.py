@@ -3,8 +3,6 @@ xfail(strict=True) until it is fixed."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from textwrap import dedent
 
@@ -13,7 +11,6 @@ import pytest
 from awslab.spec import load_spec
 from tests.unit.spec_cases import (
     FN,
-    REPO,
     assert_problem,
     lab_dir_fixture,  # noqa: F401 (provides the lab_dir fixture)
     problems_of,
@@ -22,7 +19,7 @@ from tests.unit.spec_cases import (
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: spec.py validate() line 309/293 + _check_references line 353: a "
+    reason="BUG: spec.py validate() (the `continue`s at lines 312-346) + _check_references line 396: a "
     "resource with an error of its own is left out of `specs`, so every reference to it is "
     "also reported as 'reference to unknown resource' although it is in the spec",
 )
@@ -35,6 +32,8 @@ from tests.unit.spec_cases import (
                      "  r: {type: iam.role, service: lambda, description: '${T.arn}'}\n", id="bad-logical-name"),
         pytest.param("name: a\nresources:\n  t: {type: dynamodb.tabel, key: {id: S}}\n"
                      "  r: {type: iam.role, service: lambda, description: '${t.arn}'}\n", id="bad-kind"),
+        pytest.param("name: a\nresources:\n  fn: {type: lambda.function, code: nope, handler: a.b, role: r}\n"
+                     "  api: {type: apigateway.rest_api, routes: {GET /x: fn}}\n", id="missing-code-dir"),
     ],
 )  # fmt: skip
 def test_a_broken_resource_is_not_also_reported_as_unknown(lab_dir: Path, text: str) -> None:
@@ -45,7 +44,7 @@ def test_a_broken_resource_is_not_also_reported_as_unknown(lab_dir: Path, text: 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: spec.py _dotted (line 222) prints any int in a key path as a list "
+    reason="BUG: spec.py _dotted (line 228) prints any int in a key path as a list "
     "index, and pydantic's loc for a non-string dict key is ('resources', 5, '[key]'): a logical "
     "name YAML reads as a number or boolean (`5:`, `yes:`) is reported as 'resources[5].[key]' / "
     "'resources[1].[key]: ... (got True)' instead of naming the key and saying to quote it",
@@ -62,7 +61,7 @@ def test_a_logical_name_that_yaml_reads_as_a_number_or_boolean(lab_dir: Path, ke
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: spec.py _build (lines 185-195) checks duplicates after "
+    reason="BUG: spec.py _build (lines 185-194) checks duplicates after "
     "flatten_mapping, so a key that overrides one merged in with `<<: *anchor` (legal YAML, and "
     "the usual way to share settings) is rejected as a duplicate key",
 )
@@ -81,7 +80,7 @@ def test_a_key_may_override_a_merged_one(lab_dir: Path) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: spec.py load_yaml (line 213) prefers problem_mark, which for an "
+    reason="BUG: spec.py load_yaml (line 219) prefers problem_mark, which for an "
     "unclosed quote or bracket is the end of the stream: the line reported is past the end of "
     "the file. context_mark (where the quote/bracket was opened) is the useful line",
 )
@@ -101,7 +100,7 @@ def test_an_unclosed_quote_is_reported_where_it_opens(lab_dir: Path, text: str, 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: spec.py validate (line 294-297): a `type:` that is present but not "
+    reason="BUG: spec.py validate (lines 313-318): a `type:` that is present but not "
     "a string (e.g. a list) is reported as \"missing 'type'\" on the resource's line",
 )
 def test_a_type_that_is_not_a_string_is_not_called_missing(lab_dir: Path) -> None:
@@ -135,7 +134,7 @@ def test_targets_that_must_be_functions(lab_dir: Path, text: str, line: int, pat
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG (minor): spec.py _check_references line 365: an unknown bare-name "
+    reason="BUG (minor): spec.py _check_references line 411: an unknown bare-name "
     "dependency (a route target) is reported at the resource's line with key path "
     "'resources.api', not at the route's own line; with many routes the user must search",
 )
@@ -146,29 +145,3 @@ def test_an_unknown_route_target_is_reported_at_its_route(lab_dir: Path) -> None
         "    routes:\n      GET /x: fn\n      GET /y: nope\n",
     )
     assert problems[0].startswith("lab.yaml:8: resources.api.routes")
-
-
-LOAD_AFTER_ONE_KIND = """
-import sys
-import awslab.resources.s3  # any module importing one kind first (tests/resources do)
-from awslab.errors import SpecError
-from awslab.spec import load_spec
-try:
-    load_spec(sys.argv[1])
-except SpecError as exc:
-    print(exc)
-    sys.exit(2)
-"""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: resources/base.py load_kinds (line 224) imports the kind modules "
-    "only when REGISTRY is empty: once any one kind module has been imported (or a kind "
-    "registered), load_kinds returns that partial registry and valid specs fail with "
-    "'unknown kind dynamodb.table'. A module-level 'loaded' flag fixes it",
-)
-def test_kinds_load_even_after_one_kind_module_was_imported() -> None:
-    proc = subprocess.run([sys.executable, "-c", LOAD_AFTER_ONE_KIND, str(REPO / "configs" / "crud.yaml")],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr

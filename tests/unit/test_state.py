@@ -246,7 +246,7 @@ def test_unreadable_or_foreign_files_raise_state_error(state_path: Path, content
 )
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG: state.py StateStore._read (lines 121-130) only catches OSError/JSONDecodeError: valid JSON "
+    reason="BUG: state.py StateStore._read (lines 121-134) only catches OSError/JSONDecodeError: valid JSON "
     "that is not an object raises AttributeError, a lab/record missing a field raises KeyError, and "
     "invalid UTF-8 raises UnicodeDecodeError, instead of StateError",
 )

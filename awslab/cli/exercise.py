@@ -1,0 +1,252 @@
+"""Commands that exercise a deployed lab: call, invoke, upload, send-message, publish,
+start-execution, logs, check. Each parses its options, calls `awslab.exercise`, renders."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from awslab.cli.common import Options, command, err, open_state, open_target, out
+from awslab.errors import UsageError
+from awslab.exercise import checks as checks_core
+from awslab.exercise import executions, http, invoke, logs, messages, upload
+from awslab.exercise import render as view
+from awslab.exercise.effects import DEFAULT_TIMEOUT as EFFECTS_TIMEOUT
+from awslab.exercise.labs import lab_named, parse_json_option, pick_lab_with
+from awslab.render import print_json
+from awslab.spec import find_lab, load_spec
+from awslab.state import StateStore
+from awslab.target import Target
+
+app = typer.Typer()
+
+LabOption = Annotated[
+    str | None, typer.Option("--lab", help="the deployed lab to use (default: the only one that fits)")
+]
+WaitOption = Annotated[float, typer.Option("--wait", min=0, help="seconds to wait for the effect downstream")]
+
+
+@contextlib.contextmanager
+def waiting(text: str) -> Iterator[Any]:
+    """A spinner on stderr while something is awaited, on a terminal only."""
+    if err.is_terminal:
+        with err.status(text) as status:
+            yield status
+    else:
+        yield None
+
+
+def _open(opts: Options) -> tuple[Target, StateStore, str]:
+    # The local cloud is not started here: a fresh one holds none of the lab's resources.
+    target = open_target(opts, start_local=False)
+    return target, open_state(opts, target), target.describe()
+
+
+def _emit(opts: Options, data: dict[str, Any], renderable: Any) -> None:
+    if opts.json:
+        print_json(out, data)
+    else:
+        out.print(renderable)
+
+
+@command(app, "call", output=True)
+def call_cmd(
+    opts: Options,
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="[LAB] METHOD PATH", help="e.g. 'crud GET /items' or 'POST /items?x=1'"),
+    ],
+    json_: Annotated[str | None, typer.Option("--json", help="JSON body (sets Content-Type)")] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", help="raw body, or @FILE")] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", "-H", help="'Name: value' (repeatable)")
+    ] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="the API's logical name, when the lab has several")
+    ] = None,
+) -> None:
+    """Send an HTTP request to a lab's API, like Postman or curl."""
+    if len(args) == 2 and http.is_method(args[0]):
+        lab_name, method, path = None, args[0], args[1]
+    elif len(args) == 3:
+        lab_name, method, path = args
+    else:
+        raise UsageError("expected [LAB] METHOD PATH", hint="e.g. awslab call crud GET /items")
+    if not http.is_method(method):
+        raise UsageError(f"unknown HTTP method '{method}'", hint=f"use one of {', '.join(http.METHODS)}")
+    body: dict[str, Any] = {"json_body": parse_json_option(json_, "--json")} if json_ is not None else {}
+    headers = http.parse_headers(header)
+    _, store, where = _open(opts)
+    lab = pick_lab_with(store, "apigateway.rest_api", lab_name, where=where)
+    record = http.api_record(lab, api)
+    res = http.call(record.attrs["url"], method, path, data=data, headers=headers, **body)
+    _emit(opts, {"lab": lab.name, "api": record.logical, **res.to_dict()}, view.call_view(res))
+    if res.status >= 400:
+        raise typer.Exit(1)
+
+
+@command(app, "invoke", output=True)
+def invoke_cmd(
+    opts: Options,
+    lab: Annotated[str, typer.Argument(help="a deployed lab")],
+    function: Annotated[str, typer.Argument(help="the function's logical name in the lab")],
+    payload: Annotated[str | None, typer.Option("--payload", "-p", help="JSON event (default {})")] = None,
+) -> None:
+    """Invoke a lab's Lambda function and show its response and log tail."""
+    event = parse_json_option(payload, "--payload") if payload is not None else None
+    target, store, where = _open(opts)
+    with waiting(f"Invoking {function}…"):
+        res = invoke.invoke(target, lab_named(store, lab, where=where), function, event)
+    _emit(opts, res.to_dict(), view.invoke_view(res))
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@command(app, "upload", output=True)
+def upload_cmd(
+    opts: Options,
+    file: Annotated[
+        Path, typer.Argument(help="the file to upload", exists=True, dir_okay=False, readable=True)
+    ],
+    lab: LabOption = None,
+    wait: WaitOption = EFFECTS_TIMEOUT,
+) -> None:
+    """Upload a file (upload lab: POST /files; image lab: its bucket) and show the record written."""
+    target, store, where = _open(opts)
+    deployed = upload.pick_upload_lab(store, target, lab, where=where)
+    with waiting(f"Uploading {file.name} to lab '{deployed.name}'…"):
+        res = upload.upload(target, deployed, file, timeout=wait)
+    _emit(opts, res.to_dict(), view.upload_view(res))
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@command(app, "send-message", output=True)
+def send_message_cmd(
+    opts: Options,
+    body: Annotated[str | None, typer.Argument(help="message body (default: a sample order as JSON)")] = None,
+    lab: LabOption = None,
+    count: Annotated[int, typer.Option("--count", "-n", help="how many messages")] = 1,
+    wait: WaitOption = EFFECTS_TIMEOUT,
+) -> None:
+    """Send a message to a lab's SQS queue and show the row its consumer wrote."""
+    target, store, where = _open(opts)
+    deployed = pick_lab_with(store, "sqs.queue", lab, where=where)
+    with waiting(f"Sending to lab '{deployed.name}' and waiting for the consumer…"):
+        res = messages.send_message(target, deployed, body, count, timeout=wait)
+    _emit(opts, res.to_dict(), view.send_view(res))
+
+
+@command(app, "publish", output=True)
+def publish_cmd(
+    opts: Options,
+    body: Annotated[str | None, typer.Argument(help="message (default: a sample order as JSON)")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="SNS subject")] = None,
+    lab: LabOption = None,
+    wait: WaitOption = EFFECTS_TIMEOUT,
+) -> None:
+    """Publish to a lab's SNS topic and show what each subscriber's consumer wrote."""
+    target, store, where = _open(opts)
+    deployed = pick_lab_with(store, "sns.topic", lab, where=where)
+    with waiting(f"Publishing to lab '{deployed.name}' and waiting for the subscribers…"):
+        res = messages.publish(target, deployed, body, subject, timeout=wait)
+    _emit(opts, res.to_dict(), view.publish_view(res))
+
+
+@command(app, "start-execution", output=True)
+def start_execution_cmd(
+    opts: Options,
+    lab: LabOption = None,
+    input_: Annotated[str | None, typer.Option("--input", "-i", help="JSON input (default {})")] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="seconds to wait for the end")
+    ] = executions.DEFAULT_TIMEOUT,
+) -> None:
+    """Run a lab's state machine and show its states, one by one, and its output."""
+    value = parse_json_option(input_, "--input") if input_ is not None else None
+    target, store, where = _open(opts)
+    deployed = pick_lab_with(store, "stepfunctions.state_machine", lab, where=where)
+    with waiting(f"Running the state machine of lab '{deployed.name}'…"):
+        res = executions.start_execution(target, deployed, value, timeout=wait)
+    _emit(opts, res.to_dict(), view.execution_view(res))
+    if not res.ok:
+        raise typer.Exit(1)
+
+
+@command(app, "logs", output=True)
+def logs_cmd(
+    opts: Options,
+    lab: Annotated[str, typer.Argument(help="a deployed lab")],
+    function: Annotated[str, typer.Argument(help="the function's logical name in the lab")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing new lines until Ctrl-C")
+    ] = False,
+    since: Annotated[
+        str, typer.Option("--since", help="how far back: 30s, 10m, 2h, 1d, or a time")
+    ] = logs.DEFAULT_SINCE,
+) -> None:
+    """Show a lab function's CloudWatch logs."""
+    logs.parse_since(since)  # a bad --since is a usage error before any call
+    target, store, where = _open(opts)
+    res = logs.read_logs(target, lab_named(store, lab, where=where), function, since)
+    if opts.json and not follow:
+        print_json(out, res.to_dict())
+        return
+    for e in res.events:
+        _print_event(opts, e)
+    if not follow:
+        if not res.events and not opts.json:
+            what = "no log lines" if res.exists else "no log group yet (the function has not run)"
+            err.print(f"[dim]{what} for {res.group} since {res.since:%Y-%m-%d %H:%M:%S} UTC[/]")
+        return
+    if not opts.json:
+        err.print(f"[dim]following {res.group}; Ctrl-C stops[/]")
+    start = max([int(res.since.timestamp() * 1000), *(e.timestamp for e in res.events)])
+    try:
+        for e in logs.follow(target, res.group, start, seen={e.event_id for e in res.events}):
+            _print_event(opts, e)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def _print_event(opts: Options, e: logs.LogEvent) -> None:
+    if opts.json:  # one JSON object per line, so a follow can be piped
+        out.print_json(data=e.to_dict(), indent=None)
+    else:
+        out.print(view.log_line(e))
+
+
+@command(app, "check", output=True)
+def check_cmd(
+    opts: Options, lab: Annotated[str, typer.Argument(help="a deployed lab (name or spec path)")]
+) -> None:
+    """Run a lab's end-to-end checks against the deployed lab; exit 1 if any fails."""
+    target, store, where = _open(opts)
+    state = store.lab(lab)
+    spec_path = Path(state.spec) if state is not None and state.spec and Path(state.spec).is_file() else None
+    spec = load_spec(spec_path or find_lab(lab))
+    state = store.lab(spec.name)
+    if state is None:
+        raise UsageError(f"lab '{spec.name}' is not deployed on {where}", hint=f"run 'awslab up {lab}' first")
+    with waiting(f"Checking lab '{spec.name}'…") as status:
+
+        def started(i: int, name: str) -> None:
+            if status is not None:
+                status.update(f"Check {i}/{len(spec.checks)}: {name}")
+
+        def finished(r: checks_core.CheckResult) -> None:
+            if not opts.json:
+                err.print(view.check_line(r))
+
+        report = checks_core.run_checks(spec, state, target, on_start=started, on_result=finished)
+    if opts.json:
+        print_json(out, report.to_dict())
+    else:
+        out.print(view.checks_table(report))
+        out.print(view.checks_summary(report))
+    if not report.passed:
+        raise typer.Exit(1)

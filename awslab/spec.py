@@ -182,16 +182,19 @@ class _Loader(yaml.SafeLoader):
 def _build(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int], where: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         loader.flatten_mapping(node)
+        merged = len(node.value) - own  # `<<: *anchor` pairs come first; own keys override them
         out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        own_keys: set[Any] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool):
                 raise SpecError(
                     [f"{where}:{line}: {_dotted(path) or 'top level'}: keys must be plain scalars"]
                 )
-            if key in out:
+            if index >= merged and key in own_keys:
                 dotted = _dotted((*path, key))
                 raise SpecError(
                     [
@@ -199,6 +202,8 @@ def _build(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int
                         f"{lines[(*path, key)]}); each key may appear once"
                     ]
                 )
+            if index >= merged:
+                own_keys.add(key)
             lines[(*path, key)] = line
             out[key] = _build(loader, value_node, (*path, key), lines, where)
         return out
@@ -217,6 +222,9 @@ def load_yaml(text: str, where: str) -> tuple[Any, dict[Path_, int]]:
         data = _build(loader, node, (), lines, where)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        context = getattr(exc, "context_mark", None)
+        if mark is not None and context is not None and mark.line >= len(text.splitlines()):
+            mark = context  # an unclosed quote or bracket: where it opened, not the end of file
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError([f"{where}:{line}: not valid YAML: {problem}"]) from None
@@ -225,10 +233,19 @@ def load_yaml(text: str, where: str) -> tuple[Any, dict[Path_, int]]:
     return data, lines
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def _dotted(path: Path_) -> str:
+    """('resources', 'api', 'routes', 'GET /x') -> 'resources.api.routes["GET /x"]'."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _PLAIN_KEY.match(str(part)):
+            out += f'["{part}"]'
+        else:
+            out += f".{part}" if out else str(part)
     return out
 
 
@@ -246,6 +263,13 @@ def _pydantic_problems(
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         path = (*prefix, *loc)
         msg = err["msg"].removeprefix("Value error, ")
+        if loc and loc[-1] == "[key]":  # a mapping key YAML read as a number or a boolean
+            key, parent = loc[-2], (*prefix, *loc[:-2])
+            problems.append(
+                f"{where}:{_line_for(lines, (*parent, key))}: {_dotted(parent)}.{key}: this name is read "
+                f'as a {type(key).__name__}; quote it ("{key}") or use a name starting with a letter'
+            )
+            continue
         if err["type"] == "extra_forbidden":
             msg = f"unknown field{what}"
         elif err["type"] == "missing":
@@ -311,9 +335,15 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             )
             continue
         kind = raw.get("type")
-        if not isinstance(kind, str):
+        if "type" not in raw:
             problems.append(
                 f"{where}:{line}: resources.{logical}: missing 'type' (one of: {', '.join(sorted(kinds))})"
+            )
+            continue
+        if not isinstance(kind, str):
+            problems.append(
+                f"{where}:{_line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: expected the name "
+                f"of a kind (a string such as 'dynamodb.table'), got a {type(kind).__name__}"
             )
             continue
         if kind not in kinds:
@@ -337,8 +367,11 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             continue
         # kinds read files named by their fields (a state machine's definition): give them
         # absolute paths, since the spec's directory is not the current one
-        absolute = {k: str((path.parent / v).resolve()) for k, v in fields.items()
-                    if k in PATH_FIELDS and isinstance(v, str) and not REF_RE.search(v)}
+        absolute = {
+            k: str((path.parent / v).resolve())
+            for k, v in fields.items()
+            if k in PATH_FIELDS and isinstance(v, str) and not REF_RE.search(v)
+        }
         try:
             extra = cls.dependencies(cls.Props.model_validate({**fields, **absolute}) if absolute else props)
         except SpecError as exc:
@@ -385,37 +418,62 @@ def _check_paths(
 def _check_references(
     top: _TopLevel, specs: Mapping[str, ResourceSpec], lines: Mapping[Path_, int], where: str
 ) -> list[str]:
+    """Dangling references and unknown attributes. A resource that has errors of its own is
+    still a known name (no second, false "unknown resource" error about it)."""
+    declared = set(top.resources)
     problems = []
-    places: list[tuple[Path_, Any]] = [(("resources", n), r.fields) for n, r in specs.items()]
+    places: list[tuple[Path_, Any]] = [(("resources", n), top.resources[n]) for n in top.resources]
     places += [(("outputs", k), v) for k, v in top.outputs.items()]
     places += [(("checks", i), c.model_dump(by_alias=True)) for i, c in enumerate(top.checks)]
     for place, value in places:
         for logical, attr in sorted(references(value)):
             ppath = _find_path(value, f"${{{logical}.{attr}}}", place) or place
             line = _line_for(lines, ppath)
-            if logical not in specs:
-                close = difflib.get_close_matches(logical, list(specs), n=1)
+            if logical not in declared:
+                close = difflib.get_close_matches(logical, list(declared), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 problems.append(
                     f"{where}:{line}: {_dotted(ppath)}: reference to unknown resource '{logical}'{hint}"
                 )
-            elif attr not in specs[logical].cls.attributes:
+            elif logical in specs and attr not in specs[logical].cls.attributes:
                 known = ", ".join(specs[logical].cls.attributes)
                 problems.append(
                     f"{where}:{line}: {_dotted(ppath)}: {specs[logical].kind} '{logical}' has no "
                     f"attribute '{attr}'; it has: {known}"
                 )
     for name, r in specs.items():
+        wanted = r.cls.dependency_kind
         for dep in sorted(r.depends_on - {n for n, _ in references(r.fields)}):
-            if dep not in specs:
-                problems.append(f"{where}:{r.line}: resources.{name}: refers to unknown resource '{dep}'")
+            dpath = _find_value(r.fields, dep, ("resources", name)) or ("resources", name)
+            at = f"{where}:{_line_for(lines, dpath)}: {_dotted(dpath)}"
+            if dep not in declared:
+                problems.append(f"{at}: refers to unknown resource '{dep}'")
+            elif wanted and dep in specs and specs[dep].kind != wanted:
+                problems.append(f"{at}: '{dep}' is a {specs[dep].kind}; expected a {wanted}")
     for i, c in enumerate(top.checks):
-        for logical in (c.invoke, c.api):
-            if logical is not None and logical not in specs:
-                problems.append(
-                    f"{where}:{_line_for(lines, ('checks', i))}: checks[{i}]: unknown resource '{logical}'"
-                )
+        for logical, wanted_kind in ((c.invoke, "lambda.function"), (c.api, "apigateway.rest_api")):
+            if logical is None:
+                continue
+            at = f"{where}:{_line_for(lines, ('checks', i))}: checks[{i}]"
+            if logical not in declared:
+                problems.append(f"{at}: unknown resource '{logical}'")
+            elif logical in specs and specs[logical].kind != wanted_kind:
+                problems.append(f"{at}: '{logical}' is a {specs[logical].kind}; expected a {wanted_kind}")
     return problems
+
+
+def _find_value(value: Any, needle: str, path: Path_) -> Path_:
+    """The key path of the first string equal to `needle` (a bare-name reference)."""
+    if isinstance(value, str):
+        return path if value == needle else ()
+    items = (
+        value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else []
+    )
+    for k, v in items:
+        found = _find_value(v, needle, (*path, k))
+        if found:
+            return found
+    return ()
 
 
 def _find_path(value: Any, needle: str, path: Path_) -> Path_:

@@ -118,20 +118,25 @@ class StateStore:
     def _read(self) -> dict[str, LabState]:
         if not self.path.exists():
             return {}
+        hint = "restore it from a backup, or move it away and run 'awslab teardown --sweep'"
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StateError(
-                f"state file {self.path} is unreadable: {exc}",
-                hint="restore it from a backup, or move it away and run 'awslab teardown --sweep'",
-            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise StateError(f"state file {self.path} is unreadable: {exc}", hint=hint) from None
+        if not isinstance(data, dict):
+            raise StateError(f"state file {self.path} is not a JSON object", hint=hint)
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise StateError(
                 f"state file {self.path} has schema_version {version!r}; this awslab reads {SCHEMA_VERSION}",
                 hint="use the awslab version that wrote it",
             )
-        return {name: LabState.from_dict(lab) for name, lab in (data.get("labs") or {}).items()}
+        try:
+            return {name: LabState.from_dict(lab) for name, lab in (data.get("labs") or {}).items()}
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise StateError(
+                f"state file {self.path} is malformed ({type(exc).__name__}: {exc})", hint=hint
+            ) from None
 
     def lab(self, name: str) -> LabState | None:
         return self.labs.get(name)

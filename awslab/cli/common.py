@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import botocore.exceptions
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from awslab import paths
 from awslab.errors import AwslabError, TargetError, UsageError, describe_cause
@@ -172,13 +173,13 @@ def fail(exc: BaseException, debug: bool) -> None:
     exc = translate(exc)
     if isinstance(exc, AwslabError):
         lines = str(exc).splitlines() or [type(exc).__name__]
-        err.print(f"[bold red]error:[/] {lines[0]}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(lines[0])}")
         for line in lines[1:]:
             err.print(f"  {line}", markup=False)
         if exc.hint:
-            err.print(f"[dim]hint:[/] {exc.hint}")
+            err.print(f"[dim]hint:[/] {escape(exc.hint)}")
         raise typer.Exit(exc.exit_code)
-    err.print(f"[bold red]error:[/] {describe_cause(exc)}")
+    err.print(f"[bold red]error:[/] {escape(describe_cause(exc))}")
     err.print("[dim]hint:[/] this looks like a bug in awslab; run again with --debug for the traceback")
     raise typer.Exit(1)
 

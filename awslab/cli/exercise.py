@@ -239,7 +239,7 @@ def check_cmd(
                 status.update(f"Check {i}/{len(spec.checks)}: {name}")
 
         def finished(r: checks_core.CheckResult) -> None:
-            if not opts.json:
+            if status is not None:  # live progress on a terminal; the table follows
                 err.print(view.check_line(r))
 
         report = checks_core.run_checks(spec, state, target, on_start=started, on_result=finished)

@@ -125,9 +125,9 @@ def _apply_one(
 
     rs = spec.resources[change.logical]
     resource = build_resource(rs, ctx)
-    if change.action == "keep" and rec is not None:
-        return rec.attrs, "keep"
-    if change.action == "update" and rec is not None:
+    if change.action in ("keep", "update") and rec is not None:
+        # re-checked here, not trusted from the plan: a dependency updated or replaced in this
+        # run may have changed an attribute this resource references
         if resource.fingerprint() == rec.fingerprint:
             return rec.attrs, "keep"
         try:

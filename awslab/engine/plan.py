@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from awslab.engine.graph import reverse_dependencies, topological_order
+from awslab.engine.graph import topological_order
 from awslab.resources.base import Context, Record, Resource, fingerprint_of, kind_class
 from awslab.spec import LabSpec, ResourceSpec, resolve
-from awslab.state import LabState, StateStore, new_stack_id
+from awslab.state import StateStore, new_stack_id
 from awslab.target import Target
 
 Action = Literal["create", "update", "replace", "keep", "delete"]
@@ -93,7 +93,7 @@ def plan_changes(
         changes[logical] = change
         rec = records.get(logical)
         if change.action in ("keep", "update") and rec is not None:
-            known[logical] = live.get(logical) or rec.attrs
+            known[logical] = rec.attrs  # what `up` resolves against too (drift is status's business)
 
     removed = {k: set(r.depends_on) & set(records) for k, r in records.items() if k not in spec.resources}
     for logical in reversed(topological_order(removed)):
@@ -153,23 +153,16 @@ def _plan_one(
         return change("keep", "up to date")
     changed = sorted(k for k, h in field_hashes(rs.fields).items() if rec.inputs.get(k) != h)
     changed += sorted(k for k in rec.inputs if k not in rs.fields)
-    if changed:
-        return change("update", "changed: " + ", ".join(changed))
-    return change("update", "code, files or a referenced value changed")
+    reason = "changed: " + ", ".join(changed) if changed else "code, files or a referenced value changed"
+    if not rs.cls.can_update() or set(changed) & rs.cls.replace_fields:
+        return change("replace", reason + " (this kind is replaced to change it)")
+    return change("update", reason)
 
 
 def _ctx_with(ctx: Context, resolved: Mapping[str, Mapping[str, Any]]) -> Context:
     return Context(
         target=ctx.target, lab=ctx.lab, stack_id=ctx.stack_id, base_dir=ctx.base_dir, resolved=resolved
     )
-
-
-def lab_context(target: Target, lab: str, lab_state: LabState, base_dir: Any) -> Context:
-    return Context(target=target, lab=lab, stack_id=lab_state.stack_id, base_dir=base_dir)
-
-
-def dependents(changes: list[Change]) -> dict[str, set[str]]:
-    return reverse_dependencies({c.logical: set(c.depends_on) for c in changes})
 
 
 ProgressFn = Callable[["Progress"], None]

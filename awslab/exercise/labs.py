@@ -143,7 +143,8 @@ def lab_named(store: StateStore, lab: str, *, where: str) -> DeployedLab:
     if state is None:
         deployed = ", ".join(sorted(store.labs)) or "none"
         raise UsageError(
-            f"lab '{lab}' is not deployed on {where} (deployed: {deployed})", hint=f"run 'awslab up {lab}' first"
+            f"lab '{lab}' is not deployed on {where} (deployed: {deployed})",
+            hint=f"run 'awslab up {lab}' first",
         )
     return DeployedLab(lab, state)
 

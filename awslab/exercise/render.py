@@ -165,6 +165,17 @@ def publish_view(res: PublishResult) -> RenderableType:
 
 
 # ---- executions -------------------------------------------------------------------------
+def _cause_text(cause: str | None) -> str:
+    """A Lambda error's cause is JSON ({"errorMessage": ..., "errorType": ...}): its message reads best."""
+    if not cause:
+        return ""
+    try:
+        data = json.loads(cause)
+    except ValueError:
+        return cause
+    return str(data.get("errorMessage") or cause) if isinstance(data, dict) else cause
+
+
 def _state_label(node: StateNode) -> str:
     style = STATUS_STYLE.get(node.status, "white")
     icon = STATUS_ICON.get(node.status, "?")
@@ -176,9 +187,10 @@ def _state_label(node: StateNode) -> str:
         f"[dim]({escape(', '.join(e for e in extra if e))})[/]"
     )
     if node.error or node.cause:
-        label += f"\n[red]{escape(str(node.error or ''))}[/]" + (
-            f": {escape(_one_line(node.cause, 160))}" if node.cause else ""
-        )
+        cause = _cause_text(node.cause)
+        what = f"{escape(str(node.error or ''))}" + (f": {escape(_one_line(cause, 160))}" if cause else "")
+        # a failure that a retry or a Catch got past is history, not the outcome
+        label += f"\n[dim]after {what}[/]" if node.status in ("SUCCEEDED", "CAUGHT") else f"\n[red]{what}[/]"
     return label
 
 

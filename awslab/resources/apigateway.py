@@ -150,6 +150,7 @@ class RestApi(Resource):
     kind = "apigateway.rest_api"
     Props = RestApiProps
     attributes = ("name", "id", "arn", "url", "stage", "execution_arn")
+    dependency_kind = "lambda.function"  # route targets name functions
     name_rule: ClassVar[NameRule] = NameRule(max_len=128)
     drift_keys = ("id", "stage")
     props: RestApiProps

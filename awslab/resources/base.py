@@ -160,6 +160,10 @@ class Resource(ABC):
     name_rule: ClassVar[NameRule] = NameRule()
     # attrs compared by `status` to detect drift (live vs. recorded)
     drift_keys: ClassVar[tuple[str, ...]] = ()
+    # fields whose change needs a replacement (delete, then create), so a plan can say so
+    replace_fields: ClassVar[frozenset[str]] = frozenset()
+    # the kind that bare logical names in `dependencies()` must name (route targets), if any
+    dependency_kind: ClassVar[str | None] = None
 
     def __init__(self, ctx: Context, logical: str, props: Props) -> None:
         self.ctx = ctx
@@ -186,6 +190,11 @@ class Resource(ABC):
     @abstractmethod
     def create(self) -> dict[str, Any]:
         """Create the resource; return its attributes (at least `attributes`)."""
+
+    @classmethod
+    def can_update(cls) -> bool:
+        """Whether the kind updates in place at all (it overrides `update`)."""
+        return cls.update is not Resource.update
 
     def update(self, record: Record) -> dict[str, Any]:
         """Bring an existing resource in line with `props`; return its new attributes.

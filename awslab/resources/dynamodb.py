@@ -52,6 +52,7 @@ class Table(Resource):
     kind = "dynamodb.table"
     Props = TableProps
     attributes = ("name", "arn", "stream_arn")
+    replace_fields = frozenset({'key'})
     name_rule: ClassVar[NameRule] = NameRule(max_len=255, allowed="-_.")
     drift_keys = ("arn", "stream_arn")
 

@@ -129,6 +129,7 @@ class EventSource(Resource):
     kind = "lambda.event_source"
     Props = EventSourceProps
     attributes = ("uuid", "arn")
+    replace_fields = frozenset({'source'})
     drift_keys = ("batch_size", "enabled", "function")
 
     @property

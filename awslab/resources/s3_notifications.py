@@ -101,6 +101,7 @@ class BucketNotification(Resource):
     kind = "s3.notification"
     Props = NotificationProps
     attributes = ("id", "bucket")
+    replace_fields = frozenset({'bucket'})
     drift_keys = ("function", "events")
 
     @property

@@ -64,6 +64,7 @@ class Queue(Resource):
     kind = "sqs.queue"
     Props = QueueProps
     attributes = ("name", "arn", "url")
+    replace_fields = frozenset({'fifo'})
     name_rule = NameRule(max_len=80)
     drift_keys = ("visibility_timeout", "retention_seconds", "dead_letter_target", "max_receive_count")
 

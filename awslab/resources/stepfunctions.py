@@ -163,6 +163,7 @@ class StateMachine(Resource):
     kind = "stepfunctions.state_machine"
     Props = StateMachineProps
     attributes = ("name", "arn")
+    replace_fields = frozenset({'type'})
     name_rule = NameRule(max_len=80)
     drift_keys = ("role", "definition_sha256")
 

@@ -34,8 +34,13 @@ def store(tmp_path: Path) -> StateStore:
 
 
 def rec(kind: str, logical: str, physical: str = "", status: str = "created", **attrs: Any) -> Record:
-    return Record(kind=kind, logical=logical, physical=physical or f"awslab-lab-{logical}-abc123",
-                  status=status, attrs=attrs)  # type: ignore[arg-type]
+    return Record(
+        kind=kind,
+        logical=logical,
+        physical=physical or f"awslab-lab-{logical}-abc123",
+        status=status,
+        attrs=attrs,
+    )  # type: ignore[arg-type]
 
 
 def add_lab(store: StateStore, name: str, *records: Record, spec: str = "") -> DeployedLab:
@@ -46,16 +51,25 @@ def add_lab(store: StateStore, name: str, *records: Record, spec: str = "") -> D
 
 
 def api_rec(logical: str, url: str) -> Record:
-    return rec("apigateway.rest_api", logical, id="a1b2c3", url=url, stage="dev",
-               arn=f"arn:aws:apigateway:{REGION}::/restapis/a1b2c3", name=f"awslab-lab-{logical}-abc123",
-               execution_arn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3")
+    return rec(
+        "apigateway.rest_api",
+        logical,
+        id="a1b2c3",
+        url=url,
+        stage="dev",
+        arn=f"arn:aws:apigateway:{REGION}::/restapis/a1b2c3",
+        name=f"awslab-lab-{logical}-abc123",
+        execution_arn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:a1b2c3",
+    )
 
 
 def make_table(target: Target, logical: str = "items", lab: str = "lab") -> Record:
     name = f"awslab-{lab}-{logical}-abc123"
     desc = target.client("dynamodb").create_table(
-        TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )["TableDescription"]
     return rec("dynamodb.table", logical, name, name=name, arn=desc["TableArn"], stream_arn="")
 
@@ -63,22 +77,51 @@ def make_table(target: Target, logical: str = "items", lab: str = "lab") -> Reco
 def make_queue(target: Target, logical: str, lab: str = "lab", dlq_arn: str | None = None) -> Record:
     name = f"awslab-{lab}-{logical}-abc123"
     sqs = target.client("sqs")
-    attributes = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})} if dlq_arn else {}
+    attributes = (
+        {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})}
+        if dlq_arn
+        else {}
+    )
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return rec("sqs.queue", logical, name, name=name, arn=arn, url=url, visibility_timeout=30,
-               retention_seconds=345600, dead_letter_target=dlq_arn, max_receive_count=3 if dlq_arn else None)
+    return rec(
+        "sqs.queue",
+        logical,
+        name,
+        name=name,
+        arn=arn,
+        url=url,
+        visibility_timeout=30,
+        retention_seconds=345600,
+        dead_letter_target=dlq_arn,
+        max_receive_count=3 if dlq_arn else None,
+    )
 
 
 def fn_rec(logical: str, lab: str = "lab") -> Record:
     name = f"awslab-{lab}-{logical}-abc123"
-    return rec("lambda.function", logical, name, name=name, code_sha256="x",
-               arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+    return rec(
+        "lambda.function",
+        logical,
+        name,
+        name=name,
+        code_sha256="x",
+        arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+    )
 
 
 def event_source_rec(logical: str, function: Record, queue: Record) -> Record:
-    return rec("lambda.event_source", logical, "", uuid="u-1", arn="arn:aws:lambda:es",
-               function=function.attrs["arn"], source=queue.attrs["arn"], batch_size=10, enabled=True)
+    return rec(
+        "lambda.event_source",
+        logical,
+        "",
+        uuid="u-1",
+        arn="arn:aws:lambda:es",
+        function=function.attrs["arn"],
+        source=queue.attrs["arn"],
+        batch_size=10,
+        enabled=True,
+    )
 
 
 def put_item(target: Target, table: str, item: dict[str, Any]) -> None:
@@ -111,6 +154,8 @@ class Api:
         self.requests: list[dict[str, Any]] = []
         self.routes: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[int, dict[str, str], bytes]]] = {}
         self.url = ""
+        # answers every request when set: (method, path without the stage, request) -> response
+        self.app: Callable[[str, str, dict[str, Any]], tuple[int, dict[str, str], bytes]] | None = None
 
 
 def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
@@ -118,12 +163,18 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
         def _any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            req = {"method": self.command, "path": self.path, "headers": dict(self.headers.items()),
-                   "body": body.decode("utf-8", errors="replace")}
+            req = {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body": body.decode("utf-8", errors="replace"),
+            }
             api.requests.append(req)
             bare = self.path.split("?")[0]
             route = api.routes.get((self.command, bare.removeprefix("/dev")))
-            if route:
+            if api.app is not None:
+                status, headers, out = api.app(self.command, bare.removeprefix("/dev"), req)
+            elif route:
                 status, headers, out = route(req)
             elif bare.endswith("/text"):
                 status, headers, out = 200, {"Content-Type": "text/plain"}, b"plain words"
@@ -131,7 +182,11 @@ def _handler(api: Api) -> type[BaseHTTPRequestHandler]:
                 status = int(bare.rsplit("/", 1)[1])
                 headers, out = {"Content-Type": "application/json"}, json.dumps({"status": status}).encode()
             else:
-                status, headers, out = 200, {"Content-Type": "application/json", "X-Seen": "1"}, json.dumps(req).encode()
+                status, headers, out = (
+                    200,
+                    {"Content-Type": "application/json", "X-Seen": "1"},
+                    json.dumps(req).encode(),
+                )
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)

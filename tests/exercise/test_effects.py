@@ -50,8 +50,9 @@ def test_timeout_gives_an_incomplete_result(target: Target) -> None:
         waits.append(seconds)
         now[0] += seconds
 
-    effects = wait_for_effects(target, {"items": table.physical}, [["never"]], timeout=3, sleep=sleep,
-                               clock=lambda: now[0])
+    effects = wait_for_effects(
+        target, {"items": table.physical}, [["never"]], timeout=3, sleep=sleep, clock=lambda: now[0]
+    )
     assert not effects.complete and effects.found == []
     assert effects.waited_ms == 3000
     assert sum(waits) == pytest.approx(3.0)  # bounded: never past the timeout
@@ -66,8 +67,9 @@ def test_every_group_needs_its_items(target: Target) -> None:
     def sleep(s: float) -> None:
         now[0] += s
 
-    effects = wait_for_effects(target, {"items": table.physical}, [["m-1"], ["m-2"]], timeout=1, sleep=sleep,
-                               clock=lambda: now[0])
+    effects = wait_for_effects(
+        target, {"items": table.physical}, [["m-1"], ["m-2"]], timeout=1, sleep=sleep, clock=lambda: now[0]
+    )
     assert not effects.complete and len(effects.found) == 1
     put_item(target, table.physical, {"id": "m-2"})
     effects = wait_for_effects(target, {"items": table.physical}, [["m-1"], ["m-2"]], timeout=1)
@@ -86,8 +88,9 @@ def test_min_items_and_baseline(target: Target) -> None:
         now[0] += s
 
     # the row was there before and has not changed: not an effect
-    effects = wait_for_effects(target, tables, [["o-1"]], timeout=0.5, baseline=baseline, sleep=sleep,
-                               clock=lambda: now[0])
+    effects = wait_for_effects(
+        target, tables, [["o-1"]], timeout=0.5, baseline=baseline, sleep=sleep, clock=lambda: now[0]
+    )
     assert effects.found == []
     put_item(target, t1.physical, {"id": "o-1", "v": 2})  # rewritten: an effect
     put_item(target, t2.physical, {"id": "n-1", "order_id": "o-1"})
@@ -116,8 +119,9 @@ def test_a_missing_table_is_an_exercise_error(target: Target) -> None:
 def test_plain_values_and_body_ids() -> None:
     from boto3.dynamodb.types import Binary
 
-    assert plain({"a": Decimal("1"), "b": Decimal("1.5"), "s": {"y", "x"}, "bin": Binary(b"hi"),
-                  "l": [Decimal("2")]}) == {"a": 1, "b": 1.5, "s": ["x", "y"], "bin": "aGk=", "l": [2]}
+    assert plain(
+        {"a": Decimal("1"), "b": Decimal("1.5"), "s": {"y", "x"}, "bin": Binary(b"hi"), "l": [Decimal("2")]}
+    ) == {"a": 1, "b": 1.5, "s": ["x", "y"], "bin": "aGk=", "l": [2]}
     assert ids_of_body('{"id": "o-1", "item": "book"}') == ["o-1"]
     assert ids_of_body({"id": 7}) == ["7"]
     assert ids_of_body("hi") == [] and ids_of_body('{"id": ""}') == [] and ids_of_body("[1]") == []

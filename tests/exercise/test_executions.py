@@ -21,15 +21,23 @@ from .conftest import add_lab, rec
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 DETAILS = {
-    "ExecutionStarted": "executionStartedEventDetails", "ExecutionSucceeded": "executionSucceededEventDetails",
-    "ExecutionFailed": "executionFailedEventDetails", "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
+    "ExecutionStarted": "executionStartedEventDetails",
+    "ExecutionSucceeded": "executionSucceededEventDetails",
+    "ExecutionFailed": "executionFailedEventDetails",
+    "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
     "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
-    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails", "TaskFailed": "taskFailedEventDetails",
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "TaskFailed": "taskFailedEventDetails",
 }
 
 
 def ev(id: int, prev: int, type: str, ms: int, **details: Any) -> dict[str, Any]:
-    e: dict[str, Any] = {"id": id, "previousEventId": prev, "type": type, "timestamp": T0 + timedelta(milliseconds=ms)}
+    e: dict[str, Any] = {
+        "id": id,
+        "previousEventId": prev,
+        "type": type,
+        "timestamp": T0 + timedelta(milliseconds=ms),
+    }
     if type.endswith("StateEntered"):
         e["stateEnteredEventDetails"] = details
     elif type.endswith("StateExited"):
@@ -39,8 +47,14 @@ def ev(id: int, prev: int, type: str, ms: int, **details: Any) -> dict[str, Any]
     return e
 
 
-def lambda_task(first_id: int, prev: int, name: str, ms: int, output: dict[str, Any], fail_first: bool = False,
-                ) -> list[dict[str, Any]]:
+def lambda_task(
+    first_id: int,
+    prev: int,
+    name: str,
+    ms: int,
+    output: dict[str, Any],
+    fail_first: bool = False,
+) -> list[dict[str, Any]]:
     """TaskStateEntered, LambdaFunctionScheduled/Started/(Failed, Scheduled/Started)/Succeeded, TaskStateExited."""
     i = first_id
     events = [ev(i, prev, "TaskStateEntered", ms, name=name, input="{}")]
@@ -60,39 +74,52 @@ def lambda_task(first_id: int, prev: int, name: str, ms: int, output: dict[str, 
 def workflow_history() -> list[dict[str, Any]]:
     """The workflow lab's happy path: Prepare (Pass) -> Checks (Parallel: CheckName,
     CheckAddress with one retry) -> Decide (Choice) -> Approve (Task) -> Approved (Succeed)."""
-    e = [ev(1, 0, "ExecutionStarted", 0, input='{"name": "Ann"}', roleArn="arn:role"),
-         ev(2, 0, "PassStateEntered", 1, name="Prepare", input='{"name": "Ann"}'),
-         ev(3, 2, "PassStateExited", 2, name="Prepare", output='{"application": {"name": "Ann"}}'),
-         ev(4, 3, "ParallelStateEntered", 3, name="Checks", input="{}"),
-         ev(5, 4, "ParallelStateStarted", 4)]
+    e = [
+        ev(1, 0, "ExecutionStarted", 0, input='{"name": "Ann"}', roleArn="arn:role"),
+        ev(2, 0, "PassStateEntered", 1, name="Prepare", input='{"name": "Ann"}'),
+        ev(3, 2, "PassStateExited", 2, name="Prepare", output='{"application": {"name": "Ann"}}'),
+        ev(4, 3, "ParallelStateEntered", 3, name="Checks", input="{}"),
+        ev(5, 4, "ParallelStateStarted", 4),
+    ]
     # the branches interleave: CheckName's events and CheckAddress's are mixed by time
     name = lambda_task(6, 5, "CheckName", 5, {"name_ok": True})
     address = lambda_task(20, 5, "CheckAddress", 6, {"address_ok": True}, fail_first=True)
     branch_events = sorted(name + address, key=lambda x: (x["timestamp"], x["id"]))
     e += branch_events
     last = address[-1]["id"]
-    e += [ev(40, last, "ParallelStateSucceeded", 2100),
-          ev(41, last, "ParallelStateExited", 2101, name="Checks", output='{"checks": {}}'),
-          ev(42, 41, "ChoiceStateEntered", 2102, name="Decide", input="{}"),
-          ev(43, 42, "ChoiceStateExited", 2103, name="Decide", output="{}")]
+    e += [
+        ev(40, last, "ParallelStateSucceeded", 2100),
+        ev(41, last, "ParallelStateExited", 2101, name="Checks", output='{"checks": {}}'),
+        ev(42, 41, "ChoiceStateEntered", 2102, name="Decide", input="{}"),
+        ev(43, 42, "ChoiceStateExited", 2103, name="Decide", output="{}"),
+    ]
     approve = lambda_task(44, 43, "Approve", 2104, {"status": "approved"})
     e += approve
-    e += [ev(60, approve[-1]["id"], "SucceedStateEntered", 3200, name="Approved", input="{}"),
-          ev(61, 60, "SucceedStateExited", 3201, name="Approved", output='{"decision": "approved"}'),
-          ev(62, 61, "ExecutionSucceeded", 3202, output='{"decision": "approved"}')]
+    e += [
+        ev(60, approve[-1]["id"], "SucceedStateEntered", 3200, name="Approved", input="{}"),
+        ev(61, 60, "SucceedStateExited", 3201, name="Approved", output='{"decision": "approved"}'),
+        ev(62, 61, "ExecutionSucceeded", 3202, output='{"decision": "approved"}'),
+    ]
     return e
 
 
 def shape(nodes: list[StateNode]) -> list[Any]:
-    return [(n.name, n.type, n.status, shape(n.children)) if n.children else (n.name, n.type, n.status)
-            for n in nodes]
+    return [
+        (n.name, n.type, n.status, shape(n.children)) if n.children else (n.name, n.type, n.status)
+        for n in nodes
+    ]
 
 
 def test_tree_of_the_happy_path() -> None:
     tree = build_tree(workflow_history(), "SUCCEEDED")
     assert shape(tree) == [
         ("Prepare", "Pass", "SUCCEEDED"),
-        ("Checks", "Parallel", "SUCCEEDED", [("CheckName", "Task", "SUCCEEDED"), ("CheckAddress", "Task", "SUCCEEDED")]),
+        (
+            "Checks",
+            "Parallel",
+            "SUCCEEDED",
+            [("CheckName", "Task", "SUCCEEDED"), ("CheckAddress", "Task", "SUCCEEDED")],
+        ),
         ("Decide", "Choice", "SUCCEEDED"),
         ("Approve", "Task", "SUCCEEDED"),
         ("Approved", "Succeed", "SUCCEEDED"),
@@ -107,12 +134,14 @@ def test_tree_of_the_happy_path() -> None:
 
 
 def test_uncaught_task_failure() -> None:
-    e = [ev(1, 0, "ExecutionStarted", 0, input="{}"),
-         ev(2, 0, "TaskStateEntered", 1, name="Approve", input="{}"),
-         ev(3, 2, "LambdaFunctionScheduled", 2, resource="arn:fn"),
-         ev(4, 3, "LambdaFunctionStarted", 3),
-         ev(5, 4, "LambdaFunctionFailed", 50, error="KeyError", cause='{"errorMessage": "TABLE_NAME"}'),
-         ev(6, 5, "ExecutionFailed", 51, error="KeyError", cause='{"errorMessage": "TABLE_NAME"}')]
+    e = [
+        ev(1, 0, "ExecutionStarted", 0, input="{}"),
+        ev(2, 0, "TaskStateEntered", 1, name="Approve", input="{}"),
+        ev(3, 2, "LambdaFunctionScheduled", 2, resource="arn:fn"),
+        ev(4, 3, "LambdaFunctionStarted", 3),
+        ev(5, 4, "LambdaFunctionFailed", 50, error="KeyError", cause='{"errorMessage": "TABLE_NAME"}'),
+        ev(6, 5, "ExecutionFailed", 51, error="KeyError", cause='{"errorMessage": "TABLE_NAME"}'),
+    ]
     [node] = build_tree(e, "FAILED")
     assert (node.status, node.error, node.attempts) == ("FAILED", "KeyError", 1)
     assert node.duration_ms == 49  # from entry to its last event
@@ -120,23 +149,30 @@ def test_uncaught_task_failure() -> None:
 
 def test_caught_failure_and_fail_state() -> None:
     """A branch fails, the Parallel's Catch moves on to RecordFailure, then a Fail state."""
-    e = [ev(1, 0, "ExecutionStarted", 0, input="{}"),
-         ev(2, 0, "ParallelStateEntered", 1, name="Checks", input="{}"),
-         ev(3, 2, "ParallelStateStarted", 2),
-         ev(4, 3, "TaskStateEntered", 3, name="CheckName", input="{}"),
-         ev(5, 3, "TaskStateEntered", 3, name="CheckAddress", input="{}"),
-         ev(6, 4, "TaskFailed", 10, error="States.TaskFailed", cause="boom"),
-         ev(7, 6, "ParallelStateFailed", 11),
-         ev(8, 7, "ParallelStateExited", 12, name="Checks", output='{"error": {}}'),
-         ev(9, 8, "TaskStateEntered", 13, name="RecordFailure", input="{}"),
-         ev(10, 9, "TaskScheduled", 14),
-         ev(11, 10, "TaskSucceeded", 20),
-         ev(12, 11, "TaskStateExited", 21, name="RecordFailure", output="{}"),
-         ev(13, 12, "FailStateEntered", 22, name="Failed", input="{}"),
-         ev(14, 13, "ExecutionFailed", 23, error="ApplicationFailed", cause="A step failed")]
+    e = [
+        ev(1, 0, "ExecutionStarted", 0, input="{}"),
+        ev(2, 0, "ParallelStateEntered", 1, name="Checks", input="{}"),
+        ev(3, 2, "ParallelStateStarted", 2),
+        ev(4, 3, "TaskStateEntered", 3, name="CheckName", input="{}"),
+        ev(5, 3, "TaskStateEntered", 3, name="CheckAddress", input="{}"),
+        ev(6, 4, "TaskFailed", 10, error="States.TaskFailed", cause="boom"),
+        ev(7, 6, "ParallelStateFailed", 11),
+        ev(8, 7, "ParallelStateExited", 12, name="Checks", output='{"error": {}}'),
+        ev(9, 8, "TaskStateEntered", 13, name="RecordFailure", input="{}"),
+        ev(10, 9, "TaskScheduled", 14),
+        ev(11, 10, "TaskSucceeded", 20),
+        ev(12, 11, "TaskStateExited", 21, name="RecordFailure", output="{}"),
+        ev(13, 12, "FailStateEntered", 22, name="Failed", input="{}"),
+        ev(14, 13, "ExecutionFailed", 23, error="ApplicationFailed", cause="A step failed"),
+    ]
     tree = build_tree(e, "FAILED")
     assert shape(tree) == [
-        ("Checks", "Parallel", "CAUGHT", [("CheckName", "Task", "FAILED"), ("CheckAddress", "Task", "ABORTED")]),
+        (
+            "Checks",
+            "Parallel",
+            "CAUGHT",
+            [("CheckName", "Task", "FAILED"), ("CheckAddress", "Task", "ABORTED")],
+        ),
         ("RecordFailure", "Task", "SUCCEEDED"),
         ("Failed", "Fail", "FAILED"),
     ]
@@ -146,20 +182,38 @@ def test_caught_failure_and_fail_state() -> None:
 
 
 def test_map_iterations_and_a_running_execution() -> None:
-    e = [ev(1, 0, "ExecutionStarted", 0, input="[1,2]"),
-         ev(2, 0, "MapStateEntered", 1, name="Each", input="[1,2]"),
-         ev(3, 2, "MapStateStarted", 2),
-         {**ev(4, 3, "MapIterationStarted", 3), "mapIterationStartedEventDetails": {"name": "Each", "index": 0}},
-         {**ev(5, 3, "MapIterationStarted", 3), "mapIterationStartedEventDetails": {"name": "Each", "index": 1}},
-         ev(6, 4, "PassStateEntered", 4, name="Item", input="1"),
-         ev(7, 5, "PassStateEntered", 4, name="Item", input="2"),
-         ev(8, 6, "PassStateExited", 5, name="Item", output="1"),
-         {**ev(9, 8, "MapIterationSucceeded", 6), "mapIterationSucceededEventDetails": {"name": "Each", "index": 0}}]
+    e = [
+        ev(1, 0, "ExecutionStarted", 0, input="[1,2]"),
+        ev(2, 0, "MapStateEntered", 1, name="Each", input="[1,2]"),
+        ev(3, 2, "MapStateStarted", 2),
+        {
+            **ev(4, 3, "MapIterationStarted", 3),
+            "mapIterationStartedEventDetails": {"name": "Each", "index": 0},
+        },
+        {
+            **ev(5, 3, "MapIterationStarted", 3),
+            "mapIterationStartedEventDetails": {"name": "Each", "index": 1},
+        },
+        ev(6, 4, "PassStateEntered", 4, name="Item", input="1"),
+        ev(7, 5, "PassStateEntered", 4, name="Item", input="2"),
+        ev(8, 6, "PassStateExited", 5, name="Item", output="1"),
+        {
+            **ev(9, 8, "MapIterationSucceeded", 6),
+            "mapIterationSucceededEventDetails": {"name": "Each", "index": 0},
+        },
+    ]
     [each] = build_tree(e, "RUNNING")
-    assert shape([each]) == [("Each", "Map", "RUNNING", [
-        ("Each #0", "Iteration", "SUCCEEDED", [("Item", "Pass", "SUCCEEDED")]),
-        ("Each #1", "Iteration", "RUNNING", [("Item", "Pass", "RUNNING")]),
-    ])]
+    assert shape([each]) == [
+        (
+            "Each",
+            "Map",
+            "RUNNING",
+            [
+                ("Each #0", "Iteration", "SUCCEEDED", [("Item", "Pass", "SUCCEEDED")]),
+                ("Each #1", "Iteration", "RUNNING", [("Item", "Pass", "RUNNING")]),
+            ],
+        )
+    ]
     assert each.children[1].children[0].input == 2
 
 
@@ -175,24 +229,46 @@ def test_execution_names_are_unique() -> None:
     assert len(names) == 50 and all(len(n) <= 80 for n in names)
 
 
-DEFINITION = {"StartAt": "Prepare", "States": {
-    "Prepare": {"Type": "Pass", "Parameters": {"application.$": "$"}, "Next": "Checks"},
-    "Checks": {"Type": "Parallel", "ResultPath": "$.checks", "Next": "Decide", "Branches": [
-        {"StartAt": "CheckName", "States": {"CheckName": {"Type": "Pass", "Result": {"ok": True}, "End": True}}},
-        {"StartAt": "CheckAddress", "States": {"CheckAddress": {"Type": "Pass", "Result": {"ok": True}, "End": True}}},
-    ]},
-    "Decide": {"Type": "Choice", "Default": "Approved", "Choices": [
-        {"Variable": "$.application.flag", "IsPresent": True, "Next": "Flagged"}]},
-    "Approved": {"Type": "Succeed"},
-    "Flagged": {"Type": "Fail", "Error": "Flagged", "Cause": "the application was flagged"},
-}}
+DEFINITION = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Parameters": {"application.$": "$"}, "Next": "Checks"},
+        "Checks": {
+            "Type": "Parallel",
+            "ResultPath": "$.checks",
+            "Next": "Decide",
+            "Branches": [
+                {
+                    "StartAt": "CheckName",
+                    "States": {"CheckName": {"Type": "Pass", "Result": {"ok": True}, "End": True}},
+                },
+                {
+                    "StartAt": "CheckAddress",
+                    "States": {"CheckAddress": {"Type": "Pass", "Result": {"ok": True}, "End": True}},
+                },
+            ],
+        },
+        "Decide": {
+            "Type": "Choice",
+            "Default": "Approved",
+            "Choices": [{"Variable": "$.application.flag", "IsPresent": True, "Next": "Flagged"}],
+        },
+        "Approved": {"Type": "Succeed"},
+        "Flagged": {"Type": "Fail", "Error": "Flagged", "Cause": "the application was flagged"},
+    },
+}
 
 
 def _machine(target: Target, store: StateStore) -> Any:
     sfn = target.client("stepfunctions")
-    arn = sfn.create_state_machine(name="awslab-wf-flow-abc123", definition=json.dumps(DEFINITION),
-                                   roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
-    return add_lab(store, "workflow", rec("stepfunctions.state_machine", "flow", arn=arn, name="awslab-wf-flow-abc123"))
+    arn = sfn.create_state_machine(
+        name="awslab-wf-flow-abc123",
+        definition=json.dumps(DEFINITION),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    return add_lab(
+        store, "workflow", rec("stepfunctions.state_machine", "flow", arn=arn, name="awslab-wf-flow-abc123")
+    )
 
 
 def test_start_execution_on_moto(tmp_path: Path) -> None:
@@ -206,12 +282,20 @@ def test_start_execution_on_moto(tmp_path: Path) -> None:
     assert ok.output["application"] == {"name": "Ann"}
     assert ok.input == {"name": "Ann"} and ok.state_machine == "flow"
     assert [(n.name, n.status) for n in ok.states] == [
-        ("Prepare", "SUCCEEDED"), ("Checks", "SUCCEEDED"), ("Decide", "SUCCEEDED"), ("Approved", "SUCCEEDED")]
+        ("Prepare", "SUCCEEDED"),
+        ("Checks", "SUCCEEDED"),
+        ("Decide", "SUCCEEDED"),
+        ("Approved", "SUCCEEDED"),
+    ]
     assert sorted(c.name for c in ok.states[1].children) == ["CheckAddress", "CheckName"]
     assert ok.name.startswith("awslab-") and ok.execution_arn.endswith(ok.name)
     assert bad.status == "FAILED" and not bad.ok
     assert (bad.error, bad.cause) == ("Flagged", "the application was flagged")
-    assert (bad.states[-1].name, bad.states[-1].status, bad.states[-1].error) == ("Flagged", "FAILED", "Flagged")
+    assert (bad.states[-1].name, bad.states[-1].status, bad.states[-1].error) == (
+        "Flagged",
+        "FAILED",
+        "Flagged",
+    )
     assert json.loads(json.dumps(bad.to_dict()))["states"][-1]["type"] == "Fail"
 
 

@@ -15,7 +15,9 @@ from .conftest import Api, add_lab, api_rec, rec
 
 
 def test_get_with_query_and_headers(api: Api) -> None:
-    res = call(api.url, "get", "/items?limit=2&name=a b", headers={"X-Trace": "t1", "Accept": "application/json"})
+    res = call(
+        api.url, "get", "/items?limit=2&name=a b", headers={"X-Trace": "t1", "Accept": "application/json"}
+    )
     assert res.status == 200 and res.ok
     req = api.requests[-1]
     assert req["method"] == "GET"
@@ -89,7 +91,10 @@ def test_unreachable_api_is_an_exercise_error() -> None:
 
 
 def test_headers_option_parsing() -> None:
-    assert parse_headers(["X-A: 1", "Authorization:Bearer t:k", "X-A: 2"]) == {"X-A": "2", "Authorization": "Bearer t:k"}
+    assert parse_headers(["X-A: 1", "Authorization:Bearer t:k", "X-A: 2"]) == {
+        "X-A": "2",
+        "Authorization": "Bearer t:k",
+    }
     assert parse_headers(None) == {}
     for bad in ("novalue", ": x", "Bad Name: x"):
         with pytest.raises(UsageError, match="is not a header"):

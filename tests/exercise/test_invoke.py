@@ -31,10 +31,18 @@ def test_invoke_returns_payload_and_log(target: Target, store: StateStore) -> No
     with Stubber(client) as stub:
         stub.add_response(
             "invoke",
-            {"StatusCode": 200, "Payload": _body(b'{"statusCode": 200, "body": "[]"}'),
-             "LogResult": base64.b64encode(log.encode()).decode(), "ExecutedVersion": "$LATEST"},
-            {"FunctionName": fn.physical, "InvocationType": "RequestResponse", "LogType": "Tail",
-             "Payload": json.dumps({"httpMethod": "GET"}).encode()},
+            {
+                "StatusCode": 200,
+                "Payload": _body(b'{"statusCode": 200, "body": "[]"}'),
+                "LogResult": base64.b64encode(log.encode()).decode(),
+                "ExecutedVersion": "$LATEST",
+            },
+            {
+                "FunctionName": fn.physical,
+                "InvocationType": "RequestResponse",
+                "LogType": "Tail",
+                "Payload": json.dumps({"httpMethod": "GET"}).encode(),
+            },
         )
         res = invoke(target, lab, "items-fn", {"httpMethod": "GET"})
     assert res.ok and res.status_code == 200 and res.function == "items-fn" and res.physical == fn.physical
@@ -52,7 +60,12 @@ def test_function_error_and_empty_event(target: Target, store: StateStore) -> No
         stub.add_response(
             "invoke",
             {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": _body(json.dumps(error).encode())},
-            {"FunctionName": fn.physical, "InvocationType": "RequestResponse", "LogType": "Tail", "Payload": b"{}"},
+            {
+                "FunctionName": fn.physical,
+                "InvocationType": "RequestResponse",
+                "LogType": "Tail",
+                "Payload": b"{}",
+            },
         )
         res = invoke(target, lab, "f")
     assert not res.ok and res.function_error == "Unhandled"

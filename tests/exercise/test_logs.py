@@ -16,10 +16,18 @@ from .conftest import add_lab, fn_rec
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "delta"), [
-    ("30s", timedelta(seconds=30)), ("10m", timedelta(minutes=10)), ("1h", timedelta(hours=1)),
-    ("2d", timedelta(days=2)), ("1w", timedelta(weeks=1)), (" 5M ", timedelta(minutes=5)), ("0s", timedelta()),
-])
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("10m", timedelta(minutes=10)),
+        ("1h", timedelta(hours=1)),
+        ("2d", timedelta(days=2)),
+        ("1w", timedelta(weeks=1)),
+        (" 5M ", timedelta(minutes=5)),
+        ("0s", timedelta()),
+    ],
+)
 def test_since_durations(text: str, delta: timedelta) -> None:
     assert parse_since(text, NOW) == NOW - delta
 
@@ -44,8 +52,11 @@ def _log(target: Target, group: str, *events: tuple[datetime, str]) -> None:
         logs.create_log_stream(logGroupName=group, logStreamName="2024/05/01/[$LATEST]abc")
     except logs.exceptions.ResourceAlreadyExistsException:
         pass
-    logs.put_log_events(logGroupName=group, logStreamName="2024/05/01/[$LATEST]abc", logEvents=[
-        {"timestamp": int(t.timestamp() * 1000), "message": m} for t, m in events])
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="2024/05/01/[$LATEST]abc",
+        logEvents=[{"timestamp": int(t.timestamp() * 1000), "message": m} for t, m in events],
+    )
 
 
 def test_read_logs_since(target: Target, store: StateStore) -> None:
@@ -54,8 +65,13 @@ def test_read_logs_since(target: Target, store: StateStore) -> None:
     logical, group = log_group(lab, "consumer")
     assert (logical, group) == ("consumer", f"/aws/lambda/{fn.physical}")
     now = datetime.now(UTC)
-    _log(target, group, (now - timedelta(hours=2), "old line"), (now - timedelta(minutes=5), "START"),
-         (now - timedelta(minutes=1), "failed record m-1: PoisonMessage\n"))
+    _log(
+        target,
+        group,
+        (now - timedelta(hours=2), "old line"),
+        (now - timedelta(minutes=5), "START"),
+        (now - timedelta(minutes=1), "failed record m-1: PoisonMessage\n"),
+    )
     res = read_logs(target, lab, "consumer", "10m")
     assert res.exists and [e.message for e in res.events] == ["START", "failed record m-1: PoisonMessage\n"]
     assert len(read_logs(target, lab, "consumer", "3h").events) == 3
@@ -98,5 +114,16 @@ def test_follow_skips_what_was_shown(target: Target) -> None:
     _, first = fetch(target, group, int(t.timestamp() * 1000) - 1)
     seen = {e.event_id for e in first}
     stopped = iter([False, True])
-    assert list(follow(target, group, first[0].timestamp, seen=seen, sleep=lambda s: None,
-                       stop=lambda: next(stopped, True))) == []
+    assert (
+        list(
+            follow(
+                target,
+                group,
+                first[0].timestamp,
+                seen=seen,
+                sleep=lambda s: None,
+                stop=lambda: next(stopped, True),
+            )
+        )
+        == []
+    )

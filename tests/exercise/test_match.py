@@ -31,7 +31,7 @@ def test_lists_match_elements_in_any_order() -> None:
     assert problem.startswith('$.items: no element matches {"name": "plum"}')
     assert "$.items[0].name: 'apple', expected 'plum'" in problem  # the closest explanation
     assert subset_mismatch({"items": {"name": "pear"}}, actual) is not None
-    assert subset_mismatch([1], {"a": 1}) == "$: expected a list, got {\"a\": 1}"
+    assert subset_mismatch([1], {"a": 1}) == '$: expected a list, got {"a": 1}'
 
 
 def test_each_expected_element_needs_its_own() -> None:

@@ -44,8 +44,13 @@ def sqs_consumer(target: Target, queue_url: str, table: str, *, poison: bool = T
                 envelope = None
                 if isinstance(data, dict) and data.get("Type") == "Notification":
                     envelope, data = data, json.loads(data["Message"])
-                item: dict[str, Any] = {"id": str(data.get("id") or m["MessageId"]), "body": data,
-                                        "source": "sqs", "message_id": m["MessageId"], "status": "received"}
+                item: dict[str, Any] = {
+                    "id": str(data.get("id") or m["MessageId"]),
+                    "body": data,
+                    "source": "sqs",
+                    "message_id": m["MessageId"],
+                    "status": "received",
+                }
                 if envelope:
                     item["sns_message_id"] = envelope["MessageId"]
                 put_item(target, table, item)
@@ -61,7 +66,9 @@ def messaging(target: Target, store: StateStore):  # type: ignore[no-untyped-def
     queue = make_queue(target, "orders", dlq_arn=dlq.attrs["arn"])
     table = make_table(target, "orders-table")
     consumer = fn_rec("consumer")
-    lab = add_lab(store, "lab", dlq, queue, table, consumer, event_source_rec("orders-source", consumer, queue))
+    lab = add_lab(
+        store, "lab", dlq, queue, table, consumer, event_source_rec("orders-source", consumer, queue)
+    )
     return lab, queue, table
 
 
@@ -117,27 +124,41 @@ def test_count_is_bounded(target: Target, messaging) -> None:  # type: ignore[no
 
 def test_main_queue_is_the_one_a_consumer_reads(store: StateStore) -> None:
     dlq = rec("sqs.queue", "dlq", arn="arn:aws:sqs:r:1:dlq", url="u-dlq")
-    main = rec("sqs.queue", "main", arn="arn:aws:sqs:r:1:main", url="u-main", dead_letter_target="arn:aws:sqs:r:1:dlq")
+    main = rec(
+        "sqs.queue",
+        "main",
+        arn="arn:aws:sqs:r:1:main",
+        url="u-main",
+        dead_letter_target="arn:aws:sqs:r:1:dlq",
+    )
     fn = fn_rec("consumer")
     # listed first alphabetically, the DLQ must still not be chosen
-    assert main_queue(add_lab(store, "a", dlq, main, fn, event_source_rec("es", fn, main)))[0].logical == "main"
+    assert (
+        main_queue(add_lab(store, "a", dlq, main, fn, event_source_rec("es", fn, main)))[0].logical == "main"
+    )
     # no event source: any queue that is not a dead-letter queue
     assert main_queue(add_lab(store, "b", dlq, main)) == (main, None)
     other = rec("sqs.queue", "other", arn="arn:aws:sqs:r:1:other", url="u-o")
-    lab = add_lab(store, "c", main, other, fn, event_source_rec("es1", fn, main), event_source_rec("es2", fn, other))
+    lab = add_lab(
+        store, "c", main, other, fn, event_source_rec("es1", fn, main), event_source_rec("es2", fn, other)
+    )
     with pytest.raises(ExerciseError, match="several queues with a consumer: main, other"):
         main_queue(lab)
 
 
 def test_fifo_queue_gets_a_group(target: Target, store: StateStore) -> None:
     sqs = target.client("sqs")
-    url = sqs.create_queue(QueueName="awslab-f-q-abc123.fifo",
-                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName="awslab-f-q-abc123.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
     lab = add_lab(store, "f", rec("sqs.queue", "q", arn="arn:aws:sqs:us-east-1:1:q.fifo", url=url))
     res = send_message(target, lab, "same", count=2, timeout=0)
     assert len(res.messages) == 2
     # content-based deduplication would drop the repeat without a fresh deduplication id
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"
+    ]
     assert attrs["ApproximateNumberOfMessages"] == "2"
     got = sqs.receive_message(QueueUrl=url, AttributeNames=["MessageGroupId"])["Messages"]
     assert got[0]["Attributes"]["MessageGroupId"] == "awslab"
@@ -149,14 +170,28 @@ def _function(target: Target, name: str, env: dict[str, str]) -> None:
     try:
         role = iam.get_role(RoleName="fn-role")["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                         "Principal": {"Service": "lambda.amazonaws.com"}}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                }
+            ],
+        }
         role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("app.py", "def handler(e, c):\n    return e\n")
-    target.client("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-                                            Code={"ZipFile": buf.getvalue()}, Environment={"Variables": env})
+    target.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": buf.getvalue()},
+        Environment={"Variables": env},
+    )
 
 
 def test_publish_finds_each_subscribers_row(target: Target, store: StateStore) -> None:
@@ -170,12 +205,22 @@ def test_publish_finds_each_subscribers_row(target: Target, store: StateStore) -
     _function(target, notifier.physical, {"TABLE_NAME": table.physical, "OTHER": "x"})
     sns = target.client("sns")
     topic_arn = sns.create_topic(Name="awslab-lab-events-abc123")["TopicArn"]
-    sub_arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue.attrs["arn"])["SubscriptionArn"]
-    topic = rec("sns.topic", "events", arn=topic_arn, name="awslab-lab-events-abc123", subscriptions=[
-        {"protocol": "sqs", "endpoint": queue.attrs["arn"], "arn": sub_arn},
-        {"protocol": "lambda", "endpoint": notifier.attrs["arn"], "arn": f"{topic_arn}:n-1"},
-    ])
-    lab = add_lab(store, "lab", queue, table, consumer, notifier, topic, event_source_rec("src", consumer, queue))
+    sub_arn = sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue.attrs["arn"])[
+        "SubscriptionArn"
+    ]
+    topic = rec(
+        "sns.topic",
+        "events",
+        arn=topic_arn,
+        name="awslab-lab-events-abc123",
+        subscriptions=[
+            {"protocol": "sqs", "endpoint": queue.attrs["arn"], "arn": sub_arn},
+            {"protocol": "lambda", "endpoint": notifier.attrs["arn"], "arn": f"{topic_arn}:n-1"},
+        ],
+    )
+    lab = add_lab(
+        store, "lab", queue, table, consumer, notifier, topic, event_source_rec("src", consumer, queue)
+    )
 
     def fake_notifier(stop: threading.Event) -> None:
         # the notifier stores the order's id it finds in the message
@@ -183,8 +228,16 @@ def test_publish_finds_each_subscribers_row(target: Target, store: StateStore) -
             rows = target.client("dynamodb").scan(TableName=table.physical)["Items"]
             orders = [r for r in rows if r.get("source", {}).get("S") == "sqs"]
             if orders:
-                put_item(target, table.physical, {"id": "notification#95df01b4", "kind": "notification",
-                                                  "order_id": orders[0]["id"]["S"], "message": "..."})
+                put_item(
+                    target,
+                    table.physical,
+                    {
+                        "id": "notification#95df01b4",
+                        "kind": "notification",
+                        "order_id": orders[0]["id"]["S"],
+                        "message": "...",
+                    },
+                )
                 return
             stop.wait(0.02)
 
@@ -195,8 +248,16 @@ def test_publish_finds_each_subscribers_row(target: Target, store: StateStore) -
     assert res.effects.complete and len(res.effects.found) == 2
     sqs_sub, lambda_sub = res.subscribers
     assert (sqs_sub.protocol, sqs_sub.resource, sqs_sub.writers, sqs_sub.tables) == (
-        "sqs", "orders", ["consumer"], ["orders-table"])
-    assert (lambda_sub.protocol, lambda_sub.resource, lambda_sub.writers) == ("lambda", "notifier", ["notifier"])
+        "sqs",
+        "orders",
+        ["consumer"],
+        ["orders-table"],
+    )
+    assert (lambda_sub.protocol, lambda_sub.resource, lambda_sub.writers) == (
+        "lambda",
+        "notifier",
+        ["notifier"],
+    )
     [row] = sqs_sub.effects
     assert row["item"]["id"] == order["id"] and row["item"]["sns_message_id"] == res.message_id
     assert row["item"]["body"] == order
@@ -244,7 +305,11 @@ def test_attribution_rules() -> None:
 def test_sample_order_shape() -> None:
     one, two = sample_order(), sample_order()
     assert one["id"] != two["id"]
-    assert {k: v for k, v in one.items() if k != "id"} == {"item": "book", "quantity": 1, "customer": "awslab"}
+    assert {k: v for k, v in one.items() if k != "id"} == {
+        "item": "book",
+        "quantity": 1,
+        "customer": "awslab",
+    }
 
 
 def test_publish_needs_a_topic(target: Target, store: StateStore) -> None:

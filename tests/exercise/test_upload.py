@@ -45,9 +45,14 @@ def _upload_lab(target: Target, store: StateStore, api: Api, name: str = "upload
         body = json.loads(req["body"])
         content = base64.b64decode(body["content"])
         file_id = uuid.uuid4().hex
-        row = {"id": file_id, "key": f"uploads/{file_id}/{body['filename']}", "filename": body["filename"],
-               "size": len(content), "content_type": body["content_type"],
-               "sha256": hashlib.sha256(content).hexdigest()}
+        row = {
+            "id": file_id,
+            "key": f"uploads/{file_id}/{body['filename']}",
+            "filename": body["filename"],
+            "size": len(content),
+            "content_type": body["content_type"],
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
         put_item(target, table.physical, row)
         return 201, {"Content-Type": "application/json"}, json.dumps(row).encode()
 
@@ -78,11 +83,17 @@ def test_upload_through_the_api(target: Target, store: StateStore, api: Api, tmp
 
 def test_an_api_refusal_is_not_ok(target: Target, store: StateStore, api: Api, tmp_path: Path) -> None:
     lab = _upload_lab(target, store, api)
-    api.routes[("POST", "/files")] = lambda req: (413, {"Content-Type": "application/json"}, b'{"message": "too large"}')
+    api.routes[("POST", "/files")] = lambda req: (
+        413,
+        {"Content-Type": "application/json"},
+        b'{"message": "too large"}',
+    )
     f = tmp_path / "big.bin"
     f.write_bytes(b"\x00" * 10)
     res = upload(target, lab, f, timeout=1)
-    assert not res.ok and res.status == 413 and res.response == {"message": "too large"} and res.record is None
+    assert (
+        not res.ok and res.status == 413 and res.response == {"message": "too large"} and res.record is None
+    )
     assert res.content_type == "application/octet-stream"
 
 
@@ -90,8 +101,11 @@ def _image_lab(target: Target, store: StateStore, attrs: dict[str, Any] | None =
     s3 = target.client("s3")
     s3.create_bucket(Bucket="awslab-image-input-abc123")
     table = make_table(target, "images", "image")
-    note = rec("s3.notification", "on-upload",
-               **(attrs if attrs is not None else {"bucket": "awslab-image-input-abc123", "prefix": "uploads/"}))
+    note = rec(
+        "s3.notification",
+        "on-upload",
+        **(attrs if attrs is not None else {"bucket": "awslab-image-input-abc123", "prefix": "uploads/"}),
+    )
     return add_lab(store, "image", table, note), table
 
 
@@ -101,20 +115,34 @@ def resizer(target: Target, table: str):  # type: ignore[no-untyped-def]
     def run(stop: threading.Event) -> None:
         s3, done = target.client("s3"), set()
         while not stop.is_set():
-            for obj in s3.list_objects_v2(Bucket="awslab-image-input-abc123", Prefix="uploads/").get("Contents", []):
+            for obj in s3.list_objects_v2(Bucket="awslab-image-input-abc123", Prefix="uploads/").get(
+                "Contents", []
+            ):
                 if obj["Key"] not in done:
                     done.add(obj["Key"])
-                    put_item(target, table, {"id": obj["Key"], "source_size": obj["Size"], "status": "done",
-                                             "width": 800, "height": 600, "thumbnail_width": 256,
-                                             "thumbnail_height": 192, "thumbnail_size": 9000,
-                                             "thumbnail_key": "thumbnails/" + obj["Key"][8:]})
+                    put_item(
+                        target,
+                        table,
+                        {
+                            "id": obj["Key"],
+                            "source_size": obj["Size"],
+                            "status": "done",
+                            "width": 800,
+                            "height": 600,
+                            "thumbnail_width": 256,
+                            "thumbnail_height": 192,
+                            "thumbnail_size": 9000,
+                            "thumbnail_key": "thumbnails/" + obj["Key"][8:],
+                        },
+                    )
             stop.wait(0.02)
 
     return run
 
 
-def test_upload_to_the_image_bucket_waits_for_the_thumbnail_record(target: Target, store: StateStore,
-                                                                   tmp_path: Path) -> None:
+def test_upload_to_the_image_bucket_waits_for_the_thumbnail_record(
+    target: Target, store: StateStore, tmp_path: Path
+) -> None:
     lab, table = _image_lab(target, store)
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff fake jpeg")
@@ -125,7 +153,11 @@ def test_upload_to_the_image_bucket_waits_for_the_thumbnail_record(target: Targe
     head = target.client("s3").head_object(Bucket=res.bucket, Key=res.key)
     assert head["ContentType"] == "image/jpeg" and head["ContentLength"] == photo.stat().st_size
     assert res.record is not None
-    assert (res.record["thumbnail_width"], res.record["thumbnail_height"], res.record["thumbnail_size"]) == (256, 192, 9000)
+    assert (res.record["thumbnail_width"], res.record["thumbnail_height"], res.record["thumbnail_size"]) == (
+        256,
+        192,
+        9000,
+    )
 
 
 def test_same_file_again_waits_for_a_new_record(target: Target, store: StateStore, tmp_path: Path) -> None:
@@ -156,8 +188,13 @@ def test_bucket_from_the_spec_when_attrs_lack_it(store: StateStore, tmp_path: Pa
         "  fn: {type: lambda.function, code: code, role: 'arn:aws:iam::123456789012:role/r'}\n"
         "  on-upload: {type: s3.notification, bucket: '${input.name}', function: '${fn.arn}'}\n"
     )
-    lab = add_lab(store, "image", rec("s3.bucket", "input", name="awslab-image-input-abc123"),
-                  rec("s3.notification", "on-upload"), spec=str(spec))
+    lab = add_lab(
+        store,
+        "image",
+        rec("s3.bucket", "input", name="awslab-image-input-abc123"),
+        rec("s3.notification", "on-upload"),
+        spec=str(spec),
+    )
     assert notification_bucket(lab, lab.records("s3.notification")[0]) == "awslab-image-input-abc123"
 
 
@@ -166,7 +203,9 @@ def test_picking_the_upload_lab(target: Target, store: StateStore, api: Api) -> 
     add_lab(store, "crud", crud_api)
     with pytest.raises(UsageError) as e:
         pick_upload_lab(store, target, None, where=WHERE)
-    assert "no lab deployed on the test cloud has an upload API (POST /files) or an S3 notification" in str(e.value)
+    assert "no lab deployed on the test cloud has an upload API (POST /files) or an S3 notification" in str(
+        e.value
+    )
     assert e.value.hint == "run 'awslab up upload' first"
     _upload_lab(target, store, api)
     assert pick_upload_lab(store, target, None, where=WHERE).name == "upload"

@@ -165,7 +165,7 @@ CORPUS: dict[str, Broken] = {
                                       "    json: {bucket: '${bb.name}'}\n", 6, "checks[0].json.bucket",
                                       r"reference to unknown resource 'bb'"),
     "route-target-not-a-resource": Broken(f"name: a\nresources:\n  fn: {FN}\n  api:\n    type: apigateway.rest_api\n"
-                                          "    routes:\n      GET /x: fn\n      GET /y: nope\n", 4, "resources.api",
+                                          "    routes:\n      GET /x: fn\n      GET /y: nope\n", 8, 'resources.api.routes["GET /y"]',
                                           r"refers to unknown resource 'nope'"),
     # ---- cycles
     "cycle-of-two": Broken(dedent("""\

@@ -319,15 +319,7 @@ def test_independent_resources_are_created_in_parallel(
     assert cloud.calls("create")[-1] == "z"
 
 
-# ---- bugs found (xfail until fixed) -------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: engine/execute.py _apply_one lines 128-129: a change planned as 'keep' "
-    "returns the recorded attrs without comparing its fingerprint with the attributes its "
-    "dependencies have now. The plan computed it from the dependencies' old attributes, so when an "
-    "update changes an attribute a dependent references, the dependent is left stale until a "
-    "second 'up'",
-)
+# ---- bugs found by review, fixed -------------------------------------------------------
 def test_a_dependent_follows_an_attribute_its_dependency_changed_in_an_update(
     cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
 ) -> None:
@@ -339,12 +331,6 @@ def test_a_dependent_follows_an_attribute_its_dependency_changed_in_an_update(
     assert {c.action for c in plan_changes(spec, store, target).changes} == {"keep"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: same root cause (execute.py lines 128-129): when an update turns into "
-    "a replacement (UpdateNotSupported) the resource gets a new id, but its dependents planned "
-    "'keep' still point at the deleted one",
-)
 def test_a_dependent_follows_a_replacement_that_was_planned_as_an_update(
     cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
 ) -> None:
@@ -354,13 +340,6 @@ def test_a_dependent_follows_a_replacement_that_was_planned_as_an_update(
     assert cloud.of(store, "b")["ref"] == cloud.of(store, "a")["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: engine/plan.py _plan_one lines 152-158: a change to a kind that "
-    "has no update (Resource.update raises UpdateNotSupported) is planned as 'update', but 'up' "
-    "deletes and recreates it: 'awslab plan' under-reports a destructive change (for a table, "
-    "its data). The plan can say 'replace' when the kind does not override update",
-)
 def test_the_plan_says_replace_for_a_kind_that_cannot_update(
     cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
 ) -> None:
@@ -369,14 +348,6 @@ def test_the_plan_says_replace_for_a_kind_that_cannot_update(
     assert actions(plan)["r"][0] == "replace"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: engine/plan.py line 96 resolves dependents against the *live* "
-    "attributes of their dependencies (live.get(logical) or rec.attrs) while execute.py resolves "
-    "them against the *recorded* ones (execute.py line 129 returns rec.attrs). When they differ (drift, or a "
-    "kind whose read() reports an attribute differently from create()), 'plan' shows an update "
-    "that 'up' never makes (it counts it as keep), and every later plan shows it again",
-)
 def test_after_an_up_the_next_plan_has_no_changes_even_with_drift(
     cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
 ) -> None:

@@ -83,13 +83,6 @@ def test_validate_crud_as_a_real_process(lab_dir: Path) -> None:
     assert "lab 'crud' is valid" in proc.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cli/common.py fail() line 175 prints the error's first line with "
-    "markup=True, so text in square brackets from the user's spec is taken as Rich markup and "
-    "vanishes: 'GET /items/[id]' is shown as 'GET /items/' and \"bad path segment ''\". "
-    "Escape it (rich.markup.escape) as the following lines already are (markup=False)",
-)
 def test_validate_cli_shows_brackets_verbatim(lab_dir: Path) -> None:
     (lab_dir / "lab.yaml").write_text(f"name: a\nresources:\n  fn: {FN}\n  api:\n    type: apigateway.rest_api\n"
                                       "    routes:\n      GET /items/[id]: fn\n")  # fmt: skip

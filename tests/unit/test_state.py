@@ -244,12 +244,6 @@ def test_unreadable_or_foreign_files_raise_state_error(state_path: Path, content
         pytest.param(b'\xff\xfe{"schema_version": 1}', id="not-utf8"),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: state.py StateStore._read (lines 121-134) only catches OSError/JSONDecodeError: valid JSON "
-    "that is not an object raises AttributeError, a lab/record missing a field raises KeyError, and "
-    "invalid UTF-8 raises UnicodeDecodeError, instead of StateError",
-)
 def test_malformed_state_raises_state_error(state_path: Path, content: bytes) -> None:
     state_path.parent.mkdir(parents=True)
     state_path.write_bytes(content)

@@ -200,7 +200,7 @@ def teardown_cmd(
         confirm(
             opts,
             f"Delete {'these labs' if len(names) > 1 else 'this lab'} from {target.describe()}?",
-            required=target.needs_confirmation or lab is None,
+            required=target.needs_confirmation,
         )
         results = [
             teardown_lab(name, store, target, on_progress=None if opts.json else _progress) for name in names

@@ -74,6 +74,8 @@ def clean_env(home: Path) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         NO_COLOR="1",
         COLUMNS="200",
+        # never ask the EC2 metadata service for credentials: tests stay on this machine
+        AWS_EC2_METADATA_DISABLED="true",
     )
     # the local cloud installs handler requirements; share one cache across tests to save time
     env["AWSLAB_CACHE_DIR"] = str(Path(os.environ.get("AWSLAB_TEST_CACHE", "/tmp/awslab-test-cache")))

@@ -150,3 +150,20 @@ def test_start_execution_needs_a_workflow_lab(state_path: Path) -> None:
     add_lab(store_at(state_path), "crud", rec("dynamodb.table", "t"))
     result = cli(state_path, "start-execution")
     assert result.exit_code == 2 and "awslab up workflow" in result.stderr
+
+
+def test_logs_follow_stops_quietly_on_ctrl_c(state_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from awslab.exercise import logs
+    from awslab.exercise.logs import LogEvent
+
+    add_lab(store_at(state_path), "lab", fn_rec("fn"))
+
+    def follow(*args: Any, **kwargs: Any) -> Any:
+        yield LogEvent(1_700_000_000_000, "a new line", "s", "e1")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(logs, "follow", follow)
+    result = cli(state_path, "logs", "lab", "fn", "--follow")
+    assert result.exit_code == 0, result.output
+    assert "a new line" in result.stdout and "following /aws/lambda/" in result.stderr
+    assert "interrupted" not in result.stderr

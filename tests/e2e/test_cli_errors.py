@@ -1,0 +1,67 @@
+"""Errors a user can cause: one clear line with what to do, the right exit code, no traceback
+(unless --debug)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from tests.e2e.conftest import Cli, clean_env
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def cli(home):  # type: ignore[no-untyped-def]
+    return Cli(clean_env(home), home)
+
+
+def assert_one_clear_error(result, code: int, *needles: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.code == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_the_aws_target_without_credentials(cli: Cli) -> None:
+    result = cli("plan", "crud", "--target", "aws", check=False)
+    assert_one_clear_error(result, 1, "no AWS credentials found", "hint:")
+
+
+def test_an_unknown_profile(cli: Cli) -> None:
+    result = cli("up", "crud", "--target", "aws", "--profile", "nope", "--yes", check=False)
+    assert_one_clear_error(result, 1, "profile 'nope' not found")
+
+
+def test_an_unknown_lab_suggests_the_right_one(cli: Cli) -> None:
+    result = cli("up", "crdu", check=False)
+    assert_one_clear_error(result, 2, "unknown lab 'crdu'", "did you mean 'crud'")
+
+
+def test_a_broken_spec_names_file_and_line(cli: Cli) -> None:
+    (cli.home / "lab.yaml").write_text("name: x\nresources:\n  t: {type: dynamodb.table, key: {id: S}, colour: red}\n")
+    result = cli("up", "./lab.yaml", check=False)
+    assert_one_clear_error(result, 2, "lab.yaml:3: resources.t.colour: unknown field for dynamodb.table")
+
+
+def test_the_local_cloud_port_taken_by_another_program(cli: Cli) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        cli.env["AWSLAB_LOCAL_PORT"] = str(port)
+        result = cli("up", "crud", "--yes", check=False)
+    assert_one_clear_error(result, 1, f"port {port} is in use", "--port")
+
+
+def test_debug_shows_the_traceback(cli: Cli) -> None:
+    result = cli("plan", "crud", "--target", "aws", "--debug", check=False)
+    assert result.code != 0
+    assert "Traceback" in result.stderr
+
+
+def test_a_bad_option_value_is_exit_2(cli: Cli) -> None:
+    result = cli("plan", "crud", "--output", "yaml", check=False)
+    assert_one_clear_error(result, 2, "--output must be text or json")

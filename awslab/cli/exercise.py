@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from awslab.cli.common import Options, command, err, open_state, open_target, out
-from awslab.errors import UsageError
+from awslab.errors import TargetError, UsageError
 from awslab.exercise import checks as checks_core
 from awslab.exercise import executions, http, invoke, logs, messages, upload
 from awslab.exercise import render as view
@@ -41,8 +41,17 @@ def waiting(text: str) -> Iterator[Any]:
 
 
 def _open(opts: Options) -> tuple[Target, StateStore, str]:
-    # The local cloud is not started here: a fresh one holds none of the lab's resources.
+    # The local cloud is not started here: a fresh one would hold none of the lab's resources.
     target = open_target(opts, start_local=False)
+    if target.kind == "local":
+        from awslab.local.daemon import LocalCloud
+
+        assert target.local_port is not None
+        if LocalCloud(target.local_port).status() is None:
+            raise TargetError(
+                f"the local cloud is not running on port {target.local_port}",
+                hint="its resources went with it: 'awslab up LAB' starts it and deploys the lab again",
+            )
     return target, open_state(opts, target), target.describe()
 
 

@@ -6,7 +6,9 @@ Runs in the foreground until SIGTERM/SIGINT. Requests go, in order, to the healt
 the API Gateway front (urls.API_PREFIX), the S3 website front (urls.WEBSITE_PREFIX), and
 otherwise to moto's own WSGI app. Lambda functions run in the Docker-free executor
 (awslab.local.executor), installed before the first request; it also frees the workers of
-deleted functions and on POST /moto-api/reset (it patches moto's Lambda backend).
+deleted functions and on POST /moto-api/reset (it patches moto's Lambda backend). SQS event
+source mappings are served by a poller thread (awslab.local.sqs_poller) as on AWS, not inside
+SendMessage.
 
 Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
 1 on any other failure to start.
@@ -151,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     endpoint = f"http://127.0.0.1:{args.port}"
     executor = install_executor(work_dir, endpoint)
+    from awslab.local import sqs_poller
+
+    poller = sqs_poller.install()  # after the executor: the batches it invokes run there
     app = LocalCloudApp(DomainDispatcherApplication(create_backend_app), port=args.port, executor=executor)
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
@@ -176,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.2)  # also bounds how long a stop waits
     finally:
         server.server_close()
+        poller.stop()  # before the executor goes, so no new batch starts on a dying executor
         if executor is not None:
             executor.shutdown()
         log.info("stopped")

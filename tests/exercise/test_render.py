@@ -138,6 +138,7 @@ def test_execution_view_is_a_tree() -> None:
     assert "machine execution awslab-1 FAILED (3000 ms)" in out
     assert "Checks succeeded (Parallel, 2000 ms)" in out
     assert "CheckAddress succeeded (Task, 1000 ms, 2 retries)" in out
+    assert "after TransientError" in out  # a retried error is history, not the outcome
     assert "Failed failed (Fail, 0 ms)" in out and "ApplicationFailed: a step failed" in out
     assert out.index("Checks") < out.index("CheckAddress") < out.index("Failed failed")
 

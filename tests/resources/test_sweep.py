@@ -5,7 +5,9 @@ past an injected failure."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -128,15 +130,11 @@ def world(ctx: Context, code: Path) -> World:
 
 
 def make_lookalikes(ctx: Context, role_arn: str) -> dict[str, str]:
-    """`awslab-...` names without any awslab tag: someone else's, never to be touched."""
+    """`awslab-...` names without the awslab tags: someone else's, never to be touched."""
     name = "awslab-other-thing-zzz999"
-    fn_zip = (Path(__file__).parent / "test_sweep.py").read_bytes()  # any bytes: never invoked
-    import io
-    import zipfile
-
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("app.py", fn_zip)
+        z.writestr("app.py", "def handler(event, context):\n    return {}\n")
     ctx.client("iam").create_role(
         RoleName=name, AssumeRolePolicyDocument="{}", Tags=[{"Key": "team", "Value": "x"}]
     )
@@ -146,6 +144,7 @@ def make_lookalikes(ctx: Context, role_arn: str) -> dict[str, str]:
         Role=role_arn,
         Handler="app.handler",
         Code={"ZipFile": buf.getvalue()},
+        Tags={"awslab:lab": "other"},  # half the tags: not enough to claim it
     )
     ctx.client("dynamodb").create_table(
         TableName=name,
@@ -153,13 +152,22 @@ def make_lookalikes(ctx: Context, role_arn: str) -> dict[str, str]:
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    ctx.client("s3").create_bucket(Bucket=name)
+    s3 = ctx.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "team", "Value": "x"}]})
+    # a notification named like awslab's on someone else's bucket: not looked at
+    s3.put_bucket_notification_configuration(
+        Bucket=name,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"Id": name, "LambdaFunctionArn": fn["FunctionArn"], "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
+    )
     url = ctx.client("sqs").create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]
+    attrs = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
     ctx.client("lambda").create_event_source_mapping(
-        FunctionName=fn["FunctionArn"], EventSourceArn=queue_arn["QueueArn"]
+        FunctionName=fn["FunctionArn"], EventSourceArn=attrs["QueueArn"]
     )
     ctx.client("sns").create_topic(Name=name)
     ctx.client("apigateway").create_rest_api(name=name)
@@ -277,8 +285,27 @@ def test_owner_from_tags_and_name() -> None:
 
 
 # ---- deleting ------------------------------------------------------------------------------------
+def lambda_notifications(world: World, bucket: str) -> list[str]:
+    conf = world.target.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+    return [e["Id"] for e in conf.get("LambdaFunctionConfigurations", [])]
+
+
+def queue_statements(world: World) -> list[dict[str, Any]]:
+    sqs = world.target.client("sqs")
+    url = sqs.get_queue_url(QueueName=world.names["msg.orders"])["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+    return list(json.loads(attrs.get("Policy") or '{"Statement": []}')["Statement"])
+
+
+def log_groups(world: World) -> set[str]:
+    return {g["logGroupName"] for g in world.target.client("logs").describe_log_groups()["logGroups"]}
+
+
 def test_sweep_deletes_every_orphan_and_only_them(world: World) -> None:
     before = inventory(world.target)
+    assert lambda_notifications(world, world.names["msg.uploads"]) == [world.names["msg.on-upload"]]
+    assert len(queue_statements(world)) == 1  # the topic's grant
+    assert f"/aws/lambda/{world.names['crud.api-fn']}" in log_groups(world)
     orphans = find_orphans(world.target, world.known)
     events: list[Progress] = []
     result = sweep(world.target, orphans, on_progress=events.append)
@@ -297,17 +324,12 @@ def test_sweep_deletes_every_orphan_and_only_them(world: World) -> None:
     # the lookalike's mapping stays; the orphan function's mapping is gone
     assert len({n for k, n in after if k == "lambda.event_source"}) == len(mappings_before) - 1
 
-    c = world.target.client
     # the recorded bucket lost only the orphan notification; the recorded queue only the topic's grant
-    uploads = world.names["msg.uploads"]
-    conf = c("s3").get_bucket_notification_configuration(Bucket=uploads)
-    assert not conf.get("LambdaFunctionConfigurations")
-    queue_url = c("sqs").get_queue_url(QueueName=world.names["msg.orders"])["QueueUrl"]
-    policy = c("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"]).get("Attributes", {})
-    assert not json.loads(policy.get("Policy") or '{"Statement": []}')["Statement"]
+    assert lambda_notifications(world, world.names["msg.uploads"]) == []
+    assert queue_statements(world) == []
     # the orphan function's log group went with it
-    groups = {g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]}
-    assert f"/aws/lambda/{world.names['crud.api-fn']}" not in groups
+    assert f"/aws/lambda/{world.names['crud.api-fn']}" not in log_groups(world)
+    assert lambda_notifications(world, world.lookalikes["s3.bucket"]) == [world.lookalikes["s3.bucket"]]
 
     # re-running is harmless
     assert sweep(world.target, orphans).failed == {}

@@ -11,9 +11,13 @@ from awslab.cli.common import Options, command, confirm, err, open_state, open_t
 from awslab.engine.execute import apply_plan
 from awslab.engine.plan import Progress, plan_changes
 from awslab.engine.status import lab_status
+from awslab.engine.sweep import Orphan, find_orphans
+from awslab.engine.sweep import sweep as sweep_orphans
 from awslab.engine.teardown import teardown_lab
 from awslab.errors import AwslabError, SpecError, UsageError
 from awslab.spec import builtin_labs, find_lab, load_spec
+from awslab.state import StateStore
+from awslab.target import Target
 
 app = typer.Typer()
 
@@ -175,6 +179,9 @@ def outputs_cmd(opts: Options, lab: Annotated[str, typer.Argument(help="a deploy
 def teardown_cmd(
     opts: Options,
     lab: Annotated[str | None, typer.Argument(help="one lab (default: every lab on the target)")] = None,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="also delete awslab-tagged resources no state file knows")
+    ] = False,
 ) -> None:
     """Delete every resource of a lab (or of all labs), dependents first; re-runnable."""
     target = open_target(opts)
@@ -182,50 +189,51 @@ def teardown_cmd(
     with store.locked():
         names = [lab] if lab else sorted(store.labs)
         if lab and lab not in store.labs:
+            names = []
+        orphans = _find_orphans(store, target, lab) if sweep else []
+        if not names and not orphans:
+            where = f"Lab '{lab}' is not deployed" if lab else "Nothing is deployed"
             if opts.json:
-                render.print_json(out, {"labs": {}, "ok": True})
+                render.print_json(out, {"ok": True, "labs": {}, "swept": {"deleted": [], "failed": {}}})
             else:
-                out.print(f"Lab '{lab}' is not deployed on {target.describe()}: nothing to tear down.")
-            return
-        if not names:
-            if opts.json:
-                render.print_json(out, {"labs": {}, "ok": True})
-            else:
-                out.print(f"Nothing deployed on {target.describe()}.")
+                out.print(f"{where} on {target.describe()}: nothing to tear down.")
             return
         if not opts.json:
             for name in names:
                 n = len(store.labs[name].resources)
                 err.print(f"Lab '{name}' (stack {store.labs[name].stack_id}): {n} resources")
-        confirm(
-            opts,
-            f"Delete {'these labs' if len(names) > 1 else 'this lab'} from {target.describe()}?",
-            required=target.needs_confirmation,
-        )
-        results = [
-            teardown_lab(name, store, target, on_progress=None if opts.json else _progress) for name in names
-        ]
-    failed = {r.lab: r.failed for r in results if r.failed}
+            for o in orphans:
+                err.print(f"Not in any state file: {o.kind} {o.physical} (lab '{o.lab}', stack {o.stack_id})")
+        confirm(opts, f"Delete all this from {target.describe()}?", required=target.needs_confirmation)
+        progress = None if opts.json else _progress
+        results = [teardown_lab(name, store, target, on_progress=progress) for name in names]
+        swept = sweep_orphans(target, orphans, on_progress=progress) if orphans else None
+    failed = {f"{r.lab}.{name}": msg for r in results for name, msg in r.failed.items()}
+    if swept:
+        failed.update(swept.failed)
     if opts.json:
-        render.print_json(
-            out,
-            {
-                "ok": not failed,
-                "labs": {
-                    r.lab: {"deleted": r.deleted, "failed": r.failed, "seconds": round(r.seconds, 2)}
-                    for r in results
-                },
-            },
-        )
+        labs = {
+            r.lab: {"deleted": r.deleted, "failed": r.failed, "seconds": round(r.seconds, 2)} for r in results
+        }
+        swept_data = swept.to_dict() if swept else {"deleted": [], "failed": {}}
+        render.print_json(out, {"ok": not failed, "labs": labs, "swept": swept_data})
     else:
         for r in results:
             if r.ok:
                 err.print(
                     f"[green]Lab '{r.lab}' is torn down[/] ({len(r.deleted)} deleted in {r.seconds:.1f}s)."
                 )
+        if swept and swept.ok:
+            err.print(f"[green]Swept {len(swept.deleted)} resources no state file knew.[/]")
     if failed:
-        lines = [f"{lab}.{name}: {msg}" for lab, f in failed.items() for name, msg in f.items()]
         raise AwslabError(
-            "teardown left resources behind:\n" + "\n".join(lines),
+            "teardown left resources behind:\n" + "\n".join(f"{k}: {v}" for k, v in failed.items()),
             hint="fix the cause and run 'awslab teardown' again: it carries on where it stopped",
         )
+
+
+def _find_orphans(store: StateStore, target: Target, lab: str | None) -> list[Orphan]:
+    """awslab's resources on the target that no lab in the state records (state lost, another
+    machine); with a lab, only that lab's."""
+    known = {(r.kind, r.physical) for state in store.labs.values() for r in state.resources.values()}
+    return [o for o in find_orphans(target, known) if lab is None or o.lab == lab]

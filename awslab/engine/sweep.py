@@ -200,13 +200,8 @@ class _Scan:
         lam = self.target.client("lambda")
         functions = list(self._pages("lambda", "list_functions", "Functions"))
         self.function_names = {f["FunctionName"] for f in functions if f["FunctionName"].startswith(PREFIX)}
-        return self._tagged(
-            "lambda.function",
-            (
-                (f["FunctionName"], partial(_lambda_tags, lam, f["FunctionArn"]), f["FunctionArn"], {})
-                for f in functions
-            ),
-        )
+        named = ((f["FunctionName"], f["FunctionArn"]) for f in functions)
+        return self._tagged("lambda.function", ((n, partial(_lambda_tags, lam, a), a, {}) for n, a in named))
 
     def event_source_mappings(self, orphan_functions: dict[str, Orphan]) -> list[Orphan]:
         """Mappings to awslab functions: claimed by their own tags, or (untagged, e.g. on an
@@ -332,19 +327,12 @@ class _Scan:
         def tags(arn: str) -> dict[str, str]:
             return _tag_dict(sfn.list_tags_for_resource(resourceArn=arn)["tags"])
 
-        machines = self._pages("stepfunctions", "list_state_machines", "stateMachines")
-        return self._tagged(
-            "stepfunctions.state_machine",
-            (
-                (
-                    m["name"],
-                    partial(tags, m["stateMachineArn"]),
-                    m["stateMachineArn"],
-                    {"arn": m["stateMachineArn"]},
-                )
-                for m in machines
-            ),
+        machines = (
+            (m["name"], m["stateMachineArn"])
+            for m in self._pages("stepfunctions", "list_state_machines", "stateMachines")
         )
+        kind = "stepfunctions.state_machine"
+        return self._tagged(kind, ((n, partial(tags, a), a, {"arn": a}) for n, a in machines))
 
     def log_groups(self) -> list[Orphan]:
         """`/aws/lambda/awslab-*` groups whose function is gone and not recorded (a recorded

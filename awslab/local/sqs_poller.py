@@ -126,7 +126,7 @@ class SqsPoller:
         wanted = batch_size - len(state.buffer)
         if wanted > 0:
             visibility = int(queue.visibility_timeout or 30)
-            for message in sqs.receive_message(queue.name, wanted, 0, visibility):
+            for message in sqs.receive_message(queue.name, wanted, 0, visibility, ["All"]):
                 state.buffer[message.id] = message  # a copy received again replaces the stale one
             if state.buffer and state.window_started is None:
                 state.window_started = time.monotonic()
@@ -157,7 +157,7 @@ class SqsPoller:
                 self.batches += 1
             ids = [m.id for m in batch]
             if "x-amz-function-error" in headers:
-                failed = set(ids)
+                failed = set()
                 log.info("mapping %s: %s failed a batch of %d; the messages return after the visibility "
                          "timeout", uuid, fn.function_name, len(batch))  # fmt: skip
             elif report_failures:

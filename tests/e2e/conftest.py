@@ -158,7 +158,9 @@ def local_cli(home: Path) -> Iterator[Cli]:
         pid = status.json().get("pid") if status.code == 0 and status.stdout.strip() else None
         cli("local", "stop", check=False)
         deadline = time.monotonic() + 10
-        while ((pid and process_group_alive(pid)) or processes_mentioning(str(home))) and time.monotonic() < deadline:
+        while (
+            (pid and process_group_alive(pid)) or processes_mentioning(str(home))
+        ) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not (pid and process_group_alive(pid)), "the local cloud's process group is still alive"
         # Lambda workers run in sessions of their own; their command lines name the work dir

@@ -41,7 +41,9 @@ def test_an_unknown_lab_suggests_the_right_one(cli: Cli) -> None:
 
 
 def test_a_broken_spec_names_file_and_line(cli: Cli) -> None:
-    (cli.home / "lab.yaml").write_text("name: x\nresources:\n  t: {type: dynamodb.table, key: {id: S}, colour: red}\n")
+    (cli.home / "lab.yaml").write_text(
+        "name: x\nresources:\n  t: {type: dynamodb.table, key: {id: S}, colour: red}\n"
+    )
     result = cli("up", "./lab.yaml", check=False)
     assert_one_clear_error(result, 2, "lab.yaml:3: resources.t.colour: unknown field for dynamodb.table")
 

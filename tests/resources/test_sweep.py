@@ -401,3 +401,13 @@ def test_untagged_mapping_of_an_orphan_function_is_swept(ctx: Context, code: Pat
     assert sweep(ctx.target, orphans).failed == {}
     assert ctx.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert find_orphans(ctx.target, known) == []
+
+
+def test_a_bucket_of_another_region_belongs_to_that_region(ctx: Context) -> None:
+    """Bucket names are global: a tagged awslab bucket in eu-west-1 is not an orphan of us-east-1."""
+    eu = Target(kind="aws", region="eu-west-1")
+    create(Context(eu, "crud", "abc123", Path.cwd()), "s3.bucket", "site")
+    assert find_orphans(ctx.target, set()) == []
+    assert [(o.kind, o.physical) for o in find_orphans(eu, set())] == [
+        ("s3.bucket", "awslab-crud-site-abc123")
+    ]

@@ -157,7 +157,7 @@ class SqsPoller:
                 self.batches += 1
             ids = [m.id for m in batch]
             if "x-amz-function-error" in headers:
-                failed = set()
+                failed = set(ids)
                 log.info("mapping %s: %s failed a batch of %d; the messages return after the visibility "
                          "timeout", uuid, fn.function_name, len(batch))  # fmt: skip
             elif report_failures:

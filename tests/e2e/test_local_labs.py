@@ -5,8 +5,10 @@ lab is left in any service."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.e2e.conftest import REPO, Cli
@@ -76,6 +78,27 @@ def test_messaging_lab(local_cli: Cli) -> None:
     assert tables == {"orders", "notifications"}  # the queue's consumer and the notifier
     orders = cli("call", "messaging", "GET", "/orders", "--output", "json").json()
     assert "hi" in json.dumps(orders)
+
+    # a poison message is retried (visibility timeout 5 s) and ends in the dead-letter queue
+    poison = cli(
+        "send-message", json.dumps({"id": "poison-1", "poison": True}), "--wait", "1", "--output", "json"
+    )
+    assert poison.json()["messages"][0]["effects"] == []
+    outputs = cli("outputs", "messaging", "--output", "json").json()
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=endpoint_of(cli),
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    dead: list[dict] = []
+    deadline = time.monotonic() + 60
+    while not dead and time.monotonic() < deadline:
+        dead = sqs.receive_message(QueueUrl=outputs["dead_letter_queue_url"], WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+    assert [json.loads(m["Body"]) for m in dead] == [{"id": "poison-1", "poison": True}]
     teardown_leaves_nothing(cli)
 
 

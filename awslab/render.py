@@ -30,7 +30,7 @@ def print_json(console: Console, data: Any) -> None:
 def plan_table(plan: Plan) -> Table:
     t = Table(title=f"Plan for lab '{plan.lab}' (stack {plan.stack_id})", title_justify="left")
     for col in ("action", "resource", "kind", "physical name", "reason"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for c in plan.changes:
         style = ACTION_STYLE[c.action]
         t.add_row(f"[{style}]{c.action}[/]", c.logical, c.kind, c.physical, c.reason)
@@ -67,7 +67,7 @@ def outputs_table(lab: str, outputs: Mapping[str, Any]) -> Table:
 def status_table(rows: Iterable[ResourceStatus], title: str) -> Table:
     t = Table(title=title, title_justify="left")
     for col in ("lab", "resource", "kind", "physical name", "status", "detail"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for r in rows:
         t.add_row(r.lab, r.logical, r.kind, r.physical, f"[{HEALTH_STYLE[r.health]}]{r.health}[/]", r.detail)
     return t

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from awslab.engine.graph import CycleError, topological_order
 from awslab.errors import SpecError, UsageError
 from awslab.resources.base import Props, Resource, load_kinds
+from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
 REF_RE = re.compile(r"\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}")
 LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -28,7 +28,7 @@ LOGICAL_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 # Fields that name files or directories, relative to the spec's directory: (field, what).
 PATH_FIELDS = {"code": "directory", "source": "directory", "definition": "file"}
 
-Path_ = tuple[str | int, ...]
+Path_ = KeyPath
 
 
 # ---- the spec's own models -------------------------------------------------------------
@@ -174,87 +174,6 @@ def find_lab(name_or_path: str) -> Path:
     raise UsageError(f"unknown lab '{name_or_path}'", hint=hint)
 
 
-# ---- YAML with line numbers ------------------------------------------------------------
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _build(loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int], where: str) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-        loader.flatten_mapping(node)
-        merged = len(node.value) - own  # `<<: *anchor` pairs come first; own keys override them
-        out: dict[Any, Any] = {}
-        own_keys: set[Any] = set()
-        for index, (key_node, value_node) in enumerate(node.value):
-            key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str | int | float | bool):
-                raise SpecError(
-                    [f"{where}:{line}: {_dotted(path) or 'top level'}: keys must be plain scalars"]
-                )
-            if index >= merged and key in own_keys:
-                dotted = _dotted((*path, key))
-                raise SpecError(
-                    [
-                        f"{where}:{line}: {dotted}: duplicate key '{key}' (first on line "
-                        f"{lines[(*path, key)]}); each key may appear once"
-                    ]
-                )
-            if index >= merged:
-                own_keys.add(key)
-            lines[(*path, key)] = line
-            out[key] = _build(loader, value_node, (*path, key), lines, where)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, (*path, i), lines, where) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def load_yaml(text: str, where: str) -> tuple[Any, dict[Path_, int]]:
-    lines: dict[Path_, int] = {}
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise SpecError([f"{where}:1: the file is empty; expected a lab spec (name, resources, ...)"])
-        data = _build(loader, node, (), lines, where)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        context = getattr(exc, "context_mark", None)
-        if mark is not None and context is not None and mark.line >= len(text.splitlines()):
-            mark = context  # an unclosed quote or bracket: where it opened, not the end of file
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError([f"{where}:{line}: not valid YAML: {problem}"]) from None
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _dotted(path: Path_) -> str:
-    """('resources', 'api', 'routes', 'GET /x') -> 'resources.api.routes["GET /x"]'."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif not _PLAIN_KEY.match(str(part)):
-            out += f'["{part}"]'
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _line_for(lines: Mapping[Path_, int], path: Path_) -> int:
-    while path and path not in lines:
-        path = path[:-1]
-    return lines.get(path, 1)
-
-
 def _pydantic_problems(
     exc: ValidationError, prefix: Path_, lines: Mapping[Path_, int], where: str, what: str = ""
 ) -> list[str]:
@@ -266,7 +185,7 @@ def _pydantic_problems(
         if loc and loc[-1] == "[key]":  # a mapping key YAML read as a number or a boolean
             key, parent = loc[-2], (*prefix, *loc[:-2])
             problems.append(
-                f"{where}:{_line_for(lines, (*parent, key))}: {_dotted(parent)}.{key}: this name is read "
+                f"{where}:{line_for(lines, (*parent, key))}: {dotted(parent)}.{key}: this name is read "
                 f'as a {type(key).__name__}; quote it ("{key}") or use a name starting with a letter'
             )
             continue
@@ -280,7 +199,7 @@ def _pydantic_problems(
             and not isinstance(err["input"], dict | list)
         ):
             msg += f" (got {err['input']!r})"
-        problems.append(f"{where}:{_line_for(lines, path)}: {_dotted(path)}: {msg}")
+        problems.append(f"{where}:{line_for(lines, path)}: {dotted(path)}: {msg}")
     return problems
 
 
@@ -315,19 +234,19 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
     problems: list[str] = []
     if not LAB_NAME_RE.match(top.name):
         problems.append(
-            f"{where}:{_line_for(lines, ('name',))}: name: invalid lab name '{top.name}'; "
+            f"{where}:{line_for(lines, ('name',))}: name: invalid lab name '{top.name}'; "
             "expected lowercase letters, digits and '-', starting with a letter, at most 20"
         )
     if not top.resources:
         problems.append(
-            f"{where}:{_line_for(lines, ('resources',))}: resources: a lab needs at least one resource"
+            f"{where}:{line_for(lines, ('resources',))}: resources: a lab needs at least one resource"
         )
 
     kinds = load_kinds()
     specs: dict[str, ResourceSpec] = {}
     for logical, raw in top.resources.items():
         rpath: Path_ = ("resources", logical)
-        line = _line_for(lines, rpath)
+        line = line_for(lines, rpath)
         if not LOGICAL_RE.match(str(logical)):
             problems.append(
                 f"{where}:{line}: resources.{logical}: invalid logical name; expected lowercase "
@@ -342,7 +261,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             continue
         if not isinstance(kind, str):
             problems.append(
-                f"{where}:{_line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: expected the name "
+                f"{where}:{line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: expected the name "
                 f"of a kind (a string such as 'dynamodb.table'), got a {type(kind).__name__}"
             )
             continue
@@ -350,7 +269,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             close = difflib.get_close_matches(kind, list(kinds), n=1)
             suggestion = f"did you mean '{close[0]}'? " if close else ""
             problems.append(
-                f"{where}:{_line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: unknown kind "
+                f"{where}:{line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: unknown kind "
                 f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}"
             )
             continue
@@ -409,7 +328,7 @@ def _check_paths(
         ok = target.is_dir() if what == "directory" else target.is_file()
         if not ok:
             problems.append(
-                f"{where}:{_line_for(lines, (*rpath, name))}: {_dotted((*rpath, name))}: "
+                f"{where}:{line_for(lines, (*rpath, name))}: {dotted((*rpath, name))}: "
                 f"{what} '{value}' not found (looked in {_display(target)})"
             )
     return problems
@@ -428,24 +347,24 @@ def _check_references(
     for place, value in places:
         for logical, attr in sorted(references(value)):
             ppath = _find_path(value, f"${{{logical}.{attr}}}", place) or place
-            line = _line_for(lines, ppath)
+            line = line_for(lines, ppath)
             if logical not in declared:
                 close = difflib.get_close_matches(logical, list(declared), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 problems.append(
-                    f"{where}:{line}: {_dotted(ppath)}: reference to unknown resource '{logical}'{hint}"
+                    f"{where}:{line}: {dotted(ppath)}: reference to unknown resource '{logical}'{hint}"
                 )
             elif logical in specs and attr not in specs[logical].cls.attributes:
                 known = ", ".join(specs[logical].cls.attributes)
                 problems.append(
-                    f"{where}:{line}: {_dotted(ppath)}: {specs[logical].kind} '{logical}' has no "
+                    f"{where}:{line}: {dotted(ppath)}: {specs[logical].kind} '{logical}' has no "
                     f"attribute '{attr}'; it has: {known}"
                 )
     for name, r in specs.items():
         wanted = r.cls.dependency_kind
         for dep in sorted(r.depends_on - {n for n, _ in references(r.fields)}):
             dpath = _find_value(r.fields, dep, ("resources", name)) or ("resources", name)
-            at = f"{where}:{_line_for(lines, dpath)}: {_dotted(dpath)}"
+            at = f"{where}:{line_for(lines, dpath)}: {dotted(dpath)}"
             if dep not in declared:
                 problems.append(f"{at}: refers to unknown resource '{dep}'")
             elif wanted and dep in specs and specs[dep].kind != wanted:
@@ -454,7 +373,7 @@ def _check_references(
         for logical, wanted_kind in ((c.invoke, "lambda.function"), (c.api, "apigateway.rest_api")):
             if logical is None:
                 continue
-            at = f"{where}:{_line_for(lines, ('checks', i))}: checks[{i}]"
+            at = f"{where}:{line_for(lines, ('checks', i))}: checks[{i}]"
             if logical not in declared:
                 problems.append(f"{at}: unknown resource '{logical}'")
             elif logical in specs and specs[logical].kind != wanted_kind:

@@ -28,6 +28,7 @@ from awslab.resources.base import (
     TAG_STACK,
     Context,
     Record,
+    error_code,
     is_not_found,
     kind_class,
     physical_name,
@@ -138,19 +139,15 @@ def _tag_dict(items: Iterable[dict[str, str]]) -> dict[str, str]:
     return {str(t.get("Key", t.get("key"))): str(t.get("Value", t.get("value", ""))) for t in items}
 
 
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def _tags_or_none(call: Callable[[], dict[str, str]], *untagged: str) -> dict[str, str] | None:
     """The tags `call` returns; {} for the codes that mean "no tags"; None when the resource
     went away or cannot be read here (then it is not claimed)."""
     try:
         return call()
     except ClientError as exc:
-        if _code(exc) in untagged:
+        if error_code(exc) in untagged:
             return {}
-        if is_not_found(exc) or _code(exc) in _NOT_OURS:
+        if is_not_found(exc) or error_code(exc) in _NOT_OURS:
             return None
         raise
 
@@ -284,7 +281,7 @@ class _Scan:
             try:
                 conf = s3.get_bucket_notification_configuration(Bucket=bucket)
             except ClientError as exc:
-                if is_not_found(exc) or _code(exc) in _NOT_OURS:
+                if is_not_found(exc) or error_code(exc) in _NOT_OURS:
                     continue
                 raise
             for entry in conf.get("LambdaFunctionConfigurations", []):

@@ -23,6 +23,7 @@ from awslab.resources.base import (
     Props,
     Record,
     Resource,
+    error_code,
     is_not_found,
     register,
 )
@@ -139,10 +140,6 @@ def partition_of(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
-
-
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 @register
@@ -392,7 +389,7 @@ class RestApi(Resource):
                 deadline=240.0,
                 first_delay=2.0,
                 max_delay=16.0,
-                is_retryable=lambda e: _code(e) == "TooManyRequestsException",
+                is_retryable=lambda e: error_code(e) == "TooManyRequestsException",
             )
 
     @classmethod

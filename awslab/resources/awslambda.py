@@ -16,6 +16,7 @@ from awslab.resources.base import (
     Props,
     Record,
     Resource,
+    error_code,
     fingerprint_of,
     is_not_found,
     register,
@@ -109,7 +110,7 @@ class Function(Resource):
             logs.create_log_group(logGroupName=group, tags=self.ctx.tags(self.logical))
         except Exception as exc:
             # Left by an earlier, interrupted attempt of this same stack: the name is ours.
-            if _code(exc) != "ResourceAlreadyExistsException":
+            if error_code(exc) != "ResourceAlreadyExistsException":
                 raise
         logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
@@ -185,8 +186,3 @@ def _config_differs(live: dict[str, Any], wanted: dict[str, Any]) -> bool:
         elif live.get(key, "" if key == "Description" else None) != value:
             return True
     return False
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""

@@ -20,9 +20,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -246,6 +246,22 @@ def load_kinds() -> dict[str, type[Resource]]:
 
 
 _ALL_LOADED = False
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _arn_or_reference(value: str) -> str:
+    if not (value.startswith("arn:") or "${" in value):
+        raise ValueError("must be an ARN, e.g. a ${logical.arn} reference")
+    return value
+
+
+# A field that takes an ARN, usually given as a `${logical.arn}` reference.
+ArnRef = Annotated[str, AfterValidator(_arn_or_reference)]
 
 
 def is_not_found(exc: BaseException, *codes: str) -> bool:

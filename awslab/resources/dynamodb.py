@@ -14,6 +14,7 @@ from awslab.resources.base import (
     Record,
     Resource,
     UpdateNotSupported,
+    error_code,
     is_not_found,
     register,
 )
@@ -52,7 +53,7 @@ class Table(Resource):
     kind = "dynamodb.table"
     Props = TableProps
     attributes = ("name", "arn", "stream_arn")
-    replace_fields = frozenset({'key'})
+    replace_fields = frozenset({"key"})
     name_rule: ClassVar[NameRule] = NameRule(max_len=255, allowed="-_.")
     drift_keys = ("arn", "stream_arn")
 
@@ -104,7 +105,7 @@ class Table(Resource):
                         "StreamEnabled": True, "StreamViewType": self.props.stream})  # fmt: skip
                 except Exception as exc:
                     # moto (so the local cloud) never re-enables a stream once it had one; AWS does
-                    if _code(exc) == "ResourceInUseException" and "Cannot enable stream" in str(exc):
+                    if error_code(exc) == "ResourceInUseException" and "Cannot enable stream" in str(exc):
                         msg = f"{self.kind}: the stream of {name} cannot be re-enabled"
                         raise UpdateNotSupported(msg) from exc
                     raise
@@ -147,7 +148,7 @@ class Table(Resource):
                 ddb.delete_table(TableName=name)
             except Exception as exc:
                 # still CREATING or UPDATING (a record left in "creating"): wait, then delete
-                if _code(exc) != "ResourceInUseException":
+                if error_code(exc) != "ResourceInUseException":
                     raise
                 ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
                 ddb.delete_table(TableName=name)
@@ -164,8 +165,3 @@ def _attrs(table: dict[str, Any]) -> dict[str, Any]:
     enabled = (table.get("StreamSpecification") or {}).get("StreamEnabled", False)
     stream_arn = table.get("LatestStreamArn", "") if enabled else ""
     return {"name": table["TableName"], "arn": table["TableArn"], "stream_arn": stream_arn}
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""

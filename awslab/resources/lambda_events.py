@@ -9,37 +9,28 @@ it by those (or by its tags) when a record has nothing else.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from awslab.resources.base import (
     TAG_LAB,
     TAG_LOGICAL,
     TAG_STACK,
+    ArnRef,
     Context,
     Props,
     Record,
     Resource,
     UpdateNotSupported,
+    error_code,
     is_not_found,
     register,
 )
 from awslab.resources.retry import is_propagation_error, retry_propagation
 
-
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _arn_or_reference(value: str) -> str:
-    if not (value.startswith("arn:") or "${" in value):
-        raise ValueError("must be an ARN, e.g. a ${logical.arn} reference")
-    return value
-
-
-ArnRef = Annotated[str, AfterValidator(_arn_or_reference)]
+ArnRef = ArnRef
 
 
 def function_name_of(function: str) -> str:
@@ -108,7 +99,7 @@ def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> 
 # ---- lambda.event_source ---------------------------------------------------------------------
 def _in_use_or_propagating(exc: BaseException) -> bool:
     # a mapping still Creating/Updating refuses changes with ResourceInUseException for a moment
-    return is_propagation_error(exc) or _code(exc) == "ResourceInUseException"
+    return is_propagation_error(exc) or error_code(exc) == "ResourceInUseException"
 
 
 class EventSourceProps(Props):
@@ -129,7 +120,7 @@ class EventSource(Resource):
     kind = "lambda.event_source"
     Props = EventSourceProps
     attributes = ("uuid", "arn")
-    replace_fields = frozenset({'source'})
+    replace_fields = frozenset({"source"})
     drift_keys = ("batch_size", "enabled", "function")
 
     @property
@@ -164,7 +155,7 @@ class EventSource(Resource):
             # the function's role may not yet show its new SQS permissions to Lambda
             mapping = retry_propagation(lambda: lam.create_event_source_mapping(**params))
         except ClientError as exc:
-            if _code(exc) != "ResourceConflictException":
+            if error_code(exc) != "ResourceConflictException":
                 raise
             existing = _find(self.ctx, self.cfg.function, self.cfg.source)
             if existing is None:

@@ -22,6 +22,7 @@ from awslab.resources.base import (
     Props,
     Record,
     Resource,
+    error_code,
     fingerprint_of,
     is_not_found,
     register,
@@ -48,10 +49,6 @@ _OWNER_META = ("awslab-lab", "awslab-stack", "awslab-logical")
 def content_type(name: str) -> str:
     suffix = PurePosixPath(name).suffix.lower()
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def _arn(ctx: Context, bucket: str) -> str:
@@ -99,7 +96,7 @@ class Bucket(Resource):
         try:
             s3.create_bucket(**args)
         except Exception as exc:
-            if _code(exc) != "BucketAlreadyOwnedByYou":  # a create that died half-way: finish it
+            if error_code(exc) != "BucketAlreadyOwnedByYou":  # a create that died half-way: finish it
                 raise
         s3.get_waiter("bucket_exists").wait(Bucket=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
         tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
@@ -148,10 +145,10 @@ class Bucket(Resource):
                 retry_propagation(
                     lambda: s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy)),
                     deadline=30.0,
-                    is_retryable=lambda e: _code(e) == "AccessDenied",
+                    is_retryable=lambda e: error_code(e) == "AccessDenied",
                 )
             except Exception as exc:
-                if _code(exc) != "AccessDenied":
+                if error_code(exc) != "AccessDenied":
                     raise
                 err = ProvisionError(self.kind, self.logical, "making a public website of", exc)
                 err.hint = "the account's S3 Block Public Access may forbid public buckets (s3control)"
@@ -194,7 +191,7 @@ class Bucket(Resource):
             s3.get_bucket_website(Bucket=name)
             website = True
         except Exception as exc:
-            if _code(exc) == "NoSuchWebsiteConfiguration":
+            if error_code(exc) == "NoSuchWebsiteConfiguration":
                 website = False
             elif is_not_found(exc):
                 return None
@@ -210,7 +207,7 @@ class Bucket(Resource):
         except Exception as exc:
             # Names are global: a create that failed on a name another account holds left a
             # "creating" record for a bucket that was never ours.
-            forbidden = _code(exc) in ("403", "AccessDenied", "Forbidden")
+            forbidden = error_code(exc) in ("403", "AccessDenied", "Forbidden")
             if is_not_found(exc) or (forbidden and record.status == "creating"):
                 return
             raise
@@ -237,7 +234,7 @@ def _ignore_missing(call: Any) -> None:
     try:
         call()
     except Exception as exc:
-        if not (is_not_found(exc) or _code(exc).startswith("NoSuch")):
+        if not (is_not_found(exc) or error_code(exc).startswith("NoSuch")):
             raise
 
 

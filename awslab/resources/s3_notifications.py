@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from awslab.resources.base import (
     NAME_PREFIX,
+    ArnRef,
     Context,
     Props,
     Record,
@@ -24,7 +25,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
-from awslab.resources.lambda_events import ArnRef, ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.retry import retry_propagation
 
 S3_PRINCIPAL = "s3.amazonaws.com"
@@ -101,7 +102,7 @@ class BucketNotification(Resource):
     kind = "s3.notification"
     Props = NotificationProps
     attributes = ("id", "bucket")
-    replace_fields = frozenset({'bucket'})
+    replace_fields = frozenset({"bucket"})
     drift_keys = ("function", "events")
 
     @property

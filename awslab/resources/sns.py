@@ -16,8 +16,8 @@ from typing import Any, Literal, cast
 from botocore.exceptions import ClientError
 from pydantic import Field, model_validator
 
-from awslab.resources.base import Context, NameRule, Props, Record, Resource, is_not_found, register
-from awslab.resources.lambda_events import ArnRef, ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.base import ArnRef, Context, NameRule, Props, Record, Resource, is_not_found, register
+from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
 
 MANAGED_PROTOCOLS = ("sqs", "lambda")  # others (an email someone added by hand) are left alone

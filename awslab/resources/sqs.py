@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from awslab.resources.base import (
+    ArnRef,
     Context,
     NameRule,
     Props,
     Record,
     Resource,
     UpdateNotSupported,
+    error_code,
     is_not_found,
     register,
 )
@@ -31,17 +33,7 @@ _EXISTS = ("QueueAlreadyExists", "QueueNameExists")
 _DELETED_RECENTLY = ("AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently")
 
 
-def _code(exc: BaseException) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-
-
-def _arn_or_reference(value: str) -> str:
-    if not (value.startswith("arn:") or "${" in value):
-        raise ValueError("must be an ARN, e.g. a ${logical.arn} reference")
-    return value
-
-
-ArnRef = Annotated[str, AfterValidator(_arn_or_reference)]
+ArnRef = ArnRef
 
 
 class DeadLetter(Props):
@@ -64,7 +56,7 @@ class Queue(Resource):
     kind = "sqs.queue"
     Props = QueueProps
     attributes = ("name", "arn", "url")
-    replace_fields = frozenset({'fifo'})
+    replace_fields = frozenset({"fifo"})
     name_rule = NameRule(max_len=80)
     drift_keys = ("visibility_timeout", "retention_seconds", "dead_letter_target", "max_receive_count")
 
@@ -102,10 +94,10 @@ class Queue(Resource):
             url = retry_propagation(
                 lambda: sqs.create_queue(QueueName=self.physical, Attributes=attrs, tags=tags)["QueueUrl"],
                 deadline=90.0,
-                is_retryable=lambda exc: _code(exc) in _DELETED_RECENTLY,
+                is_retryable=lambda exc: error_code(exc) in _DELETED_RECENTLY,
             )
         except ClientError as exc:
-            if _code(exc) not in _EXISTS:
+            if error_code(exc) not in _EXISTS:
                 raise
             # Ours (the name carries the stack id) but with other settings: a create that died
             # before its state was written, then the spec changed. Bring it in line.

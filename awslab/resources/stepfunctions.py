@@ -17,13 +17,14 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Any, Literal, cast
 
 from botocore.exceptions import ClientError
-from pydantic import AfterValidator, ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator
 
 from awslab.errors import SpecError
 from awslab.resources.base import (
+    ArnRef,
     Context,
     NameRule,
     Props,
@@ -57,15 +58,9 @@ def _retryable(exc: BaseException) -> bool:
     )
 
 
-def _arn_or_reference(value: str) -> str:
-    if not (value.startswith("arn:") or "${" in value):
-        raise ValueError("must be an ARN, e.g. a ${logical.arn} reference")
-    return value
-
-
 class StateMachineProps(Props):
     definition: str  # ASL JSON file, relative to the spec's directory
-    role: Annotated[str, AfterValidator(_arn_or_reference)]
+    role: ArnRef
     type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
 
     @field_validator("definition")
@@ -163,7 +158,7 @@ class StateMachine(Resource):
     kind = "stepfunctions.state_machine"
     Props = StateMachineProps
     attributes = ("name", "arn")
-    replace_fields = frozenset({'type'})
+    replace_fields = frozenset({"type"})
     name_rule = NameRule(max_len=80)
     drift_keys = ("role", "definition_sha256")
 

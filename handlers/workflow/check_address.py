@@ -12,16 +12,12 @@ between the separate invocations a retry makes and a new execution starts from z
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import time
 from typing import Any
 
-import boto3
-
-dynamodb = boto3.resource("dynamodb")
+from applications import application_id, dynamodb
 
 MIN_LENGTH = 5
 MAX_LENGTH = 200
@@ -30,17 +26,6 @@ COUNTER_TTL_SECONDS = 24 * 3600
 
 class TransientError(Exception):
     """A failure worth retrying. The state machine's Retry matches this class name."""
-
-
-def application_id(application: dict[str, Any], execution: str | None) -> str:
-    """The application's id, else the execution name, else a hash of its content (stable for
-    the same input across invocations)."""
-    if application.get("id") not in (None, ""):
-        return str(application["id"])
-    if execution:
-        return execution
-    digest = hashlib.sha256(json.dumps(application, sort_keys=True, default=str).encode()).hexdigest()
-    return "app-" + digest[:16]
 
 
 def validate_address(address: Any) -> tuple[bool, str]:

@@ -8,26 +8,11 @@ then ends in a Fail state.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-import boto3
-
-dynamodb = boto3.resource("dynamodb")
-
-
-def application_id(application: dict[str, Any], execution: str | None) -> str:
-    """Same rule as check_address: the id, else the execution name, else a content hash."""
-    if application.get("id") not in (None, ""):
-        return str(application["id"])
-    if execution:
-        return execution
-    digest = hashlib.sha256(json.dumps(application, sort_keys=True, default=str).encode()).hexdigest()
-    return "app-" + digest[:16]
+from applications import application_id, save
 
 
 def readable_cause(cause: Any) -> str:
@@ -66,7 +51,4 @@ def failure_record(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    record = failure_record(event)
-    item = json.loads(json.dumps(record), parse_float=Decimal)  # DynamoDB takes no floats
-    dynamodb.Table(os.environ["TABLE_NAME"]).put_item(Item=item)
-    return record
+    return save(failure_record(event))

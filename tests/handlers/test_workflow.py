@@ -21,12 +21,12 @@ from tests.handlers.events import HANDLERS, load_handler
 
 TABLE = "lab-applications"
 ASL = HANDLERS / "workflow" / "statemachine.asl.json"
-FUNCTIONS = {  # placeholder logical name -> module
-    "check-name": "check_name",
-    "check-address": "check_address",
-    "approve": "approve",
-    "flag": "flag",
-    "record-failure": "record_failure",
+FUNCTIONS = {  # placeholder logical name -> handler, as in configs/workflow.yaml
+    "check-name": "check_name.handler",
+    "check-address": "check_address.handler",
+    "approve": "decide.approve",
+    "flag": "decide.flag",
+    "record-failure": "record_failure.handler",
 }
 GOOD = {"name": "Nguyễn Văn An", "address": "12 Lê Lợi, Quận 1, Hồ Chí Minh"}
 
@@ -141,9 +141,9 @@ CHECKS_OK = {"name": {"ok": True, "reason": "ok"}, "address": {"ok": True, "reas
 
 
 def test_approve_writes_approved(table: Any) -> None:
-    step = load_handler("workflow", "approve")
+    step = load_handler("workflow", "decide")
     state = {"application": {**GOOD, "score": 0.5}, "execution": "run-1", "checks": CHECKS_OK}
-    out = step.handler(state, None)
+    out = step.approve(state, None)
     item = table.get_item(Key={"id": "run-1"})["Item"]  # no id in the input: the execution's name
     assert item["status"] == out["status"] == "approved"
     assert item["reasons"] == ["name: ok", "address: ok"]
@@ -153,8 +153,8 @@ def test_approve_writes_approved(table: Any) -> None:
 
 
 def test_flag_lists_failed_checks(table: Any) -> None:
-    step = load_handler("workflow", "flag")
-    out = step.handler({"id": "app-9", "address": GOOD["address"], **CHECKS_BAD_NAME}, None)  # direct shape
+    step = load_handler("workflow", "decide")
+    out = step.flag({"id": "app-9", "address": GOOD["address"], **CHECKS_BAD_NAME}, None)  # direct shape
     item = table.get_item(Key={"id": "app-9"})["Item"]
     assert item["status"] == out["status"] == "flagged_for_review"
     assert item["reasons"] == ["name: name is required"]
@@ -275,7 +275,7 @@ def machine(table: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
     # Must be switched on before the machine is created (executions use another backend).
     monkeypatch.setitem(default_user_config["stepfunctions"], "execute_state_machine", True)
-    handlers = {module: load_handler("workflow", module) for module in FUNCTIONS.values()}
+    handlers = {h.split(".")[0]: load_handler("workflow", h.split(".")[0]) for h in FUNCTIONS.values()}
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", run_in_process(handlers))
 
     role = boto3.client("iam").create_role(
@@ -287,12 +287,12 @@ def machine(table: Any, monkeypatch: pytest.MonkeyPatch) -> str:
             zf.write(path, path.name)
     awslambda = boto3.client("lambda")
     definition = ASL.read_text()
-    for logical, module in FUNCTIONS.items():
+    for logical, handler in FUNCTIONS.items():
         arn = awslambda.create_function(
             FunctionName=f"wf-{logical}",
             Runtime="python3.12",
             Role=role,
-            Handler=f"{module}.handler",
+            Handler=handler,
             Code={"ZipFile": bundle.getvalue()},
             Environment={"Variables": {"TABLE_NAME": TABLE}},
         )["FunctionArn"]

@@ -1,4 +1,5 @@
-"""Workflow lab, step 2 (both checks passed): record the application as approved.
+"""Workflow lab, step 2: record the decision — `approve` (both checks passed) or `flag` (a check
+failed: the application waits for a reviewer).
 
 Input: the state ({"application": {...}, "execution": ..., "checks": {"name": {"ok", "reason"},
 "address": {"ok", "reason"}}}) or, invoked directly, the application with the check steps'
@@ -8,31 +9,14 @@ Writes the application to the table (env TABLE_NAME, key `id`) and returns the r
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-import boto3
+from applications import application_id, save
 
-dynamodb = boto3.resource("dynamodb")
-
-STATUS = "approved"
 PARTS = ("name", "address")
 # Flat check results, as the check steps return them; not part of the stored application.
 CHECK_FIELDS = ("name_ok", "name_reason", "address_ok", "address_reason", "checks")
-
-
-def application_id(application: dict[str, Any], execution: str | None) -> str:
-    """Same rule as check_address: the id, else the execution name, else a content hash."""
-    if application.get("id") not in (None, ""):
-        return str(application["id"])
-    if execution:
-        return execution
-    digest = hashlib.sha256(json.dumps(application, sort_keys=True, default=str).encode()).hexdigest()
-    return "app-" + digest[:16]
 
 
 def normalized_checks(event: dict[str, Any], application: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -77,9 +61,9 @@ def decision_record(event: dict[str, Any], status: str) -> dict[str, Any]:
     return record
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    record = decision_record(event, STATUS)
-    # DynamoDB takes Decimal, not float; the returned record stays plain JSON.
-    item = json.loads(json.dumps(record), parse_float=Decimal)
-    dynamodb.Table(os.environ["TABLE_NAME"]).put_item(Item=item)
-    return record
+def approve(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return save(decision_record(event, "approved"))
+
+
+def flag(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return save(decision_record(event, "flagged_for_review"))

@@ -191,10 +191,15 @@ def translate(exc: BaseException) -> BaseException:
             "no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE or pass --profile"
         )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        return TargetError(
-            f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
-            hint="check --endpoint-url / AWS_ENDPOINT_URL, or start the service",
+        url = str(exc.kwargs.get("endpoint_url", "the endpoint"))
+        local = url.startswith("http://127.0.0.1:")
+        hint = (
+            "is the local cloud running? 'awslab local start' starts it (a restarted one is empty: "
+            "'awslab up LAB' deploys again)"
+            if local
+            else "check --endpoint-url / AWS_ENDPOINT_URL, or start the service"
         )
+        return TargetError(f"cannot reach {url}", hint=hint)
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in (

@@ -1,26 +1,21 @@
 """The local cloud's Lambda executor: moto's Lambda without Docker.
 
-Every invoke path of moto (the Invoke API, SQS event source mappings, SNS, S3 notifications,
-DynamoDB streams, Step Functions) ends in `LambdaFunction._invoke_lambda`; `install` replaces it
-with `LambdaExecutor.invoke`, which runs the deployed zip's handler in a warm child Python process
+`LambdaExecutor.invoke` runs the deployed zip's handler in a warm child Python process
 (awslab/local/worker.py) per function version and configuration, the way Lambda reuses execution
 environments. Logs go to CloudWatch Logs `/aws/lambda/<name>`, one stream per worker.
+awslab/local/moto_patches.py routes every moto invoke path here; its `install` and `uninstall`
+are re-exported from this module.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
 import json
 import logging
 import math
-import os
-import shutil
 import threading
 import time
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,22 +23,18 @@ from typing import Any
 
 from awslab import paths
 from awslab.local import deps
+from awslab.local.execution_env import unpack_code, worker_environment
+from awslab.local.moto_patches import install, uninstall
 from awslab.local.worker import WorkerProcess
-from awslab.target import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
 log = logging.getLogger(__name__)
+
+__all__ = ["LambdaExecutor", "Result", "WorkerInfo", "install", "uninstall"]
 
 INIT_TIMEOUT_S = 10.0  # AWS's limit for the init phase, on top of the function's timeout
 OUTPUT_GRACE_S = 2.0  # how long to wait for a finished invoke's last output to cross the pipe
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 DEFAULT_MAX_WORKERS = 4
-# Variables of the server's environment a Python process needs to run (and nothing AWS).
-_CARRIED_ENV = ("PATH", "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP", "TMPDIR", "HOME",
-                "USERPROFILE", "LANG", "LC_ALL", "LC_CTYPE")  # fmt: skip
-_RESERVED_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                 "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                 "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "_HANDLER",
-                 "AWS_EXECUTION_ENV", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")  # fmt: skip
 
 Result = tuple[str, bool, str]  # what moto's _invoke_lambda returns: payload, errored, log text
 
@@ -241,7 +232,7 @@ class LambdaExecutor:
             worker.kill()
 
     def _start(self, fn: Any) -> WorkerProcess:
-        code_dir = self._code_dir(fn)
+        code_dir = unpack_code(fn, self.work_dir, self._setup_lock)
         code_hash = code_dir.name
         with self._setup_lock:
             dependencies = self._deps.get(code_hash)
@@ -253,46 +244,8 @@ class LambdaExecutor:
         stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
         config = {"paths": [str(p) for p in dependencies.paths], "allowed": sorted(dependencies.allowed),
                   "isolate": self.isolate}  # fmt: skip
-        return WorkerProcess.spawn(config, code_dir, self._environment(fn, code_dir, stream), stream)
-
-    def _environment(self, fn: Any, code_dir: Path, stream: str) -> dict[str, str]:
-        env = {k: os.environ[k] for k in _CARRIED_ENV if k in os.environ}
-        env["AWS_ENDPOINT_URL"] = self.endpoint_url
-        if os.name == "posix":
-            env["TZ"] = ":UTC"
-        env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items() if k not in _RESERVED_ENV})
-        nowhere = str(self.work_dir / "no-aws-config")  # the server user's ~/.aws must not leak in
-        env.update({
-            "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
-            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
-            "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere,
-            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name, "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}", "LAMBDA_TASK_ROOT": str(code_dir),
-            "_HANDLER": fn.handler or "", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        })  # fmt: skip
-        return env
-
-    def _code_dir(self, fn: Any) -> Path:
-        """The zip extracted once per code hash; concurrent callers wait for the first."""
-        code_hash = fn.code_digest or hashlib.sha256(fn.code_bytes).hexdigest()
-        target = self.work_dir / "code" / code_hash
-        with self._setup_lock:
-            if target.is_dir():
-                return target
-            staging = target.with_name(f"{code_hash}.tmp-{uuid.uuid4().hex[:8]}")
-            try:
-                with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as bundle:
-                    bundle.extractall(staging)  # drops absolute paths and "..": nothing lands outside
-                    for info in bundle.infolist():
-                        path = staging / info.filename
-                        if (info.external_attr >> 16) & 0o111 and path.is_file():
-                            path.chmod(0o755)  # executables shipped in the zip stay executable
-                staging.replace(target)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-        return target
+        env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url, work_dir=self.work_dir)
+        return WorkerProcess.spawn(config, code_dir, env, stream)
 
     # ---- logs -------------------------------------------------------------------------------
     def _log(self, fn: Any, worker: WorkerProcess | None, request_id: str, before: str, output: str,
@@ -423,168 +376,3 @@ def _error(kind: str, message: str, request_id: str) -> dict[str, Any]:
 
 def _iso_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-# ---- moto, patched process-wide -----------------------------------------------------------------
-_active: LambdaExecutor | None = None
-_active_args: tuple[Any, ...] = ()
-_originals: dict[tuple[type, str], tuple[bool, Any]] = {}
-_install_lock = threading.Lock()
-
-
-def install(work_dir: Path, endpoint_url: str, **options: Any) -> LambdaExecutor:
-    """Route every moto Lambda invoke in this process through a LambdaExecutor (idempotent: the
-    same arguments give the same executor; other ones replace it)."""
-    global _active, _active_args
-    args = (Path(work_dir), endpoint_url, tuple(sorted(options.items())))
-    with _install_lock:
-        if _active is not None and _active_args == args:
-            return _active
-        if _active is not None:
-            _active.shutdown()
-        _active, _active_args = LambdaExecutor(Path(work_dir), endpoint_url, **options), args
-        _patch_moto()
-        return _active
-
-
-def uninstall() -> None:
-    """Undo `install`: moto's own code back, every worker killed."""
-    global _active, _active_args
-    with _install_lock:
-        for (owner, name), (own, original) in _originals.items():
-            if own:
-                setattr(owner, name, original)
-            else:
-                delattr(owner, name)
-        _originals.clear()
-        if _active is not None:
-            _active.shutdown()
-        _active, _active_args = None, ()
-
-
-def _executor() -> LambdaExecutor:
-    if _active is None:  # only reachable if moto kept a reference across uninstall()
-        raise RuntimeError("awslab's Lambda executor is not installed")
-    return _active
-
-
-def _replace(owner: type, name: str, new: Any) -> None:
-    if (owner, name) not in _originals:
-        _originals[(owner, name)] = (name in owner.__dict__, getattr(owner, name))
-    setattr(owner, name, new)
-
-
-def _original(owner: type, name: str) -> Any:
-    return _originals[(owner, name)][1]
-
-
-def _patch_moto() -> None:
-    from moto.awslambda.models import LambdaBackend, LambdaFunction
-    from moto.sns.models import Subscription
-
-    def invoke_lambda(self: Any, event: Any = None) -> Result:
-        return _executor().invoke(self, event)
-
-    def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
-        """moto's LambdaFunction.invoke, with AWS's answers: `Unhandled` for an uncaught error, the
-        last 4 KB of the log as LogResult, no body for Event, no run at all for DryRun."""
-        inv_type = _header(request_headers, "x-amz-invocation-type") or "RequestResponse"
-        if inv_type == "DryRun":
-            return ""
-        payload, errored, logs = self._invoke_lambda(event=json.loads(body) if body else "{}")
-        if inv_type != "RequestResponse":
-            return ""
-        response_headers["x-amz-executed-version"] = str(self.version)
-        if errored:
-            response_headers["x-amz-function-error"] = "Unhandled"
-        response_headers["x-amz-log-result"] = base64.b64encode(logs.encode()[-4096:]).decode()
-        return payload.encode()
-
-    def update_function_code(self: Any, spec: dict[str, Any]) -> Any:
-        result = _original(LambdaFunction, "update_function_code")(self, spec)
-        _executor().retire_stale(self)
-        return result
-
-    def update_configuration(self: Any, updates: dict[str, Any]) -> Any:
-        result = _original(LambdaFunction, "update_configuration")(self, updates)
-        _executor().retire_stale(self)
-        return result
-
-    def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
-        _original(LambdaBackend, "delete_function")(self, function_name, qualifier)
-        executor = _executor()
-        for arn in executor.pool_arns(self.account_id, self.region_name):
-            try:
-                self.get_function(arn)
-            except Exception:  # gone: its workers go too
-                executor.retire_function(arn)
-
-    def reset(self: Any) -> None:
-        _executor().retire_region(self.account_id, self.region_name)
-        _original(LambdaBackend, "reset")(self)
-
-    def sns_publish(self: Any, message: str, message_id: str, subject: str | None = None,
-                    message_attributes: dict[str, Any] | None = None, **kwargs: Any) -> None:  # fmt: skip
-        if self.protocol != "lambda":
-            _original(Subscription, "publish")(
-                self, message, message_id, subject, message_attributes, **kwargs
-            )
-            return
-        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
-            message_attributes, message
-        ):
-            return
-        if kwargs.get("message_structure") == "json":
-            message = self._parse_message_structure(message, self.protocol)
-        _deliver_sns_to_lambda(self, message, message_id, subject, message_attributes or {})
-
-    _replace(LambdaFunction, "_invoke_lambda", invoke_lambda)
-    _replace(LambdaFunction, "invoke", function_invoke)
-    _replace(LambdaFunction, "update_function_code", update_function_code)
-    _replace(LambdaFunction, "update_configuration", update_configuration)
-    _replace(LambdaBackend, "delete_function", delete_function)
-    _replace(LambdaBackend, "reset", reset)
-    _replace(Subscription, "publish", sns_publish)
-
-
-def _deliver_sns_to_lambda(
-    sub: Any, message: str, message_id: str, subject: str | None, attributes: dict[str, Any]
-) -> None:
-    """The event AWS gives a Lambda subscribed to a topic: real topic and subscription ARNs, the
-    publish's MessageId and attributes ({"Type", "Value"}), a signed envelope, Subject null when unset."""
-    from moto.awslambda.utils import get_backend
-
-    envelope = sub.get_post_data(message, message_id, subject)  # signs like the SQS/HTTP deliveries
-    region = sub.endpoint.split(":")[3]
-    unsubscribe = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={sub.arn}"
-    sns = {
-        "Type": "Notification",
-        "MessageId": message_id,
-        "TopicArn": sub.topic.arn,
-        "Subject": subject,
-        "Message": message,
-        "Timestamp": envelope["Timestamp"],
-        "SignatureVersion": envelope["SignatureVersion"],
-        "Signature": envelope["Signature"],
-        "SigningCertUrl": envelope["SigningCertURL"],
-        "UnsubscribeUrl": unsubscribe,
-        "MessageAttributes": attributes,
-    }
-    event = {
-        "Records": [
-            {"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": sub.arn, "Sns": sns}
-        ]
-    }
-    try:
-        fn = get_backend(sub.account_id, region).get_function(sub.endpoint)
-    except Exception:  # AWS delivers asynchronously: a missing function never fails the Publish
-        log.warning("SNS subscription %s: function %s not found", sub.arn, sub.endpoint)
-        return
-    fn.invoke(json.dumps(event), {}, {})
-
-
-def _header(headers: Any, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            return str(value)
-    return None

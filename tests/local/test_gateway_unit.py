@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from awslab.local.gateway import (
+from awslab.local.apigw_proxy import (
     HttpRequest,
     MalformedProxyResponse,
     Route,

@@ -257,6 +257,6 @@ def confirm(opts: Options, question: str, *, required: bool) -> None:
     if opts.yes or not required:
         return
     if not sys.stdin.isatty() or os.environ.get("CI"):
-        raise UsageError("refusing to go on without confirmation", hint="pass --yes")
+        raise UsageError(f"not confirmed: {question}", hint="answer in a terminal, or pass --yes")
     if not typer.confirm(question, default=False, err=True):
         raise typer.Exit(1)

@@ -97,7 +97,7 @@ def fetch(target: Target, group: str, start_ms: int) -> tuple[bool, list[LogEven
         if is_not_found(exc):
             return False, []
         raise
-    events.sort(key=lambda e: (e.timestamp, e.event_id))
+    events.sort(key=lambda e: e.timestamp)  # stable: same-millisecond lines keep their log order
     return True, events
 
 

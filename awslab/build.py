@@ -7,6 +7,9 @@ Requirements are installed as wheels for the Lambda runtime's platform (not this
 into a cache keyed by what decides the result: the requirements, local files they name, the
 runtime and the architecture. The local cloud installs requirements itself, so its bundles keep
 `requirements.txt` and carry no dependencies.
+
+Symlinks in the code directory are followed only inside the spec's project (project_files.py):
+one leading anywhere else is refused, naming the link, rather than zipping what it points at.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import base64
 import fnmatch
 import hashlib
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from awslab import paths
 from awslab.errors import AwslabError, SpecError
+from awslab.project_files import project_root, walk_files
 
 DEFAULT_EXCLUDES: tuple[str, ...] = ("__pycache__", "*.pyc", ".*", "tests", "site")
 # Dependencies keep their own `tests`/`site` packages; only bytecode is dropped.
@@ -53,8 +56,12 @@ def build_bundle(
     bundle_requirements: bool,
     runtime: str,
     architecture: str,
+    spec_dir: Path | None = None,
 ) -> Bundle:
     """Zip `code_dir` (minus the default and given excludes) for Lambda.
+
+    Symlinks may point anywhere in the project of the spec in `spec_dir` (without one: inside
+    `code_dir`); OutsideProjectError names one that leads elsewhere or nowhere.
 
     With `bundle_requirements` and a `requirements.txt`, the requirements are installed as wheels
     for `runtime`/`architecture` (cached) and zipped alongside the code; the code wins when both
@@ -66,8 +73,9 @@ def build_bundle(
     entries: dict[str, Path] = {}
     if bundle_requirements and (code_dir / REQUIREMENTS).is_file():
         deps = install_requirements(code_dir, runtime=runtime, architecture=architecture)
-        entries.update(_walk(deps, DEPS_EXCLUDES))
-    entries.update(_walk(code_dir, (*DEFAULT_EXCLUDES, *(exclude or []))))
+        entries.update(_walk(deps, deps, DEPS_EXCLUDES))
+    root = project_root(spec_dir) if spec_dir is not None else code_dir
+    entries.update(_walk(code_dir, root, (*DEFAULT_EXCLUDES, *(exclude or []))))
     zip_bytes = _zip(entries)
     digest = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode("ascii")
     return Bundle(zip_bytes=zip_bytes, sha256=digest, files=len(entries))
@@ -91,19 +99,10 @@ def _excluded(rel: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def _walk(root: Path, patterns: Iterable[str]) -> Iterator[tuple[str, Path]]:
+def _walk(top: Path, root: Path, patterns: Iterable[str]) -> Iterator[tuple[str, Path]]:
     patterns = tuple(patterns)
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        rel_dir = here.relative_to(root).as_posix()
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        # prune excluded directories so their contents are never read
-        dirnames[:] = [d for d in dirnames if not _excluded(prefix + d, patterns)]
-        for name in filenames:
-            rel = prefix + name
-            path = here / name
-            if path.is_file() and not _excluded(rel, patterns):
-                yield rel, path
+    # excluded directories are pruned, so their contents (and links) are never read
+    return walk_files(top, root, skip=lambda rel: _excluded(rel, patterns))
 
 
 def _zip(entries: dict[str, Path]) -> bytes:

@@ -86,3 +86,12 @@ def describe_cause(cause: BaseException | str) -> str:
         return f"{code}: {msg}" if msg else str(code)
     text = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {text[0]}" if text else type(cause).__name__
+
+
+class OutsideProjectError(SpecError):
+    """A lab would use a file outside its project: a spec path leading out of the directory that
+    holds the spec, or a symlink in a handler or website directory pointing out of it (or nowhere)."""
+
+    def __init__(self, problem: str, *, hint: str) -> None:
+        super().__init__([problem])
+        self.hint = hint

@@ -1,8 +1,9 @@
 """Lab specs: YAML -> validated `LabSpec`, with every error naming file, line, key path and
 what was expected. Nothing here calls AWS.
 
-Validation order: YAML syntax and duplicate keys; the top-level shape; logical names; each
-resource's kind and fields (the kind's pydantic model); paths to handler code and files;
+Validation order: the file's size; YAML syntax, duplicate keys and alias expansion; the
+top-level shape; logical names; each resource's kind and fields (the kind's pydantic model);
+paths to handler code and files, which must stay inside the spec's project (project_files.py);
 `${logical.attribute}` references (dangling, unknown attribute); dependency cycles.
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import stat
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +23,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from awslab.engine.graph import CycleError, topological_order
 from awslab.errors import SpecError, UsageError
+from awslab.project_files import builtin_configs_dir, is_inside, project_root
 from awslab.resources.base import Props, Resource, load_kinds
 from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
 REF_RE = re.compile(r"\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}")
-LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-LOGICAL_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-# Fields that name files or directories, relative to the spec's directory: (field, what).
-PATH_FIELDS = {"code": "directory", "source": "directory", "definition": "file"}
+# Names are matched whole (fullmatch): `$` would also accept a trailing newline ("crud\n").
+LAB_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,19}")
+LOGICAL_RE = re.compile(r"[a-z][a-z0-9-]{0,39}")
+# Fields of each kind that name a file or a directory, relative to the spec's directory.
+PATH_FIELDS: dict[str, dict[str, str]] = {
+    "lambda.function": {"code": "directory"},
+    "s3.files": {"source": "directory"},
+    "stepfunctions.state_machine": {"definition": "file"},
+}
+# Checked from the file's size before reading: the largest built-in spec is a few kilobytes.
+MAX_SPEC_BYTES = 1_000_000
 
 Path_ = KeyPath
 
@@ -146,15 +158,6 @@ def resolve(value: Any, attrs: Mapping[str, Mapping[str, Any]]) -> Any:
 
 
 # ---- finding labs ----------------------------------------------------------------------
-def builtin_configs_dir() -> Path:
-    """configs/ of a source checkout (editable install), else the copy packed in the wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "configs", here / "_labs" / "configs"):
-        if candidate.is_dir():
-            return candidate
-    return here / "_labs" / "configs"
-
-
 def builtin_labs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(builtin_configs_dir().glob("*.yaml"))}
 
@@ -175,7 +178,12 @@ def find_lab(name_or_path: str) -> Path:
 
 
 def _pydantic_problems(
-    exc: ValidationError, prefix: Path_, lines: Mapping[Path_, int], where: str, what: str = ""
+    exc: ValidationError,
+    prefix: Path_,
+    lines: Mapping[Path_, int],
+    where: str,
+    model: type[BaseModel],
+    what: str = "",
 ) -> list[str]:
     problems = []
     for err in exc.errors():
@@ -190,7 +198,7 @@ def _pydantic_problems(
             )
             continue
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field{what}"
+            msg = f"unknown field{what}" + _valid_fields_note(model, loc)
         elif err["type"] == "missing":
             msg = f"missing required field{what}"
         elif (
@@ -208,10 +216,23 @@ def load_spec(path: Path | str) -> LabSpec:
     """Read and validate a spec; raise SpecError listing every problem found."""
     path = Path(path).resolve()
     where = _display(path)
+    too_big = SpecError(
+        [f"{where}: the file is larger than {MAX_SPEC_BYTES:,} bytes (1 MB); a lab spec is a few kilobytes"]
+    )
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise SpecError([f"{where}: not a regular file; expected a YAML lab spec"])
+        if info.st_size > MAX_SPEC_BYTES:
+            raise too_big
+        with path.open("rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)  # a file growing meanwhile still stops here
     except OSError as exc:
         raise SpecError([f"{where}: cannot read the file: {exc.strerror}"]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise too_big
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError([f"{where}: not a text file (expected UTF-8 YAML)"]) from None
     data, lines = load_yaml(text, where)
@@ -229,12 +250,13 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
     try:
         top = _TopLevel.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_pydantic_problems(exc, (), lines, where)) from None
+        raise SpecError(_pydantic_problems(exc, (), lines, where, _TopLevel)) from None
 
+    root = project_root(path.parent)
     problems: list[str] = []
-    if not LAB_NAME_RE.match(top.name):
+    if not LAB_NAME_RE.fullmatch(top.name):
         problems.append(
-            f"{where}:{line_for(lines, ('name',))}: name: invalid lab name '{top.name}'; "
+            f"{where}:{line_for(lines, ('name',))}: name: invalid lab name {top.name!r}; "
             "expected lowercase letters, digits and '-', starting with a letter, at most 20"
         )
     if not top.resources:
@@ -247,9 +269,9 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
     for logical, raw in top.resources.items():
         rpath: Path_ = ("resources", logical)
         line = line_for(lines, rpath)
-        if not LOGICAL_RE.match(str(logical)):
+        if not LOGICAL_RE.fullmatch(str(logical)):
             problems.append(
-                f"{where}:{line}: resources.{logical}: invalid logical name; expected lowercase "
+                f"{where}:{line}: {dotted(rpath)}: invalid logical name; expected lowercase "
                 "letters, digits and '-', starting with a letter, at most 40"
             )
             continue
@@ -278,9 +300,9 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         try:
             props: Props = cls.Props.model_validate(fields)
         except ValidationError as exc:
-            problems += _pydantic_problems(exc, rpath, lines, where, what=f" for {kind}")
+            problems += _pydantic_problems(exc, rpath, lines, where, cls.Props, what=f" for {kind}")
             continue
-        path_problems = _check_paths(fields, rpath, lines, where, path.parent)
+        path_problems = _check_paths(PATH_FIELDS.get(kind, {}), fields, rpath, lines, where, path.parent, root)
         problems += path_problems
         if path_problems:
             continue
@@ -289,7 +311,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         absolute = {
             k: str((path.parent / v).resolve())
             for k, v in fields.items()
-            if k in PATH_FIELDS and isinstance(v, str) and not REF_RE.search(v)
+            if k in PATH_FIELDS.get(kind, {}) and isinstance(v, str) and not REF_RE.search(v)
         }
         try:
             extra = cls.dependencies(cls.Props.model_validate({**fields, **absolute}) if absolute else props)
@@ -299,6 +321,10 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         deps = {name for name, _ in references(fields)} | extra
         specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line)
 
+    for i, check in enumerate(top.checks):
+        if check.upload is not None:  # `awslab check` uploads it: it must be the project's too
+            problems += _check_paths({"upload": "file"}, {"upload": check.upload}, ("checks", i), lines, where,
+                                     path.parent, root, must_exist=False)  # fmt: skip
     problems += _check_references(top, specs, lines, where)
     if problems:
         raise SpecError(problems, file=where)
@@ -317,21 +343,87 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
 
 
 def _check_paths(
-    fields: Mapping[str, Any], rpath: Path_, lines: Mapping[Path_, int], where: str, base: Path
+    path_fields: Mapping[str, str],
+    fields: Mapping[str, Any],
+    rpath: Path_,
+    lines: Mapping[Path_, int],
+    where: str,
+    base: Path,
+    root: Path,
+    *,
+    must_exist: bool = True,
 ) -> list[str]:
+    """Each path field names a file or directory inside the project `root` (symlinks followed)."""
     problems = []
-    for name, what in PATH_FIELDS.items():
+    for name, what in path_fields.items():
         value = fields.get(name)
         if not isinstance(value, str) or REF_RE.search(value):
             continue
+        at = f"{where}:{line_for(lines, (*rpath, name))}: {dotted((*rpath, name))}"
         target = (base / value).resolve()
-        ok = target.is_dir() if what == "directory" else target.is_file()
-        if not ok:
+        if not is_inside(target, root):
+            holder = "the directory that holds the spec" if root == base.resolve() else "the built-in labs' tree"
             problems.append(
-                f"{where}:{line_for(lines, (*rpath, name))}: {dotted((*rpath, name))}: "
-                f"{what} '{value}' not found (looked in {_display(target)})"
+                f"{at}: {value!r} leads outside {root} ({holder}); a lab may only use files under it: "
+                f"move the {what} there, or the spec up to a directory that contains both"
             )
+            continue
+        ok = target.is_dir() if what == "directory" else target.is_file()
+        if must_exist and not ok:
+            problems.append(f"{at}: {what} '{value}' not found (looked in {_display(target)})")
     return problems
+
+
+def _valid_fields_note(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """'; did you mean 'memory'? valid fields: code, handler, ...' for an unknown field at `loc`
+    (its last part) of `model`, or "" when the model there cannot be found."""
+    owner = _model_at(model, loc[:-1])
+    if owner is None:
+        return ""
+    names = sorted(f.alias or name for name, f in owner.model_fields.items())
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return "; " + (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that validates the value at `loc` inside `model` (through optional
+    values, lists and dicts), following pydantic's error locations."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return None
+    return next((t for t in _members(current) if _is_model(t)), None)
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    for t in _members(annotation):
+        if _is_model(t) and isinstance(part, str):
+            for name, f in t.model_fields.items():
+                if part in (name, f.alias):
+                    return f.annotation
+            if part == t.__name__:  # a union member's tag in the location
+                return t
+        origin, args = typing.get_origin(t), typing.get_args(t)
+        if origin in (list, tuple, set, frozenset) and isinstance(part, int) and args:
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
+    return None
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types an annotation allows: Optional and unions split, Annotated unwrapped."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
 
 
 def _check_references(

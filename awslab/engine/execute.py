@@ -12,7 +12,7 @@ from typing import Any
 
 from awslab.engine.plan import Change, Plan, Progress, ProgressFn, build_resource, field_hashes
 from awslab.engine.runner import run_graph
-from awslab.errors import AwslabError, ProvisionError
+from awslab.errors import AwslabError, ProvisionError, describe_cause
 from awslab.resources.base import Context, Record, UpdateNotSupported, kind_class
 from awslab.spec import LabSpec, resolve
 from awslab.state import StateStore
@@ -28,18 +28,58 @@ ACTION_VERBS = {
 
 
 class ApplyError(AwslabError):
-    """Some changes failed; `failures` maps logical names to their errors."""
+    """Some changes failed. Names each failed resource with its kind and the error (AWS's code and
+    message), what was not attempted because of it, and how to go on.
 
-    def __init__(self, lab: str, failures: Mapping[str, BaseException], skipped: list[str]) -> None:
+    `failures` maps logical names to their errors, `skipped` lists everything not attempted,
+    `skipped_by` maps each failure to what it held back (its transitive dependents)."""
+
+    def __init__(
+        self,
+        lab: str,
+        failures: Mapping[str, BaseException],
+        skipped: list[str],
+        *,
+        skipped_by: Mapping[str, list[str]] | None = None,
+        kinds: Mapping[str, str] | None = None,
+    ) -> None:
         self.failures = dict(failures)
         self.skipped = skipped
-        lines = [str(e) for e in failures.values()]
-        if skipped:
-            lines.append(f"not attempted (they depend on what failed): {', '.join(sorted(skipped))}")
+        self.skipped_by = {n: list(v) for n, v in (skipped_by or {}).items()}
+        kinds = kinds or {}
+        failed = f"{len(failures)} resource{'s' if len(failures) != 1 else ''} failed"
+        held = f", {len(skipped)} not attempted" if skipped else ""
+        lines = [f"up of lab '{lab}' stopped: {failed}{held}"]
+        for logical, exc in failures.items():
+            lines.extend(_describe_failure(logical, kinds.get(logical, ""), exc))
+            behind = self.skipped_by.get(logical)
+            if behind:
+                lines.append(f"  not attempted because of it: {', '.join(behind)}")
+        unexplained = [n for n in skipped if not any(n in v for v in self.skipped_by.values())]
+        if unexplained:
+            lines.append(f"not attempted (they depend on what failed): {', '.join(unexplained)}")
         super().__init__(
             "\n".join(lines),
-            hint=f"fix the cause and run 'awslab up {lab}' again (it resumes), or 'awslab teardown {lab}'",
+            hint=(
+                f"fix the cause, then 'awslab up {lab}' resumes (what was made is kept); "
+                f"'awslab teardown {lab}' removes what was made"
+            ),
         )
+
+
+def _describe_failure(logical: str, kind: str, exc: BaseException) -> list[str]:
+    """`kind 'logical' failed while creating: Code: message`, and the error's own hint."""
+    if isinstance(exc, ProvisionError):
+        head = f"{exc.kind} '{exc.logical}' failed while {exc.action}: {describe_cause(exc.cause)}"
+    else:
+        text = str(exc) if isinstance(exc, AwslabError) else describe_cause(exc)
+        head = f"{kind} '{logical}' failed: {text}".lstrip()
+    first, *rest = head.splitlines() or [head]
+    lines = [first, *(f"  {line}" for line in rest)]
+    hint = getattr(exc, "hint", None)
+    if hint:
+        lines.append(f"  hint: {hint}")
+    return lines
 
 
 @dataclass
@@ -104,7 +144,8 @@ def apply_plan(
         deleted = run_graph(reverse, run, workers=workers, skip_dependents_of_failures=False)
         result.failed.update(deleted.failed)
     if result.failed:
-        raise ApplyError(spec.name, result.failed, result.skipped)
+        kinds = {c.logical: c.kind for c in plan.changes}
+        raise ApplyError(spec.name, result.failed, result.skipped, skipped_by=result.skipped_by, kinds=kinds)
 
     outputs = {k: resolve(v, resolved) for k, v in spec.outputs.items()}
     store.set_outputs(spec.name, outputs)
@@ -127,8 +168,9 @@ def _apply_one(
     resource = build_resource(rs, ctx)
     if change.action in ("keep", "update") and rec is not None:
         # re-checked here, not trusted from the plan: a dependency updated or replaced in this
-        # run may have changed an attribute this resource references
-        if resource.fingerprint() == rec.fingerprint:
+        # run may have changed an attribute this resource references; drift (a setting changed
+        # outside awslab) is repaired although the spec is unchanged
+        if resource.fingerprint() == rec.fingerprint and not change.drift:
             return rec.attrs, "keep"
         try:
             attrs = resource.update(rec)

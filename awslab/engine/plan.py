@@ -2,6 +2,12 @@
 
 The same `Plan` is shown by `awslab plan` and executed by `awslab up` (see execute.py), as
 Chalice's planner hands one list of instructions to either a displayer or an executor.
+
+A resource is updated when its spec changed (its fingerprint) or when a setting awslab manages
+was changed outside awslab (drift: the live values `read` returns differ from those recorded).
+
+The one thing a plan records is a new lab's stack id (the suffix of every physical name), so
+that `up` creates the names the plan showed.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from typing import Any, Literal
 from awslab.engine.graph import topological_order
 from awslab.resources.base import Context, Record, Resource, fingerprint_of, kind_class
 from awslab.spec import LabSpec, ResourceSpec, resolve
-from awslab.state import StateStore, new_stack_id
+from awslab.state import StateStore
 from awslab.target import Target
 
 Action = Literal["create", "update", "replace", "keep", "delete"]
+UNRECORDED = "settings an older awslab did not record"
 
 
 @dataclass
@@ -28,6 +35,9 @@ class Change:
     reason: str
     physical: str
     depends_on: list[str] = field(default_factory=list)
+    # settings changed outside awslab ("memory 128 -> 512") or never recorded (UNRECORDED): `up`
+    # updates even if the spec did not change
+    drift: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +47,7 @@ class Change:
             "reason": self.reason,
             "physical": self.physical,
             "depends_on": self.depends_on,
+            "drift": self.drift,
         }
 
 
@@ -79,21 +90,25 @@ def build_resource(spec: ResourceSpec, ctx: Context) -> Resource:
 def plan_changes(
     spec: LabSpec, store: StateStore, target: Target, *, check_live: bool = True, workers: int = 4
 ) -> Plan:
+    stack_id = _stack_id(spec, store)
     lab_state = store.lab(spec.name)
-    stack_id = lab_state.stack_id if lab_state else new_stack_id()
     records = dict(lab_state.resources) if lab_state else {}
     ctx = Context(target=target, lab=spec.name, stack_id=stack_id, base_dir=spec.base_dir)
 
     live = _read_live(ctx, records, workers) if check_live else {}
     changes: dict[str, Change] = {}
     known: dict[str, Mapping[str, Any]] = {}  # attrs we can trust at plan time
+    names: dict[str, Mapping[str, Any]] = {}  # and the names of those still to be created
     for logical in spec.order:
         rs = spec.resources[logical]
-        change = _plan_one(rs, records.get(logical), live, known, ctx, check_live, changes)
-        changes[logical] = change
         rec = records.get(logical)
+        physical = rec.physical if rec else _planned_name(rs, ctx, names)
+        change = _plan_one(rs, rec, physical, live, known, ctx, check_live, changes)
+        changes[logical] = change
         if change.action in ("keep", "update") and rec is not None:
-            known[logical] = rec.attrs  # what `up` resolves against too (drift is status's business)
+            known[logical] = rec.attrs  # what `up` resolves against too
+        # a kind's `name` attribute is its physical name
+        names[logical] = known.get(logical) or {"name": change.physical}
 
     removed = {k: set(r.depends_on) & set(records) for k, r in records.items() if k not in spec.resources}
     for logical in reversed(topological_order(removed)):
@@ -103,6 +118,42 @@ def plan_changes(
         )
     ordered = [changes[k] for k in spec.order] + [c for k, c in changes.items() if k not in spec.resources]
     return Plan(spec.name, stack_id, spec, ordered)
+
+
+def _stack_id(spec: LabSpec, store: StateStore) -> str:
+    """The lab's stack id. A new lab's is chosen (at random) by its first plan and recorded at
+    once, under the state lock, so the names a plan shows are the ones `up` creates. Teardown
+    forgets it: a lab deployed again gets fresh names (S3 bucket names are global and may stay
+    taken for a while after a delete, SQS refuses a deleted queue's name for 60 s). Random, not
+    derived from the lab and the target: two state files for one account must not share names."""
+    lab_state = store.lab(spec.name)
+    if lab_state is not None:
+        return lab_state.stack_id
+    if store.holds_lock:  # `up`
+        return store.ensure_lab(spec.name, str(spec.path)).stack_id
+    with store.locked():  # re-reads the file: another command may have recorded one meanwhile
+        return store.ensure_lab(spec.name, str(spec.path)).stack_id
+
+
+class _Unknown(dict[str, Any]):
+    """A resource's attributes while planning: one not known before `up` stays a reference."""
+
+    def __init__(self, logical: str, attrs: Mapping[str, Any]) -> None:
+        super().__init__(attrs)
+        self.logical = logical
+
+    def __missing__(self, attr: str) -> str:
+        return f"${{{self.logical}.{attr}}}"
+
+
+def _planned_name(rs: ResourceSpec, ctx: Context, names: Mapping[str, Mapping[str, Any]]) -> str:
+    """The physical name `up` will create: the kind's own (a FIFO queue's `.fifo`, the bucket
+    that s3.files writes to), from the names planned for the resources it references."""
+    resolved = {logical: _Unknown(logical, names.get(logical, {})) for logical in rs.depends_on}
+    try:
+        return build_resource(rs, _ctx_with(ctx, resolved)).physical
+    except (KeyError, ValueError):  # the name depends on a value only `up` learns
+        return ctx.physical_name(rs.logical, rs.cls.name_rule)
 
 
 def _read_live(ctx: Context, records: Mapping[str, Record], workers: int) -> dict[str, dict[str, Any] | None]:
@@ -119,17 +170,18 @@ def _read_live(ctx: Context, records: Mapping[str, Record], workers: int) -> dic
 def _plan_one(
     rs: ResourceSpec,
     rec: Record | None,
+    physical: str,
     live: Mapping[str, Any],
     known: Mapping[str, Any],
     ctx: Context,
     check_live: bool,
     changes: Mapping[str, Change],
 ) -> Change:
-    physical = ctx.physical_name(rs.logical, rs.cls.name_rule)
     deps = sorted(rs.depends_on)
+    drift: list[str] = []
 
     def change(action: Action, reason: str) -> Change:
-        return Change(rs.logical, rs.kind, action, reason, rec.physical if rec else physical, deps)
+        return Change(rs.logical, rs.kind, action, reason, physical, deps, drift)
 
     if rec is None:
         return change("create", "new")
@@ -139,21 +191,38 @@ def _plan_one(
         return change(
             "replace", f"an earlier {'create' if rec.status == 'creating' else 'delete'} was interrupted"
         )
-    if check_live and live.get(rs.logical) is None:
-        return change("create", "missing: deleted outside awslab")
+    if check_live:
+        current = live.get(rs.logical)
+        if current is None:
+            return change("create", "missing: deleted outside awslab")
+        drift.extend(str(d) for d in rs.cls.drift(rec, current))
+        if any(k in current and k not in rec.attrs for k in rs.cls.drift_keys):
+            # state written before these settings were recorded: an update applies the spec
+            # (so whatever was changed outside is undone) and records them
+            drift.append(UNRECORDED)
+    drifted = "drift: " + ", ".join(drift) if drift else ""
+
+    def with_drift(reason: str) -> str:
+        return "; ".join(part for part in (reason, drifted) if part)
+
     recreated = [d for d in deps if changes[d].action in ("create", "replace")]
     if recreated:
-        return change("update", f"depends on {', '.join(recreated)}, which will be recreated")
+        return change("update", with_drift(f"depends on {', '.join(recreated)}, which will be recreated"))
     try:
         desired = build_resource(rs, _ctx_with(ctx, known))
         fingerprint = desired.fingerprint()
     except KeyError as exc:
-        return change("update", f"attribute {exc} of a dependency is not recorded yet")
+        return change("update", with_drift(f"attribute {exc} of a dependency is not recorded yet"))
     if fingerprint == rec.fingerprint:
-        return change("keep", "up to date")
-    changed = sorted(k for k, h in field_hashes(rs.fields).items() if rec.inputs.get(k) != h)
-    changed += sorted(k for k in rec.inputs if k not in rs.fields)
-    reason = "changed: " + ", ".join(changed) if changed else "code, files or a referenced value changed"
+        if not drift:
+            return change("keep", "up to date")
+        changed: list[str] = []
+        reason = ""
+    else:
+        changed = sorted(k for k, h in field_hashes(rs.fields).items() if rec.inputs.get(k) != h)
+        changed += sorted(k for k in rec.inputs if k not in rs.fields)
+        reason = "changed: " + ", ".join(changed) if changed else "code, files or a referenced value changed"
+    reason = with_drift(reason)
     if not rs.cls.can_update() or set(changed) & rs.cls.replace_fields:
         return change("replace", reason + " (this kind is replaced to change it)")
     return change("update", reason)

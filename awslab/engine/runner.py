@@ -13,6 +13,9 @@ class RunResult:
     done: list[str] = field(default_factory=list)
     failed: dict[str, BaseException] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # not run: something they wait for failed
+    # each failure -> the tasks skipped because of it (its transitive dependents), in skip order;
+    # a task behind two failures is listed under both
+    skipped_by: dict[str, list[str]] = field(default_factory=dict)
 
 
 def run_graph(
@@ -28,20 +31,36 @@ def run_graph(
     without, everything still runs (teardown: delete as much as possible)."""
     waiting = {n: {d for d in ds if d in deps} for n, ds in deps.items()}
     result = RunResult()
-    blocked: set[str] = set()
+    # a task waiting on a failure -> the failures behind it (directly or through skipped tasks)
+    blocked: dict[str, set[str]] = {}
     running: dict[Future[None], str] = {}
+
+    def release(name: str, causes: set[str]) -> None:
+        for other, ds in waiting.items():
+            if name in ds:
+                ds.discard(name)
+                if causes and skip_dependents_of_failures:
+                    blocked.setdefault(other, set()).update(causes)
+
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="awslab") as pool:
         while waiting or running:
+            # A skip releases its dependents at once, which may make more tasks ready (to skip
+            # or to run): go on until nothing more is ready, before concluding anything.
             ready = [n for n, ds in waiting.items() if not ds]
-            for name in ready:
-                del waiting[name]
-                if name in blocked:
+            while ready:
+                for name in ready:
+                    del waiting[name]
+                    causes = blocked.pop(name, set())
+                    if not causes:
+                        running[pool.submit(task, name)] = name
+                        continue
                     result.skipped.append(name)
+                    for cause in sorted(causes):
+                        result.skipped_by[cause].append(name)
                     if on_skip:
                         on_skip(name)
-                    _release(waiting, name, blocked if skip_dependents_of_failures else None)
-                    continue
-                running[pool.submit(task, name)] = name
+                    release(name, causes)
+                ready = [n for n, ds in waiting.items() if not ds]
             if not running:
                 if waiting:  # only possible with a cycle, which spec validation rules out
                     raise RuntimeError(f"dependency cycle among {sorted(waiting)}")
@@ -52,16 +71,10 @@ def run_graph(
                 exc = fut.exception()
                 if exc is None:
                     result.done.append(name)
-                    _release(waiting, name, None)
+                    release(name, set())
                 else:
                     result.failed[name] = exc
-                    _release(waiting, name, blocked if skip_dependents_of_failures else None)
+                    if skip_dependents_of_failures:
+                        result.skipped_by[name] = []
+                    release(name, {name})
     return result
-
-
-def _release(waiting: dict[str, set[str]], name: str, block: set[str] | None) -> None:
-    for other, ds in waiting.items():
-        if name in ds:
-            ds.discard(name)
-            if block is not None:
-                block.add(other)

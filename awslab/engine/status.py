@@ -1,4 +1,7 @@
-"""Status: every tracked resource checked live (present / missing / changed / incomplete)."""
+"""Status: every tracked resource checked live (present / missing / changed / incomplete).
+
+"changed" names the managed settings whose live value differs from what awslab last applied
+(`Resource.drift`), with the values where they are short ("memory 128 -> 512, code")."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from awslab.resources.base import Context, Record, kind_class
 from awslab.state import LabState
 from awslab.target import Target
 
-Health = Literal["present", "missing", "changed", "incomplete", "unknown"]
+Health = Literal["present", "missing", "changed", "incomplete", "unknown", "gone"]  # gone: with the local cloud
 
 
 @dataclass
@@ -52,9 +55,10 @@ def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 
             return status("unknown", describe_cause(exc))
         if live is None:
             return status("missing", "deleted outside awslab; 'up' recreates it")
-        drift = [k for k in cls.drift_keys if k in rec.attrs and k in live and live[k] != rec.attrs[k]]
+        drift = cls.drift(rec, live)
         if drift:
-            return status("changed", "changed outside awslab: " + ", ".join(drift))
+            changed = ", ".join(str(d) for d in drift)
+            return status("changed", f"changed outside awslab: {changed}; 'up' restores the spec")
         return status("present")
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

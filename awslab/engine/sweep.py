@@ -91,10 +91,14 @@ class SweepResult:
 
 
 # ---- finding --------------------------------------------------------------------------------
-def find_orphans(target: Target, known: set[tuple[str, str]]) -> list[Orphan]:
+def find_orphans(
+    target: Target, known: set[tuple[str, str]], owned: frozenset[tuple[str, str]] = frozenset()
+) -> list[Orphan]:
     """Resources on `target` tagged (or, for untaggable ones, owned) by awslab whose
-    (kind, physical name) is not in `known`. IAM is global: on a real account `known` should
-    hold the records of every region's state of that account."""
+    (kind, physical name) is not in `known` and whose (lab, stack id) is not in `owned`: a stack
+    another state file records is that state's, even where its records lag behind (a resource
+    being created right now). IAM is global: on a real account `known` and `owned` should come
+    from every region's state of that account."""
     scan = _Scan(target, known)
     found: list[Orphan] = []
     found += scan.roles()
@@ -110,7 +114,7 @@ def find_orphans(target: Target, known: set[tuple[str, str]]) -> list[Orphan]:
     found += scan.topics()
     found += scan.state_machines()
     found += scan.log_groups()
-    return sorted(found, key=_order_key)
+    return sorted((o for o in found if (o.lab, o.stack_id) not in owned), key=_order_key)
 
 
 Owner = tuple[str, str, str]  # lab, stack id, logical

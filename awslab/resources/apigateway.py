@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
@@ -27,14 +28,17 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates
+from awslab.resources.lambda_events import add_permission_once
 from awslab.resources.retry import retry_propagation
 from awslab.target import origin_of
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 DEFAULT_ALLOW_HEADERS = ("Content-Type", "Authorization", "X-Amz-Date", "X-Api-Key", "X-Amz-Security-Token")
-_LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._:-]+$")
-_VARIABLE_SEGMENT = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\+?\}$")
-_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# \Z, not `$`: `$` also matches before a trailing newline
+_LITERAL_SEGMENT = re.compile(r"^[A-Za-z0-9._:-]+\Z")
+_VARIABLE_SEGMENT = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\+?\}\Z")
+_BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 _GATEWAY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")
 _CORS_HEADERS = ("Origin", "Methods", "Headers", "Max-Age")
 
@@ -171,6 +175,13 @@ class RestApi(Resource):
                 binaryMediaTypes=list(self.props.binary_media_types),
                 tags=self.ctx.tags(self.logical),
             )
+            # CreateRestApi makes a new API on every call: a lost answer left one more
+            drop_duplicates(
+                api,
+                api["id"],
+                lambda: [a["id"] for a in self._find(self.ctx, self.physical)],
+                lambda api_id: _delete_api_throttled(apigw, api_id),
+            )
         self._sync_settings(api)  # a reused API's settings; and moto ignores binaryMediaTypes on create
         return self._build(api["id"], previous_permissions=[], previous_stage=None)
 
@@ -248,12 +259,16 @@ class RestApi(Resource):
         for path in sorted(wanted - set(ids), key=lambda p: len(path_segments(p))):
             segs = path_segments(path)
             parent = "/" + "/".join(segs[:-1])
-            ids[path] = apigw.create_resource(restApiId=api_id, parentId=ids[parent], pathPart=segs[-1])["id"]
+            ids[path] = _create_resource(apigw, api_id, ids[parent], segs[-1])
 
         region = self.ctx.target.region
         for method, path, target in routes:
-            apigw.put_method(
-                restApiId=api_id, resourceId=ids[path], httpMethod=method, authorizationType="NONE"
+            _put_new(
+                apigw.put_method,
+                restApiId=api_id,
+                resourceId=ids[path],
+                httpMethod=method,
+                authorizationType="NONE",
             )
             uri = (
                 f"arn:{partition_of(region)}:apigateway:{region}:lambda:path/2015-03-31/functions/"
@@ -301,8 +316,9 @@ class RestApi(Resource):
             for h in _CORS_HEADERS
         }
         common = {"restApiId": api_id, "resourceId": resource_id, "httpMethod": "OPTIONS"}
-        apigw.put_method(**common, authorizationType="NONE")
-        apigw.put_method_response(
+        _put_new(apigw.put_method, **common, authorizationType="NONE")
+        _put_new(
+            apigw.put_method_response,
             **common,
             statusCode="200",
             responseModels={"application/json": "Empty"},
@@ -344,15 +360,13 @@ class RestApi(Resource):
         for fn in wanted:
             if sid in _statement_ids(self.ctx, fn):
                 continue
-            retry_propagation(
-                lambda f=fn: lam.add_permission(
-                    FunctionName=f,
-                    StatementId=sid,
-                    Action="lambda:InvokeFunction",
-                    Principal="apigateway.amazonaws.com",
-                    SourceArn=source_arn,
-                )
-            )
+            add_permission_once(lam, {
+                "FunctionName": fn,
+                "StatementId": sid,
+                "Action": "lambda:InvokeFunction",
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": source_arn,
+            })  # fmt: skip
         return [{"function": fn, "statement_id": sid} for fn in wanted]
 
     # ---- read / delete -------------------------------------------------------------------
@@ -383,14 +397,7 @@ class RestApi(Resource):
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
             _remove_permissions(ctx, recorded if recorded is not None else _find_lab_permissions(ctx, api_id))
-            # AWS allows one DeleteRestApi per 30 s per account: retry the throttle, with a deadline.
-            retry_propagation(
-                lambda a=api_id: _delete_api(apigw, a),
-                deadline=240.0,
-                first_delay=2.0,
-                max_delay=16.0,
-                is_retryable=lambda e: error_code(e) == "TooManyRequestsException",
-            )
+            _delete_api_throttled(apigw, api_id)
 
     @classmethod
     def _find(cls, ctx: Context, name: str) -> list[dict[str, Any]]:
@@ -436,10 +443,63 @@ def missing_ok() -> Iterator[None]:
             raise
 
 
+def _delete_api_throttled(apigw: Any, api_id: str) -> None:
+    # AWS allows one DeleteRestApi per 30 s per account: retry the throttle, with a deadline.
+    retry_propagation(
+        lambda: _delete_api(apigw, api_id),
+        deadline=240.0,
+        first_delay=2.0,
+        max_delay=16.0,
+        is_retryable=lambda e: error_code(e) == "TooManyRequestsException",
+    )
+
+
+def _create_resource(apigw: Any, api_id: str, parent_id: str, part: str) -> str:
+    """CreateResource, once: AWS refuses a second child of the same name (a retried call whose
+    first answer was lost: the one there is adopted); moto makes one per attempt (the answered
+    one is kept)."""
+
+    def same() -> list[str]:
+        return [
+            r["id"]
+            for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id)
+            for r in page["items"]
+            if r.get("parentId") == parent_id and r.get("pathPart") == part
+        ]
+
+    try:
+        made = apigw.create_resource(restApiId=api_id, parentId=parent_id, pathPart=part)
+    except ClientError as exc:
+        return adopt_or_raise(
+            exc, ("ConflictException",), lambda: next(iter(same()), None), fragment="already has this name"
+        )
+    drop_duplicates(
+        made, made["id"], same, lambda rid: apigw.delete_resource(restApiId=api_id, resourceId=rid)
+    )
+    return str(made["id"])
+
+
+def _put_new(call: Callable[..., Any], **params: Any) -> None:
+    """PutMethod / PutMethodResponse on a method or response that `_sync_tree` just cleared. AWS
+    refuses to overwrite one (ConflictException): a retried call whose first answer was lost
+    finds its own, which is done."""
+    try:
+        call(**params)
+    except ClientError as exc:
+        if not already_exists(exc, ("ConflictException",), "already exists"):
+            raise
+
+
 def _delete_api(apigw: Any, api_id: str) -> None:
     with missing_ok():
         apigw.get_rest_api(restApiId=api_id)  # moto answers the delete of a missing API with a 500
-        apigw.delete_rest_api(restApiId=api_id)
+        try:
+            apigw.delete_rest_api(restApiId=api_id)
+        except Exception:
+            # ...which is also what botocore's retry of a delete whose answer was lost meets (a
+            # KeyError in moto's in-process mock): gone is done, anything else is raised
+            apigw.get_rest_api(restApiId=api_id)
+            raise
 
 
 def _statement_ids(ctx: Context, function: str) -> set[str]:

@@ -7,6 +7,7 @@ import re
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import Field, field_validator
 
 from awslab.build import Bundle, build_bundle
@@ -21,6 +22,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import retry_propagation
 
 LOG_RETENTION_DAYS = 7
@@ -32,7 +34,7 @@ RESERVED_ENV = frozenset({
     "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })  # fmt: skip
-_ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: `$` accepts a trailing newline
 # Lambda's waiters poll every second or so; a deadline of five minutes covers a cold account.
 _WAIT = {"Delay": 1, "MaxAttempts": 300}
 
@@ -72,7 +74,12 @@ class Function(Resource):
     Props = FunctionProps
     attributes = ("name", "arn", "code_sha256")
     name_rule: ClassVar[NameRule] = NameRule(max_len=64, allowed="-_")
-    drift_keys = ("arn", "code_sha256")
+    drift_keys = (
+        "arn", "code_sha256", "memory", "timeout", "environment",
+        "handler", "runtime", "architecture", "role", "description",
+    )  # fmt: skip
+    drift_labels = {"code_sha256": "code"}
+    drift_shown = frozenset({"memory", "timeout", "handler", "runtime", "architecture"})
 
     props: FunctionProps
 
@@ -86,6 +93,7 @@ class Function(Resource):
             bundle_requirements=self.ctx.target.kind != "local",
             runtime=self.props.runtime,
             architecture=self.props.architecture,
+            spec_dir=self.ctx.base_dir,  # symlinks may point anywhere in the spec's project
         )
 
     def fingerprint(self) -> str:
@@ -120,16 +128,28 @@ class Function(Resource):
         name = self.physical
         self._ensure_log_group(name)
         # A role created seconds ago is not yet assumable by Lambda: retried, with a deadline.
-        fn = retry_propagation(lambda: lam.create_function(
-            FunctionName=name,
-            Code={"ZipFile": self.bundle.zip_bytes},
-            Architectures=[self.props.architecture],
-            Tags=self.ctx.tags(self.logical),
-            Publish=False,
-            **self._configuration(),
-        ))  # fmt: skip
+        try:
+            fn = retry_propagation(lambda: lam.create_function(
+                FunctionName=name,
+                Code={"ZipFile": self.bundle.zip_bytes},
+                Architectures=[self.props.architecture],
+                Tags=self.ctx.tags(self.logical),
+                Publish=False,
+                **self._configuration(),
+            ))  # fmt: skip
+        except ClientError as exc:
+            # a retried create whose first answer was lost, or one an earlier run left: adopted
+            # (and brought in line) when its tags say it is this function
+            return adopt_or_raise(exc, ("ResourceConflictException",), self._adopt, fragment="already exist")
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=_WAIT)
-        return {"name": fn["FunctionName"], "arn": fn["FunctionArn"], "code_sha256": fn["CodeSha256"]}
+        return _attrs(fn)
+
+    def _adopt(self) -> dict[str, Any] | None:
+        lam = self.ctx.client("lambda")
+        if not is_ours(lam.get_function(FunctionName=self.physical).get("Tags"), self.ctx, self.logical):
+            return None
+        lam.get_waiter("function_active_v2").wait(FunctionName=self.physical, WaiterConfig=_WAIT)
+        return self.update(Record(self.kind, self.logical, self.physical, "creating"))
 
     def update(self, record: Record) -> dict[str, Any]:
         """Change only what differs from the live function: configuration, then code."""
@@ -150,8 +170,7 @@ class Function(Resource):
                 )
             )
             lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAIT)
-        live = lam.get_function(FunctionName=name)["Configuration"]
-        return {"name": live["FunctionName"], "arn": live["FunctionArn"], "code_sha256": live["CodeSha256"]}
+        return _attrs(lam.get_function(FunctionName=name)["Configuration"])
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -161,7 +180,7 @@ class Function(Resource):
             if is_not_found(exc):
                 return None
             raise
-        return {"name": live["FunctionName"], "arn": live["FunctionArn"], "code_sha256": live["CodeSha256"]}
+        return _attrs(live)
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
@@ -176,6 +195,26 @@ class Function(Resource):
             except Exception as exc:
                 if not is_not_found(exc):
                     raise
+
+
+def _attrs(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A function's attributes and the settings awslab manages, from its configuration (as
+    CreateFunction and GetFunction return it): what is recorded and compared for drift."""
+    env = (cfg.get("Environment") or {}).get("Variables") or {}
+    return {
+        "name": cfg["FunctionName"],
+        "arn": cfg["FunctionArn"],
+        "code_sha256": cfg["CodeSha256"],
+        "memory": cfg.get("MemorySize"),
+        "timeout": cfg.get("Timeout"),
+        # a digest per variable: drift names the variables, the state holds no values
+        "environment": {k: fingerprint_of(v) for k, v in sorted(env.items())},
+        "handler": cfg.get("Handler"),
+        "runtime": cfg.get("Runtime"),
+        "architecture": (cfg.get("Architectures") or ["x86_64"])[0],
+        "role": cfg.get("Role"),
+        "description": cfg.get("Description") or "",
+    }
 
 
 def _config_differs(live: dict[str, Any], wanted: dict[str, Any]) -> bool:

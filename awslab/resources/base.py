@@ -6,7 +6,10 @@ spec; `dependencies()` adds the ones a kind knows of, such as route targets name
 boto3 calls: `create`, `read`, `delete`, and `update` where that is cheap.
 
 `read` and `delete` are classmethods that work from the state record alone, so `status` and
-`teardown` work even when the spec has changed or is gone. A record whose `status` is
+`teardown` work even when the spec has changed or is gone. `read` returns the live values of
+the settings awslab manages under the same keys as the attributes `create` / `update` record
+(`drift_keys`): a difference is a change made outside awslab (drift), which `status` reports,
+`plan` plans to repair and `up` repairs by calling `update`. A record whose `status` is
 "creating" (the process died between the call and the write) may have empty `attrs`: `delete`
 must then find the resource by its physical name.
 """
@@ -146,6 +149,34 @@ def fingerprint_of(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class Drift:
+    """One managed setting changed outside awslab: its recorded (applied) and live values."""
+
+    key: str
+    label: str
+    applied: Any
+    live: Any
+    shown: bool = False  # the values are short and safe to print
+
+    def __str__(self) -> str:
+        if isinstance(self.applied, dict) and isinstance(self.live, dict):
+            # e.g. an environment: name the variables that differ, never their values
+            names = sorted(k for k in {*self.applied, *self.live} if self.applied.get(k) != self.live.get(k))
+            return f"{self.label} ({', '.join(names)})"
+        if not self.shown:
+            return self.label
+        return f"{self.label} {_shown(self.applied)} -> {_shown(self.live)}"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 class UpdateNotSupported(Exception):
     """Raised by `update` when the change needs a replacement (delete, then create)."""
 
@@ -158,8 +189,13 @@ class Resource(ABC):
     # attributes a `${logical.attr}` reference may name; `create` returns at least these
     attributes: ClassVar[tuple[str, ...]] = ("name", "arn")
     name_rule: ClassVar[NameRule] = NameRule()
-    # attrs compared by `status` to detect drift (live vs. recorded)
+    # attrs that `read` returns live and `create` / `update` record as applied: a difference is
+    # drift, repaired by `update` (which must set every one of them from the props)
     drift_keys: ClassVar[tuple[str, ...]] = ()
+    # how a drift key is named to the user (default: the key with spaces)
+    drift_labels: ClassVar[Mapping[str, str]] = {}
+    # drift keys whose values are short and safe to show ("memory 128 -> 512"); others by name
+    drift_shown: ClassVar[frozenset[str]] = frozenset()
     # fields whose change needs a replacement (delete, then create), so a plan can say so
     replace_fields: ClassVar[frozenset[str]] = frozenset()
     # the kind that bare logical names in `dependencies()` must name (route targets), if any
@@ -204,7 +240,25 @@ class Resource(ABC):
     @classmethod
     @abstractmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        """Live attributes of the resource, or None when it does not exist."""
+        """Live attributes of the resource (with the live values of `drift_keys`), or None when
+        it does not exist."""
+
+    @classmethod
+    def drift(cls, record: Record, live: Mapping[str, Any]) -> list[Drift]:
+        """The managed settings whose live value differs from the one recorded when awslab last
+        applied the spec. A key the record lacks (written by an older awslab) is not compared:
+        the next update records it."""
+        return [
+            Drift(
+                key,
+                cls.drift_labels.get(key, key.replace("_", " ")),
+                record.attrs[key],
+                live[key],
+                key in cls.drift_shown,
+            )
+            for key in cls.drift_keys
+            if key in record.attrs and key in live and live[key] != record.attrs[key]
+        ]
 
     @classmethod
     @abstractmethod
@@ -239,7 +293,7 @@ def load_kinds() -> dict[str, type[Resource]]:
         import awslab.resources as pkg
 
         for mod in pkgutil.iter_modules(pkg.__path__):
-            if mod.name not in ("base", "retry"):
+            if mod.name not in ("base", "retry", "idempotent"):
                 importlib.import_module(f"awslab.resources.{mod.name}")
         _ALL_LOADED = True
     return REGISTRY

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import Field, field_validator
 
 from awslab.resources.base import (
@@ -18,10 +19,12 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, already_exists, is_ours
 
 StreamView = Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"]
 # Tables take seconds to become ACTIVE (or to go away) on AWS; moto answers at once.
 _WAIT = {"Delay": 2, "MaxAttempts": 150}
+BILLING_MODE = "PAY_PER_REQUEST"  # on demand: a lab costs nothing while idle
 
 
 class TableProps(Props):
@@ -55,7 +58,9 @@ class Table(Resource):
     attributes = ("name", "arn", "stream_arn")
     replace_fields = frozenset({"key"})
     name_rule: ClassVar[NameRule] = NameRule(max_len=255, allowed="-_.")
-    drift_keys = ("arn", "stream_arn")
+    drift_keys = ("arn", "billing_mode", "stream", "stream_arn", "ttl")
+    drift_labels = {"billing_mode": "billing mode", "stream_arn": "stream ARN"}
+    drift_shown = frozenset({"billing_mode", "stream", "ttl"})
 
     props: TableProps
 
@@ -65,20 +70,38 @@ class Table(Resource):
         extra: dict[str, Any] = {}
         if self.props.stream:
             extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": self.props.stream}
-        ddb.create_table(
-            TableName=name,
-            KeySchema=self.props.key_schema(),
-            AttributeDefinitions=self.props.attribute_definitions(),
-            BillingMode="PAY_PER_REQUEST",
-            Tags=[{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()],
-            **extra,
-        )
+        try:
+            ddb.create_table(
+                TableName=name,
+                KeySchema=self.props.key_schema(),
+                AttributeDefinitions=self.props.attribute_definitions(),
+                BillingMode="PAY_PER_REQUEST",
+                Tags=[{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()],
+                **extra,
+            )
+        except ClientError as exc:
+            # a retried create whose first answer was lost, or one an earlier run left: adopted
+            # when its tags say it is this table
+            return adopt_or_raise(exc, ("ResourceInUseException",), self._adopt, fragment="exists")
         ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
         if self.props.ttl:
-            ddb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": self.props.ttl}
-            )
-        return _attrs(ddb.describe_table(TableName=name)["Table"])
+            try:
+                ddb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": self.props.ttl}
+                )
+            except ClientError as exc:
+                # a retried call whose first answer was lost finds TTL on already
+                if not already_exists(exc, ("ValidationException",), "already enabled"):
+                    raise
+        return _attrs(ddb.describe_table(TableName=name)["Table"], self.props.ttl)
+
+    def _adopt(self) -> dict[str, Any] | None:
+        ddb, name = self.ctx.client("dynamodb"), self.physical
+        arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+        if not is_ours(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags"), self.ctx, self.logical):
+            return None
+        ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)  # it may be CREATING
+        return self.update(Record(self.kind, self.logical, name, "creating"))
 
     def update(self, record: Record) -> dict[str, Any]:
         """Stream and TTL change in place; a different key needs a new table."""
@@ -91,6 +114,9 @@ class Table(Resource):
             live_key.get(n) != t for n, t in self.props.key.items()
         ):
             raise UpdateNotSupported(f"{self.kind}: the key of table {name} changes")
+        if _billing_mode(table) != BILLING_MODE:  # switched outside awslab
+            ddb.update_table(TableName=name, BillingMode=BILLING_MODE)
+            ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
 
         spec = table.get("StreamSpecification") or {}
         live_stream = spec.get("StreamViewType") if spec.get("StreamEnabled") else None
@@ -111,10 +137,7 @@ class Table(Resource):
                     raise
                 ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
 
-        ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        live_ttl = (
-            ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None
-        )
+        live_ttl = _live_ttl(ddb, name)
         if live_ttl != self.props.ttl:
             if live_ttl is not None:
                 ddb.update_time_to_live(
@@ -124,7 +147,7 @@ class Table(Resource):
                 ddb.update_time_to_live(
                     TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": self.props.ttl}
                 )
-        return _attrs(ddb.describe_table(TableName=name)["Table"])
+        return _attrs(ddb.describe_table(TableName=name)["Table"], self.props.ttl)
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -136,7 +159,7 @@ class Table(Resource):
             raise
         if table.get("TableStatus") == "DELETING":
             return None
-        return _attrs(table)
+        return _attrs(table, _live_ttl(ctx.client("dynamodb"), record.physical))
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
@@ -159,9 +182,29 @@ class Table(Resource):
         ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=_WAIT)
 
 
-def _attrs(table: dict[str, Any]) -> dict[str, Any]:
+def _billing_mode(table: dict[str, Any]) -> str:
+    # a table created with provisioned capacity may have no summary at all
+    return str((table.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED")
+
+
+def _live_ttl(ddb: Any, name: str) -> str | None:
+    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    return ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") else None
+
+
+def _attrs(table: dict[str, Any], ttl: str | None) -> dict[str, Any]:
+    """A table's attributes and the settings awslab manages (`ttl`: its TTL attribute, which
+    DescribeTable does not tell)."""
+    spec = table.get("StreamSpecification") or {}
+    enabled = spec.get("StreamEnabled", False)
     # "" without an enabled stream (a disabled stream's ARN stays listed for a day, unusable), so a
     # reference to it resolves to a string either way
-    enabled = (table.get("StreamSpecification") or {}).get("StreamEnabled", False)
     stream_arn = table.get("LatestStreamArn", "") if enabled else ""
-    return {"name": table["TableName"], "arn": table["TableArn"], "stream_arn": stream_arn}
+    return {
+        "name": table["TableName"],
+        "arn": table["TableArn"],
+        "stream_arn": stream_arn,
+        "billing_mode": _billing_mode(table),
+        "stream": spec.get("StreamViewType") if enabled else None,
+        "ttl": ttl,
+    }

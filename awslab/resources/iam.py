@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
@@ -18,10 +19,12 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, is_ours
 
 INLINE_POLICY = "awslab-inline"
-_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*$")
-_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+# \Z, not `$`: `$` also matches before a trailing newline
+_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*\Z")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+\Z")
 
 
 class Statement(BaseModel):
@@ -126,12 +129,17 @@ class Role(Resource):
     def create(self) -> dict[str, Any]:
         iam = self.ctx.client("iam")
         tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
-        role = iam.create_role(
-            RoleName=self.physical,
-            AssumeRolePolicyDocument=json.dumps(trust_policy(self.props.services)),
-            Description=self.props.description,
-            Tags=tags,
-        )["Role"]
+        try:
+            role = iam.create_role(
+                RoleName=self.physical,
+                AssumeRolePolicyDocument=json.dumps(trust_policy(self.props.services)),
+                Description=self.props.description,
+                Tags=tags,
+            )["Role"]
+        except ClientError as exc:
+            # a retried create whose first answer was lost, or one an earlier run left: adopted
+            # (and brought in line) when its tags say it is this role
+            return adopt_or_raise(exc, ("EntityAlreadyExists",), self._adopt)
         policy = self.inline_policy()
         if policy is not None:
             iam.put_role_policy(
@@ -140,6 +148,12 @@ class Role(Resource):
         for arn in self.props.managed_policies:
             iam.attach_role_policy(RoleName=self.physical, PolicyArn=arn)
         return {"name": role["RoleName"], "arn": role["Arn"]}
+
+    def _adopt(self) -> dict[str, Any] | None:
+        role = self.ctx.client("iam").get_role(RoleName=self.physical)["Role"]
+        if not is_ours(role.get("Tags"), self.ctx, self.logical):
+            return None
+        return self.update(Record(self.kind, self.logical, self.physical, "creating"))
 
     def update(self, record: Record) -> dict[str, Any]:
         iam = self.ctx.client("iam")

@@ -28,6 +28,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates, was_retried
 from awslab.resources.retry import is_propagation_error, retry_propagation
 
 ArnRef = ArnRef
@@ -81,8 +82,27 @@ def ensure_invoke_permission(
     }
     if source_account:
         params["SourceAccount"] = source_account
-    # a function just created may still be Pending ("The operation cannot be performed at this time")
-    retry_propagation(lambda: lam.add_permission(**params))
+    add_permission_once(lam, params)
+
+
+def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
+    """AddPermission with a fixed StatementId that was not there, so that a lost answer cannot
+    matter: the retried call finds its own statement (ResourceConflictException on AWS: done),
+    and an endpoint that adds the same statement id twice (moto) has the copy removed."""
+    try:
+        # a function just created may still be Pending ("The operation cannot be performed at this time")
+        response = retry_propagation(lambda: lam.add_permission(**params))
+    except ClientError as exc:
+        if already_exists(exc, ("ResourceConflictException",), "already exists"):
+            return
+        raise
+    if was_retried(response):
+        function, sid = params["FunctionName"], params["StatementId"]
+        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
+        stmts = policy.get("Statement", [])
+        copies = sum(1 for s in ([stmts] if isinstance(stmts, dict) else stmts) if s.get("Sid") == sid)
+        for _ in range(copies - 1):
+            lam.remove_permission(FunctionName=function, StatementId=sid)
 
 
 def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> None:
@@ -122,6 +142,7 @@ class EventSource(Resource):
     attributes = ("uuid", "arn")
     replace_fields = frozenset({"source"})
     drift_keys = ("batch_size", "enabled", "function")
+    drift_shown = frozenset({"batch_size", "enabled"})
 
     @property
     def cfg(self) -> EventSourceProps:
@@ -155,16 +176,30 @@ class EventSource(Resource):
             # the function's role may not yet show its new SQS permissions to Lambda
             mapping = retry_propagation(lambda: lam.create_event_source_mapping(**params))
         except ClientError as exc:
-            if error_code(exc) != "ResourceConflictException":
-                raise
-            existing = _find(self.ctx, self.cfg.function, self.cfg.source)
-            if existing is None:
-                raise
-            # The same function and queue are already mapped: a create that died before its
-            # state was written. Adopt that mapping and bring it in line.
-            mapping = self._update_mapping(existing["UUID"])
-            lam.tag_resource(Resource=_mapping_arn(mapping), Tags=self.ctx.tags(self.logical))
+            # AWS maps a queue to a function once: "already exists" is a retried create whose
+            # first answer was lost, or one an earlier run left
+            mapping = adopt_or_raise(exc, ("ResourceConflictException",), self._adopt)
+        else:
+            # endpoints that map twice (moto) made one mapping per attempt: one is kept
+            drop_duplicates(
+                mapping,
+                mapping["UUID"],
+                lambda: [m["UUID"] for m in _find_all(self.ctx, self.cfg.function, self.cfg.source)],
+                lambda uuid: _delete_mapping(self.ctx, uuid),
+            )
         return _attrs(mapping)
+
+    def _adopt(self) -> dict[str, Any] | None:
+        """The mapping of the same function and queue (the function's name carries the stack id,
+        so it is this lab's), brought in line and tagged."""
+        existing = _find(self.ctx, self.cfg.function, self.cfg.source)
+        if existing is None:
+            return None
+        mapping = self._update_mapping(existing["UUID"])
+        self.ctx.client("lambda").tag_resource(
+            Resource=_mapping_arn(mapping), Tags=self.ctx.tags(self.logical)
+        )
+        return mapping
 
     def update(self, record: Record) -> dict[str, Any]:
         if record.attrs.get("source") and record.attrs["source"] != self.cfg.source:
@@ -210,17 +245,28 @@ class EventSource(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        uuid = _uuid_of(ctx, record)
-        if uuid is None:
+        if record.attrs.get("uuid"):
+            _delete_mapping(ctx, str(record.attrs["uuid"]))
             return
-        lam = ctx.client("lambda")
-        try:
-            retry_propagation(
-                lambda: lam.delete_event_source_mapping(UUID=uuid), is_retryable=_in_use_or_propagating
-            )
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
+        # A record without a uuid (the process died during create): every mapping found goes,
+        # in case a create retried after a lost answer made two before its duplicate was removed.
+        if record.attrs.get("function") and record.attrs.get("source"):
+            found = _find_all(ctx, record.attrs["function"], record.attrs["source"])
+        else:
+            found = _all_by_tags(ctx, record.logical)
+        for m in found:
+            _delete_mapping(ctx, str(m["UUID"]))
+
+
+def _delete_mapping(ctx: Context, uuid: str) -> None:
+    lam = ctx.client("lambda")
+    try:
+        retry_propagation(
+            lambda: lam.delete_event_source_mapping(UUID=uuid), is_retryable=_in_use_or_propagating
+        )
+    except ClientError as exc:
+        if not is_not_found(exc):
+            raise
 
 
 def _mapping_arn(mapping: dict[str, Any]) -> str:
@@ -252,18 +298,31 @@ def _mappings(ctx: Context, source: str | None = None) -> list[dict[str, Any]]:
 
 def _find(ctx: Context, function: str, source: str) -> dict[str, Any] | None:
     """The mapping from `source` to `function` (given by name or ARN), if there is one."""
+    found = _find_all(ctx, function, source)
+    return found[0] if found else None
+
+
+def _find_all(ctx: Context, function: str, source: str) -> list[dict[str, Any]]:
+    """Every mapping from `source` to `function` (AWS allows one; moto does not check)."""
     name = function_name_of(function)
-    for m in _mappings(ctx, source):
-        if function_name_of(m["FunctionArn"]) == name and m.get("State") != "Deleting":
-            return m
-    return None
+    return [
+        m
+        for m in _mappings(ctx, source)
+        if function_name_of(m["FunctionArn"]) == name and m.get("State") != "Deleting"
+    ]
 
 
 def _find_by_tags(ctx: Context, logical: str) -> dict[str, Any] | None:
     """A record with empty attrs (the process died during create): the mapping is found by the
     awslab tags it was created with."""
+    found = _all_by_tags(ctx, logical)
+    return found[0] if found else None
+
+
+def _all_by_tags(ctx: Context, logical: str) -> list[dict[str, Any]]:
     lam = ctx.client("lambda")
     wanted = {TAG_LAB: ctx.lab, TAG_STACK: ctx.stack_id, TAG_LOGICAL: logical}
+    found = []
     for m in _mappings(ctx):
         try:
             tags = lam.list_tags(Resource=_mapping_arn(m)).get("Tags", {})
@@ -272,8 +331,8 @@ def _find_by_tags(ctx: Context, logical: str) -> dict[str, Any] | None:
                 continue
             raise
         if all(tags.get(k) == v for k, v in wanted.items()):
-            return m
-    return None
+            found.append(m)
+    return found
 
 
 def _uuid_of(ctx: Context, record: Record) -> str | None:

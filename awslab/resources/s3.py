@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from awslab.errors import ProvisionError, SpecError
+from awslab.project_files import project_root, walk_files
 from awslab.resources.base import (
     Context,
     NameRule,
@@ -342,8 +343,7 @@ class Files(Resource):
             root = self.ctx.path(self.props.source)
             if not root.is_dir():
                 raise SpecError([f"{self.logical}.source: directory not found: {root}"])
-            for path in sorted(_walk(root)):
-                rel = path.relative_to(root).as_posix()
+            for rel, path in _walk(root, self.ctx.base_dir):
                 out[self._key(rel)] = (path.read_bytes(), content_type(rel), None)
         for name, values in self.props.render.items():
             # generated from resolved values (an API URL...): browsers must not cache a stale one
@@ -418,12 +418,15 @@ class Files(Resource):
                 raise
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    for path in root.rglob("*"):
-        rel = path.relative_to(root).parts
-        # editor and OS litter is not part of a site
-        if path.is_file() and not any(p.startswith(".") or p == "__pycache__" for p in rel):
-            yield path
+def _walk(root: Path, spec_dir: Path) -> Iterable[tuple[str, Path]]:
+    """(relative path, path) of each file of a site. Symlinks may point anywhere in the spec's
+    project; one leading out of it is refused, or a website would serve what it points at."""
+    return walk_files(root, project_root(spec_dir), skip=_litter)
+
+
+def _litter(rel: str) -> bool:
+    # editor and OS litter is not part of a site
+    return any(p.startswith(".") or p == "__pycache__" for p in rel.split("/"))
 
 
 def _md5(body: bytes) -> str:

@@ -25,6 +25,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import retry_propagation
 
 DEFAULT_RETENTION = 345_600  # SQS's default: 4 days
@@ -59,6 +60,8 @@ class Queue(Resource):
     replace_fields = frozenset({"fifo"})
     name_rule = NameRule(max_len=80)
     drift_keys = ("visibility_timeout", "retention_seconds", "dead_letter_target", "max_receive_count")
+    drift_labels = {"retention_seconds": "retention", "dead_letter_target": "dead-letter queue"}
+    drift_shown = frozenset({"visibility_timeout", "retention_seconds", "max_receive_count"})
 
     @property
     def cfg(self) -> QueueProps:
@@ -97,13 +100,19 @@ class Queue(Resource):
                 is_retryable=lambda exc: error_code(exc) in _DELETED_RECENTLY,
             )
         except ClientError as exc:
-            if error_code(exc) not in _EXISTS:
-                raise
-            # Ours (the name carries the stack id) but with other settings: a create that died
-            # before its state was written, then the spec changed. Bring it in line.
-            url = sqs.get_queue_url(QueueName=self.physical)["QueueUrl"]
-            self._apply(url)
+            # CreateQueue of the same name and settings answers with the queue (a retry whose
+            # first answer was lost is fine); other settings are a create that died before its
+            # state was written, then the spec changed: adopted if its tags say it is this queue
+            url = adopt_or_raise(exc, _EXISTS, self._adopt)
         return describe_queue(sqs, url)
+
+    def _adopt(self) -> str | None:
+        sqs = self.ctx.client("sqs")
+        url = str(sqs.get_queue_url(QueueName=self.physical)["QueueUrl"])
+        if not is_ours(sqs.list_queue_tags(QueueUrl=url).get("Tags"), self.ctx, self.logical):
+            return None
+        self._apply(url)  # bring it in line
+        return url
 
     def update(self, record: Record) -> dict[str, Any]:
         if record.physical != self.physical:

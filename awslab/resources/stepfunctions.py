@@ -35,6 +35,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import is_propagation_error, retry_propagation
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
@@ -234,15 +235,21 @@ class StateMachine(Resource):
                 is_retryable=_retryable,
             )
         except ClientError as exc:
-            if _code_and_message(exc)[0] != "StateMachineAlreadyExists":
-                raise
-            existing = _find(sfn, self.physical)
-            if existing is None:
-                raise
-            # ours by name, with another definition: a create that died before its state was written
-            arn = existing
-            self._update_machine(arn, definition)
+            # AWS answers an identical create with the machine it made (a retry whose first answer
+            # was lost); another definition of ours is a create that died before its state was
+            # written: adopted, when its tags say it is this machine, and brought in line
+            arn = adopt_or_raise(exc, ("StateMachineAlreadyExists",), lambda: self._adopt(definition))
         return self._attrs(arn, definition)
+
+    def _adopt(self, definition: str) -> str | None:
+        sfn = self.ctx.client("stepfunctions")
+        arn = _find(sfn, self.physical)
+        if arn is None:
+            return None
+        if not is_ours(sfn.list_tags_for_resource(resourceArn=arn).get("tags"), self.ctx, self.logical):
+            return None
+        self._update_machine(arn, definition)
+        return arn
 
     def update(self, record: Record) -> dict[str, Any]:
         sfn = self.ctx.client("stepfunctions")

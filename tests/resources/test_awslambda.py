@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from awslab.resources import awslambda
 from awslab.resources.awslambda import Function, FunctionProps, log_group_of
-from awslab.resources.base import Context, Record, kind_class
+from awslab.resources.base import Context, Record, fingerprint_of, kind_class
 from awslab.resources.iam import Role, RoleProps
 from awslab.resources.retry import retry_propagation
 from awslab.target import Target
@@ -91,7 +91,13 @@ def test_create_read_delete_cycle(ctx: Context, code: Path, role_arn: str) -> No
     )
     attrs = res.create()
     name = res.physical
-    assert attrs == {"name": name, "arn": attrs["arn"], "code_sha256": res.bundle.sha256}
+    assert attrs == {
+        "name": name, "arn": attrs["arn"], "code_sha256": res.bundle.sha256,
+        # the managed settings as applied, compared with the live ones for drift
+        "memory": 256, "timeout": 30, "environment": {"TABLE_NAME": fingerprint_of("items")},
+        "handler": "app.handler", "runtime": "python3.12", "architecture": "arm64", "role": role_arn,
+        "description": "items api",
+    }  # fmt: skip
     assert attrs["arn"].endswith(f":function:{name}")
 
     fn = ctx.client("lambda").get_function(FunctionName=name)
@@ -170,7 +176,10 @@ def test_update_code_and_configuration_in_place(
     cfg = make(ctx, code, role_arn, environment={"A": "2", "B": "x"}, timeout=60, memory=512, description="d")
     assert cfg.fingerprint() != res.fingerprint()
     lambda_calls.clear()
-    assert cfg.update(rec) == attrs
+    assert cfg.update(rec) == attrs | {
+        "memory": 512, "timeout": 60, "description": "d",
+        "environment": {"A": fingerprint_of("2"), "B": fingerprint_of("x")},
+    }  # fmt: skip
     assert "UpdateFunctionConfiguration" in lambda_calls and "UpdateFunctionCode" not in lambda_calls
     live = ctx.client("lambda").get_function_configuration(FunctionName=res.physical)
     assert live["Environment"]["Variables"] == {"A": "2", "B": "x"}

@@ -32,6 +32,9 @@ CORPUS: dict[str, Broken] = {
     # ---- the file itself
     "not-yaml": Broken("name: a\nresources:\n  t: type: s3.bucket\n", 3, "",
                        r"not valid YAML: mapping values are not allowed here"),
+    "alias-bomb": Broken("name: a\nx: &x [a, a, a, a, a, a, a, a, a, a]\n" + "".join(
+        f"x{i}: &x{i} [{', '.join([f'*x{i - 1}' if i else '*x'] * 10)}]\n" for i in range(9)), 5, "x2",
+        r"YAML aliases expand to more than 10,000 values"),
     "tab-indent": Broken("name: a\n\tresources: {}\n", 2, "", r"not valid YAML: found character '\\t'"),
     "bad-indent": Broken("name: a\nresources:\n  t:\n    type: s3.bucket\n   bad: 1\n", 5, "",
                          r"not valid YAML: expected <block end>"),
@@ -71,6 +74,8 @@ CORPUS: dict[str, Broken] = {
                                 r"valid string \(got 5\)"),
     "invalid-lab-name": Broken("description: d\nname: My_Lab\nresources:\n  b: {type: s3.bucket}\n", 2, "name",
                                r"invalid lab name 'My_Lab'; expected lowercase letters"),
+    "lab-name-with-a-trailing-newline": Broken('name: "lab\\n"\nresources:\n  b: {type: s3.bucket}\n', 1, "name",
+                                               r"invalid lab name"),
     "lab-name-too-long": Broken("name: abcdefghij-abcdefghij\nresources:\n  b: {type: s3.bucket}\n", 1, "name",
                                 r"invalid lab name .*at most 20"),
     "no-resources": Broken("name: a\nresources: {}\n", 2, "resources", r"a lab needs at least one resource"),
@@ -91,7 +96,7 @@ CORPUS: dict[str, Broken] = {
                                          r"unknown kind 'zzz'; known kinds: .*s3\.bucket"),
     "unknown-field-of-kind": Broken(
         "name: a\nresources:\n  t:\n    type: dynamodb.table\n    key: {id: S}\n    colour: red\n", 6,
-        "resources.t.colour", r"unknown field for dynamodb\.table"),
+        "resources.t.colour", r"unknown field for dynamodb\.table; valid fields: key, stream, ttl$"),
     "unknown-nested-field": Broken(dedent(f"""\
         name: a
         resources:
@@ -130,6 +135,8 @@ CORPUS: dict[str, Broken] = {
             role: arn:aws:iam::1:role/r
             code: handlers/nope
         """), 7, "resources.fn.code", r"directory 'handlers/nope' not found \(looked in .*handlers/nope\)"),
+    "code-outside-the-project": Broken(f"name: a\nresources:\n  fn: {FN.replace('code: code', 'code: /etc')}\n", 3,
+                                       "resources.fn.code", r"'/etc' leads outside .* \(the directory that holds the spec\)"),
     "source-is-a-file": Broken("name: a\nresources:\n  b: {type: s3.bucket}\n  f:\n    type: s3.files\n"
                                "    bucket: ${b.name}\n    source: afile.txt\n", 7, "resources.f.source",
                                r"directory 'afile.txt' not found"),

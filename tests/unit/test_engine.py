@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from awslab.engine.execute import ApplyError, apply_plan
 from awslab.engine.plan import Progress, plan_changes
@@ -51,7 +52,8 @@ def test_plan_creates_everything_dependencies_first_and_changes_nothing(
     assert plan.has_changes and plan.counts()["create"] == 4
     assert plan.to_dict()["counts"]["create"] == 4
     assert cloud.log == []
-    assert not store.path.exists()  # a plan is data: nothing written
+    # a plan is data: all it records is the new lab's stack id, so `up` uses the names shown
+    assert saved(store) == {} and json.loads(store.path.read_text())["labs"][LAB]["stack_id"] == plan.stack_id
 
 
 def test_apply_records_the_intent_before_each_create_and_created_after(
@@ -272,9 +274,12 @@ def test_a_failure_stops_its_dependents_others_complete_and_a_second_apply_resum
     err = info.value
     assert set(err.failures) == {"b"}
     assert err.skipped == ["c"]
-    assert f"While creating {FAKE} 'b': Boom: injected" in str(err)
-    assert "not attempted (they depend on what failed): c" in str(err)
-    assert err.hint and f"awslab up {LAB}" in err.hint
+    assert str(err).splitlines() == [
+        f"up of lab '{LAB}' stopped: 1 resource failed, 1 not attempted",
+        f"{FAKE} 'b' failed while creating: Boom: injected",
+        "  not attempted because of it: c",
+    ]
+    assert err.hint and f"'awslab up {LAB}' resumes" in err.hint and f"'awslab teardown {LAB}'" in err.hint
     assert ("b", "failed") in events and ("c", "skipped") in events and ("d", "done") in events
     assert "c" not in cloud.calls("create")
 
@@ -301,7 +306,7 @@ def test_a_failed_delete_of_a_removed_resource_is_reported(
 ) -> None:
     up(write_spec({"a": fake(), "b": fake()}), store, target)
     cloud.fail[("delete", "b")] = boom("DeleteThing")
-    with pytest.raises(ApplyError, match=f"While deleting {FAKE} 'b': Boom: injected"):
+    with pytest.raises(ApplyError, match=f"{FAKE} 'b' failed while deleting: Boom: injected"):
         up(write_spec({"a": fake()}), store, target)
     assert saved(store)["b"]["status"] == "deleting"
 
@@ -359,3 +364,101 @@ def test_after_an_up_the_next_plan_has_no_changes_even_with_drift(
     changed = sum(n for a, n in result.counts.items() if a != "keep")
     assert changed == sum(1 for c in first.changes if c.action != "keep")  # up did what plan showed
     assert not plan_changes(spec, store, target).has_changes
+
+
+# ---- a failure is reported as itself (issue 7, item 3) ------------------------------------
+def _chain_spec(depth: int) -> dict[str, dict[str, Any]]:
+    """root <- n1 <- ... <- n<depth> by references, and an independent 'solo'."""
+    resources = {"root": fake(value="r")}
+    for i in range(1, depth + 1):
+        resources[f"n{i}"] = fake(ref="${root.id}" if i == 1 else f"${{n{i - 1}.id}}")
+    resources["solo"] = fake(value="s")
+    return resources
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_a_failed_root_names_itself_and_every_level_it_held_back(
+    depth: int, cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    spec = write_spec(_chain_spec(depth))
+    cloud.fail[("create", "root")] = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform: fake:Create"}},
+        "CreateThing",
+    )
+    events: list[tuple[str, str]] = []
+    with pytest.raises(ApplyError) as info:
+        up(spec, store, target, workers=2, on_progress=lambda p: events.append((p.logical, p.phase)))
+    err = info.value
+    dependents = [f"n{i}" for i in range(1, depth + 1)]
+    assert list(err.failures) == ["root"]
+    assert err.skipped == dependents and err.skipped_by == {"root": dependents}
+    assert str(err).splitlines() == [
+        f"up of lab '{LAB}' stopped: 1 resource failed, {depth} not attempted",
+        f"{FAKE} 'root' failed while creating: AccessDeniedException: not authorized to perform: fake:Create",
+        f"  not attempted because of it: {', '.join(dependents)}",
+    ]
+    assert "cycle" not in str(err)
+    assert [e for e in events if e[1] == "skipped"] == [(n, "skipped") for n in dependents]
+    assert sorted(cloud.calls("create")) == ["root", "solo"]
+    assert {n: r["status"] for n, r in saved(store).items()} == {"root": "creating", "solo": "created"}
+
+    del cloud.fail[("create", "root")]  # the cause fixed: up resumes and completes
+    result = up(spec, store, target)
+    # the root's interrupted create is redone (replace), its dependents created, 'solo' kept
+    assert (result.counts["replace"], result.counts["create"], result.counts["keep"]) == (1, depth, 1)
+
+
+def test_failures_in_several_branches_each_name_what_they_held_back(
+    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    # diamond under 'a' (a <- l, r <- top <- crown), a chain under 'b' that also feeds 'crown',
+    # a failure in the middle of a third branch, and an untouched branch
+    spec = write_spec({
+        "a": fake(), "l": fake(ref="${a.id}"), "r": fake(ref="${a.arn}"), "top": fake(ref="${l.id}-${r.id}"),
+        "b": fake(), "b1": fake(ref="${b.id}"), "b2": fake(ref="${b1.id}"),
+        "crown": fake(ref="${top.id}-${b2.id}"),
+        "c": fake(), "c1": fake(ref="${c.id}"), "c2": fake(ref="${c1.id}"), "c3": fake(ref="${c2.id}"),
+        "ok": fake(), "ok1": fake(ref="${ok.id}"),
+    })  # fmt: skip
+    cloud.fail[("create", "a")] = boom()
+    cloud.fail[("create", "b")] = ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "X")
+    cloud.fail[("create", "c1")] = ClientError(
+        {"Error": {"Code": "LimitExceeded", "Message": "too many"}}, "X"
+    )
+    with pytest.raises(ApplyError) as info:
+        up(spec, store, target, workers=3)
+    err = info.value
+    assert set(err.failures) == {"a", "b", "c1"}
+    assert {k: sorted(v) for k, v in err.skipped_by.items()} == {
+        "a": ["crown", "l", "r", "top"],
+        "b": ["b1", "b2", "crown"],
+        "c1": ["c2", "c3"],
+    }
+    assert sorted(err.skipped) == ["b1", "b2", "c2", "c3", "crown", "l", "r", "top"]
+    text = str(err)
+    lines = text.splitlines()
+    assert lines[0] == f"up of lab '{LAB}' stopped: 3 resources failed, 8 not attempted"
+    for logical, cause in (
+        ("a", "Boom: injected"),
+        ("b", "Throttling: slow down"),
+        ("c1", "LimitExceeded: too many"),
+    ):
+        head = f"{FAKE} '{logical}' failed while creating: {cause}"
+        assert head in lines
+        behind = lines[lines.index(head) + 1]
+        assert behind.startswith("  not attempted because of it: ")
+        assert sorted(behind.split(": ", 1)[1].split(", ")) == sorted(err.skipped_by[logical])
+    assert "not attempted (they depend" not in text  # every skip is explained under its failure
+    assert sorted(cloud.calls("create")) == ["a", "b", "c", "c1", "ok", "ok1"]
+
+
+def test_a_failure_that_is_not_an_aws_error_still_names_its_resource(
+    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    cloud.fail[("create", "a")] = OSError(28, "No space left on device")
+    with pytest.raises(ApplyError) as info:
+        up(write_spec({"a": fake(), "b": fake(ref="${a.id}"), "c": fake(ref="${b.id}")}), store, target)
+    assert str(info.value).splitlines()[1:] == [
+        f"{FAKE} 'a' failed while creating: OSError: [Errno 28] No space left on device",
+        "  not attempted because of it: b, c",
+    ]

@@ -92,7 +92,7 @@ def test_status_reports_present_missing_changed_incomplete_unknown(
     assert {n: r.health for n, r in rows.items()} == {
         "ok": "present", "gone": "missing", "drifted": "changed", "unreadable": "unknown", "half": "incomplete",
     }  # fmt: skip
-    assert rows["drifted"].detail == "changed outside awslab: value"
+    assert rows["drifted"].detail == "changed outside awslab: value; 'up' restores the spec"
     assert rows["unreadable"].detail == "Boom: injected"
     assert "creating was interrupted" in rows["half"].detail
     assert rows["gone"].to_dict()["status"] == "missing"

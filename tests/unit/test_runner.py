@@ -240,3 +240,72 @@ def test_a_cycle_cannot_run() -> None:
     with pytest.raises(RuntimeError, match=r"dependency cycle among \['a', 'b'\]"):
         run_graph({"a": {"b"}, "b": {"a"}, "free": set()}, task)
     assert task.started() == ["free"]
+
+
+# ---- failures with dependents several levels deep (issue 7, item 3) ---------------------------
+def chain(depth: int) -> Deps:
+    """root <- n1 <- n2 ... <- n<depth>: `depth` levels of dependents on the root."""
+    deps: Deps = {"root": set()}
+    for i in range(1, depth + 1):
+        deps[f"n{i}"] = {"root" if i == 1 else f"n{i - 1}"}
+    return deps
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_failed_root_skips_a_chain_of_any_depth(depth: int, workers: int) -> None:
+    deps = {**chain(depth), "solo": set()}
+    task = Recorder(fail={"root"})
+    seen: list[str] = []
+    result = run_graph(deps, task, workers=workers, on_skip=seen.append)
+    dependents = [f"n{i}" for i in range(1, depth + 1)]
+    assert list(result.failed) == ["root"]
+    assert result.skipped == dependents == seen  # in dependency order
+    assert result.skipped_by == {"root": dependents}
+    assert result.done == ["solo"]
+    assert task.started() in (["root", "solo"], ["solo", "root"])
+
+
+def test_a_diamond_under_a_failure_is_skipped_once() -> None:
+    #      root
+    #     /    \
+    #   left  right
+    #     \    /
+    #      top - crown
+    deps = {"root": set(), "left": {"root"}, "right": {"root"}, "top": {"left", "right"}, "crown": {"top"}}
+    result = run_graph(deps, Recorder(fail={"root"}), workers=4)
+    assert sorted(result.skipped) == ["crown", "left", "right", "top"]
+    assert len(result.skipped) == len(set(result.skipped))
+    assert sorted(result.skipped_by["root"]) == ["crown", "left", "right", "top"]
+    assert result.skipped.index("top") < result.skipped.index("crown")
+
+
+def test_failures_in_several_branches_at_once() -> None:
+    # two independent failing roots with chains of their own, a shared dependent behind both, a
+    # failure in the middle of a third branch, and a branch that succeeds
+    deps = {
+        "a": set(), "a1": {"a"}, "a2": {"a1"},
+        "b": set(), "b1": {"b"}, "b2": {"b1"}, "b3": {"b2"},
+        "both": {"a2", "b1"}, "after-both": {"both"},
+        "c": set(), "c1": {"c"}, "c2": {"c1"}, "c3": {"c2"},
+        "ok": set(), "ok1": {"ok"},
+    }  # fmt: skip
+    task = Recorder(fail={"a", "b", "c1"})
+    result = run_graph(deps, task, workers=3)
+    assert set(result.failed) == {"a", "b", "c1"}
+    assert sorted(result.done) == ["c", "ok", "ok1"]
+    assert {k: sorted(v) for k, v in result.skipped_by.items()} == {
+        "a": sorted(["a1", "a2", "both", "after-both"]),
+        "b": sorted(["b1", "b2", "b3", "both", "after-both"]),
+        "c1": ["c2", "c3"],
+    }
+    for behind in result.skipped_by.values():  # each list in dependency order
+        assert_deps_first(behind, {n: deps[n] & set(behind) for n in behind})
+    assert sorted(result.skipped) == sorted(["a1", "a2", "b1", "b2", "b3", "both", "after-both", "c2", "c3"])
+    assert not set(result.skipped) & set(task.started())
+
+
+def test_without_skipping_nothing_is_recorded_as_skipped_by() -> None:
+    result = run_graph(chain(3), Recorder(fail={"root", "n2"}), skip_dependents_of_failures=False)
+    assert result.skipped == [] and result.skipped_by == {}
+    assert set(result.failed) == {"root", "n2"} and sorted(result.done) == ["n1", "n3"]

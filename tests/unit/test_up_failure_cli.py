@@ -1,0 +1,61 @@
+"""`awslab up` when a resource fails with dependents several levels deep (issue 7, item 3): the
+command names the failed resource, AWS's error, what was not attempted because of it and how to
+go on, in one clear error (no traceback, no "looks like a bug"). On moto's in-process mock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from typer.testing import CliRunner
+
+from awslab.cli.main import app
+from awslab.resources.dynamodb import Table
+
+
+@pytest.fixture
+def runner(mocked_aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("AWSLAB_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AWSLAB_CACHE_DIR", str(tmp_path / "cache"))
+    return CliRunner()
+
+
+def test_up_names_the_failure_what_it_held_back_and_how_to_go_on(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(self: Table) -> dict[str, Any]:
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "AccessDeniedException",
+                    "Message": "User: arn:aws:iam::123456789012:user/lab is not authorized to perform: "
+                    "dynamodb:CreateTable",
+                }
+            },
+            "CreateTable",
+        )
+
+    # crud: items <- role <- items-fn <- api <- site-files, four levels behind the table
+    monkeypatch.setattr(Table, "create", denied)
+    result = runner.invoke(app, ["up", "crud", "--target", "aws", "--yes"])
+    assert result.exit_code == 1, result.output
+    text = result.output
+    assert "looks like a bug" not in text and "cycle" not in text and "Traceback" not in text
+    lines = text.splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("error: "))
+    assert lines[error : error + 3] == [
+        "error: up of lab 'crud' stopped: 1 resource failed, 4 not attempted",
+        "  dynamodb.table 'items' failed while creating: AccessDeniedException: User: "
+        "arn:aws:iam::123456789012:user/lab is not authorized to perform: dynamodb:CreateTable",
+        "    not attempted because of it: role, items-fn, api, site-files",
+    ]
+    assert lines[error + 3].startswith("hint: fix the cause, then 'awslab up crud' resumes")
+    assert "'awslab teardown crud' removes what was made" in text
+    # what did not depend on the table was made, and teardown removes it
+    assert len(boto3.client("s3").list_buckets()["Buckets"]) == 1
+    down = runner.invoke(app, ["teardown", "crud", "--target", "aws", "--yes"])
+    assert down.exit_code == 0, down.output
+    assert boto3.client("s3").list_buckets()["Buckets"] == []

@@ -5,7 +5,10 @@ One instance per port. Its files live in awslab.paths.local_cloud_dir(port): `se
 and stops so two commands starting at once get one server.
 
 The server runs in its own session (its own process group) so that stopping it also stops the
-Lambda workers it started, even if the server itself no longer answers.
+Lambda workers it started, even if the server itself no longer answers. It starts with the
+environment awslab.local.server_env allows (none of the user's AWS credentials or settings), and
+its files are the user's alone: the directories 0700, the pid file and the log 0600 (modes left
+wider by an older awslab are narrowed on each start).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import filelock
 from awslab.errors import LocalCloudError
 from awslab.local import urls
 from awslab.local.server import EXIT_PORT_IN_USE, SERVICE_NAME
+from awslab.local.server_env import server_environment
 from awslab.paths import local_cloud_dir
 
 HOST = "127.0.0.1"
@@ -133,10 +137,10 @@ class LocalCloud:
             return self._wait_ready(proc, proc.pid, deadline, timeout, log_offset=offset), True
 
     def _spawn(self) -> tuple[subprocess.Popen[bytes], int]:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
+        """Start the server (under the start lock, which made the directories)."""
         if self.log_path.exists() and self.log_path.stat().st_size > _LOG_ROTATE_BYTES:
             self.log_path.replace(self.log_path.with_suffix(".log.1"))
-        with open(self.log_path, "ab") as log:
+        with _private_file(self.log_path, os.O_APPEND) as log:
             offset = log.tell()
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             log.write(f"--- awslab: starting the local cloud on port {self.port} at {now} ---\n".encode())
@@ -147,7 +151,7 @@ class LocalCloud:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.dir,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=server_environment(os.environ),
                 close_fds=True,
                 **_detached(),
             )
@@ -221,8 +225,7 @@ class LocalCloud:
                     hint="run 'awslab local stop' first",
                 )
             self._check_port_free()
-            self.work_dir.mkdir(parents=True, exist_ok=True)
-            proc = subprocess.Popen(self._command(), cwd=self.dir)
+            proc = subprocess.Popen(self._command(), cwd=self.dir, env=server_environment(os.environ))
             self._write_pid(proc.pid)
         try:
             while True:
@@ -268,7 +271,7 @@ class LocalCloud:
 
     def reset(self) -> None:
         """Delete every resource in the running local cloud (and its warm Lambda workers)."""
-        request = urllib.request.Request(self.endpoint + "/moto-api/reset", method="POST", data=b"")
+        request = _signed_request("POST", self.endpoint + "/moto-api/reset")
         try:
             with _OPENER.open(request, timeout=30) as resp:
                 resp.read()
@@ -291,10 +294,20 @@ class LocalCloud:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def _private_dirs(self) -> None:
+        """`local/`, the local cloud's dir and its work dir, readable by the user alone; the files
+        in it too, where an older awslab left them readable by others."""
+        for path in (self.dir.parent, self.dir, self.work_dir):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _restrict(path, 0o700)
+        for path in (self.log_path, self.log_path.with_suffix(".log.1"), self.pid_path, self._lock_path):
+            if path.exists():
+                _restrict(path, 0o600)
+
     @contextlib.contextmanager
     def _locked(self, timeout: float) -> Iterator[None]:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(str(self._lock_path))
+        self._private_dirs()
+        lock = filelock.FileLock(str(self._lock_path), mode=0o600)
         try:
             lock.acquire(timeout=timeout + 5)
         except filelock.Timeout as exc:
@@ -315,11 +328,47 @@ class LocalCloud:
 
     def _write_pid(self, pid: int) -> None:
         tmp = self.pid_path.with_suffix(".tmp")
-        tmp.write_text(f"{pid}\n")
+        with _private_file(tmp, os.O_TRUNC) as f:
+            f.write(f"{pid}\n".encode())
         tmp.replace(self.pid_path)
 
     def _remove_pid_file(self) -> None:
         self.pid_path.unlink(missing_ok=True)
+
+
+# ---- files and requests -------------------------------------------------------------------------
+def _private_file(path: Path, flag: int) -> Any:
+    """`path` opened for writing (binary), created 0600, and 0600 if it existed with a wider mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag, 0o600)
+    try:
+        _restrict(path, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "ab" if flag & os.O_APPEND else "wb")
+
+
+def _restrict(path: Path, mode: int) -> None:
+    try:
+        path.chmod(mode)
+    except OSError as exc:  # owned by someone else: the user must sort that out
+        raise LocalCloudError(
+            f"cannot make {path} private (mode {mode:o}): {exc.strerror}", hint="check who owns it"
+        ) from exc
+
+
+def _signed_request(method: str, url: str) -> urllib.request.Request:
+    """A request the local cloud's guard lets through to its control plane: signed (SigV4) with
+    the local cloud's dummy credentials, as an SDK would."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from awslab.target import DEFAULT_REGION, LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+
+    aws = AWSRequest(method=method, url=url, data=b"")
+    SigV4Auth(Credentials(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY), "moto", DEFAULT_REGION).add_auth(aws)
+    return urllib.request.Request(url, method=method, data=b"", headers=dict(aws.headers.items()))
 
 
 # ---- processes (POSIX first; Linux reads /proc, other systems fall back to `ps`) ----------------
@@ -339,7 +388,7 @@ def _reap(pid: int) -> None:
         return
     if os.name == "nt":
         return
-    with contextlib.suppress(ChildProcessError, OSError):
+    with contextlib.suppress(ChildProcessError):  # not our child: its own parent reaps it
         os.waitpid(pid, os.WNOHANG)
 
 
@@ -349,7 +398,7 @@ def _proc_table() -> dict[int, tuple[str, int, int]]:
     if _HAS_PROC:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
+                with contextlib.suppress(OSError, IndexError, ValueError):  # exited while we read
                     fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
                     table[int(entry.name)] = (fields[0], int(fields[1]), int(fields[2]))
         return table
@@ -357,7 +406,7 @@ def _proc_table() -> dict[int, tuple[str, int, int]]:
         ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat="], capture_output=True, text=True, check=False
     )
     for line in out.stdout.splitlines():
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError):  # a line that is not a process (ps's own quirks)
             pid, ppid, pgid, state = line.split()[:4]
             table[int(pid)] = (state[:1], int(ppid), int(pgid))
     return table
@@ -381,10 +430,13 @@ def _alive(pid: int) -> bool:
 
 def _command_line(pid: int) -> list[str] | None:
     """The arguments `pid` runs with; None where this system cannot tell."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
-    except OSError:
-        pass
+    if _HAS_PROC:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+        except (FileNotFoundError, ProcessLookupError):
+            return []  # it exited meanwhile: it runs nothing
+        except PermissionError:
+            return None  # /proc mounted with hidepid: cannot tell
     if os.name == "nt":
         return None
     out = subprocess.run(

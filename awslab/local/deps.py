@@ -85,7 +85,7 @@ def satisfied_by_environment(text: str) -> frozenset[str] | None:
             return None
         try:
             req = requirement_cls(line)
-        except Exception:
+        except ValueError:  # InvalidRequirement: pip will parse it and say what is wrong
             return None
         if req.url:
             return None
@@ -112,7 +112,9 @@ def satisfied_by_environment(text: str) -> frozenset[str] | None:
             continue  # an optional dependency not installed: the handler cannot have it anywhere
         names |= _import_names(dist)
         for spec in dist.requires or []:
-            with contextlib.suppress(Exception):
+            # A dependency line or marker this `packaging` cannot read (InvalidRequirement,
+            # UndefinedEnvironmentName... are ValueErrors) cannot name a package it must allow.
+            with contextlib.suppress(ValueError):
                 dep = requirement_cls(spec)
                 extras = [{"extra": e} for e in req.extras] or [{"extra": ""}]
                 if dep.marker is None or any(dep.marker.evaluate(env) for env in extras):
@@ -199,7 +201,7 @@ def _hash_path(digest: Any, path: Path) -> None:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
         digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode() + b"\0")
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # unreadable: pip fails on it next and says so
             digest.update(hashlib.sha256(file.read_bytes()).digest())
 
 

@@ -16,6 +16,7 @@ import math
 import threading
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,8 +122,10 @@ class LambdaExecutor:
         Raises _NotStarted with the invoke's result when that fails."""
         try:
             worker = self._start(fn)
-        except Exception as exc:  # bad zip, failed requirements, cannot spawn
+        except Exception as exc:  # the invoke fails as on AWS, and the reserved slot must be freed
             self._release(pool, None)
+            if not isinstance(exc, (deps.RequirementsError, zipfile.BadZipFile, OSError)):
+                log.exception("starting a worker for %s failed", fn.function_arn)  # not the user's doing
             kind = (
                 "LocalCloud.RequirementsError"
                 if isinstance(exc, deps.RequirementsError)
@@ -244,7 +247,7 @@ class LambdaExecutor:
         stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
         config = {"paths": [str(p) for p in dependencies.paths], "allowed": sorted(dependencies.allowed),
                   "isolate": self.isolate}  # fmt: skip
-        env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url, work_dir=self.work_dir)
+        env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url)
         return WorkerProcess.spawn(config, code_dir, env, stream)
 
     # ---- logs -------------------------------------------------------------------------------

@@ -150,6 +150,7 @@ class ApiGatewayFront:
     def _invoke(
         self, req: HttpRequest, route: Route, stage: StageInfo, integration: Any, api: Any, request_id: str
     ) -> HttpResponse:
+        from moto.awslambda.exceptions import LambdaClientError
         from moto.awslambda.utils import get_backend
 
         uri = integration.uri
@@ -166,7 +167,7 @@ class ApiGatewayFront:
         backend = get_backend(account, region)
         try:
             fn = backend.get_function(fn_ref)
-        except Exception as exc:  # moto's UnknownFunctionException and friends
+        except LambdaClientError as exc:  # moto's UnknownFunctionException and friends
             log.warning("%s: 500: Lambda %s not found (%s)", where, fn_ref, exc)
             return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
         method_arn = f"arn:aws:execute-api:{stage.region}:{stage.account_id}:{stage.api_id}/{stage.stage}"
@@ -184,7 +185,7 @@ class ApiGatewayFront:
         response_headers: dict[str, str] = {}
         try:
             payload = backend.invoke(fn_ref, None, json.dumps(event), {}, response_headers)
-        except Exception:
+        except Exception:  # API Gateway answers 502 whatever went wrong; the log keeps the traceback
             log.exception("%s: 502: the invoke of %s failed", where, fn_ref)
             return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)
         if "x-amz-function-error" in response_headers:

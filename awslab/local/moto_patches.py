@@ -76,6 +76,7 @@ def _original(owner: type, name: str) -> Any:
 
 
 def _patch_moto() -> None:
+    from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.sns.models import Subscription
 
@@ -113,7 +114,7 @@ def _patch_moto() -> None:
         for arn in executor.pool_arns(self.account_id, self.region_name):
             try:
                 self.get_function(arn)
-            except Exception:  # gone: its workers go too
+            except LambdaClientError:  # gone: its workers go too
                 executor.retire_function(arn)
 
     def reset(self: Any) -> None:

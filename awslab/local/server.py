@@ -2,13 +2,15 @@
 
     python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR]
 
-Runs in the foreground until SIGTERM/SIGINT. Requests go, in order, to the health endpoint,
-the API Gateway front (urls.API_PREFIX), the S3 website front (urls.WEBSITE_PREFIX), and
-otherwise to moto's own WSGI app. Lambda functions run in the Docker-free executor
-(awslab.local.executor), installed before the first request; it also frees the workers of
-deleted functions and on POST /moto-api/reset (it patches moto's Lambda backend). SQS event
-source mappings are served by a poller thread (awslab.local.sqs_poller) as on AWS, not inside
-SendMessage.
+Runs in the foreground until SIGTERM/SIGINT. Every request first passes the guard
+(awslab.local.guard: only this machine's own clients, and only signed AWS API calls reach moto),
+then goes to the health endpoint, the API Gateway front (urls.API_PREFIX), the S3 website front
+(urls.WEBSITE_PREFIX), moto's S3 (presigned URLs) or moto's own WSGI app. Lambda functions run in
+the Docker-free executor (awslab.local.executor), installed before the first request; it also
+frees the workers of deleted functions and on POST /moto-api/reset (it patches moto's Lambda
+backend). SQS event source mappings are served by a poller thread (awslab.local.sqs_poller) as on
+AWS, not inside SendMessage. The process keeps only the environment awslab.local.server_env
+allows, so no handler finds the user's AWS credentials in it.
 
 Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
 1 on any other failure to start.
@@ -31,7 +33,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from awslab.local import urls
+from awslab.local import guard
+from awslab.local.server_env import server_environment
 
 SERVICE_NAME = "awslab-local"
 EXIT_PORT_IN_USE = 3
@@ -50,22 +53,27 @@ def configure_moto(port: int) -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
 
 
-def install_executor(work_dir: Path, endpoint_url: str) -> Any:
-    """The Docker-free Lambda executor, or None while awslab.local.executor does not exist yet."""
-    try:
-        from awslab.local.executor import install
-    except ModuleNotFoundError as exc:
-        if exc.name != "awslab.local.executor":
-            raise
-        log.warning("awslab.local.executor is missing: Lambda invokes will fail (moto needs Docker)")
-        return None
-    return install(work_dir, endpoint_url)
+def moto_dispatcher() -> Any:
+    """moto's WSGI app (it picks a service from each request), which can also be asked for S3."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class Dispatcher(DomainDispatcherApplication):
+        def s3(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            """moto's S3 app whatever the request looks like (get_application's cache and lock)."""
+            with self.lock:
+                app = self.app_instances.get("s3")
+                if app is None:
+                    app = self.app_instances["s3"] = self.create_app("s3")
+            return app(environ, start_response)
+
+    return Dispatcher(create_backend_app)
 
 
 class LocalCloudApp:
     """awslab's WSGI layer in front of moto."""
 
     def __init__(self, moto_app: Any, *, port: int, executor: Any = None) -> None:
+        """`moto_app` is moto_dispatcher() (or a stand-in with the same `s3` method)."""
         from awslab.local.gateway import ApiGatewayFront
         from awslab.local.website import WebsiteFront
 
@@ -90,17 +98,21 @@ class LocalCloudApp:
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == urls.HEALTH_PATH:
+        where = guard.route(environ, self.port)
+        if isinstance(where, guard.Refusal):
+            return guard.refuse(environ, start_response, where)
+        if where is guard.Route.HEALTH:
             body = json.dumps(self.health()).encode()
             start_response(
                 "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             )
             return [body]
-        if path.startswith(urls.API_PREFIX + "/"):
+        if where is guard.Route.API:
             return self.gateway(environ, start_response)
-        if path.startswith(urls.WEBSITE_PREFIX + "/"):
+        if where is guard.Route.WEBSITE:
             return self.website(environ, start_response)
+        if where is guard.Route.PRESIGNED_S3:
+            return self.moto_app.s3(environ, start_response)
         return self.moto_app(environ, start_response)
 
 
@@ -129,6 +141,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    # Again here (the daemon starts it so already) for a server started by hand; and before moto
+    # and boto3 read their settings.
+    scrubbed = server_environment(os.environ)
+    os.environ.clear()
+    os.environ.update(scrubbed)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -142,21 +159,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     configure_moto(args.port)
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    work_dir = args.work_dir or Path.cwd() / "work"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    endpoint = f"http://127.0.0.1:{args.port}"
-    executor = install_executor(work_dir, endpoint)
+    from awslab.local import executor as lambda_executor
     from awslab.local import sqs_poller
 
+    work_dir = args.work_dir or Path.cwd() / "work"
+    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    work_dir.chmod(0o700)  # unpacked handler code: the user's alone, also when made earlier
+    endpoint = f"http://127.0.0.1:{args.port}"
+    executor = lambda_executor.install(work_dir, endpoint)
     poller = sqs_poller.install()  # after the executor: the batches it invokes run there
-    app = LocalCloudApp(DomainDispatcherApplication(create_backend_app), port=args.port, executor=executor)
+    app = LocalCloudApp(moto_dispatcher(), port=args.port, executor=executor)
     server = make_server(
         args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
     )
@@ -182,8 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
         poller.stop()  # before the executor goes, so no new batch starts on a dying executor
-        if executor is not None:
-            executor.shutdown()
+        executor.shutdown()
         log.info("stopped")
     return 0
 

@@ -19,6 +19,7 @@ def deliver_to_lambda(
 ) -> None:
     """The event AWS gives a Lambda subscribed to a topic: real topic and subscription ARNs, the
     publish's MessageId and attributes ({"Type", "Value"}), a signed envelope, Subject null when unset."""
+    from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.utils import get_backend
 
     envelope = sub.get_post_data(message, message_id, subject)  # signs like the SQS/HTTP deliveries
@@ -44,7 +45,7 @@ def deliver_to_lambda(
     }
     try:
         fn = get_backend(sub.account_id, region).get_function(sub.endpoint)
-    except Exception:  # AWS delivers asynchronously: a missing function never fails the Publish
+    except LambdaClientError:  # AWS delivers asynchronously: a missing function never fails the Publish
         log.warning("SNS subscription %s: function %s not found", sub.arn, sub.endpoint)
         return
     fn.invoke(json.dumps(event), {}, {})

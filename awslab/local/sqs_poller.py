@@ -111,11 +111,12 @@ class SqsPoller:
         sqs, queue = found
         if state.queue is not None and state.queue is not queue:  # the queue was deleted and made again
             self._release(state)
-        try:
-            from moto.awslambda.utils import get_backend
+        from moto.awslambda.exceptions import LambdaClientError
+        from moto.awslambda.utils import get_backend
 
+        try:
             fn = get_backend(account, region).get_function(esm.function_arn)
-        except Exception:
+        except LambdaClientError:  # deleted (or never made): AWS keeps the mapping and retries
             self._report_once(
                 state, "function", "function %s of mapping %s not found", esm.function_arn, esm.uuid
             )
@@ -177,10 +178,7 @@ class SqsPoller:
     def _release(self, state: _Mapping) -> None:
         """Buffered (received, not yet invoked) messages become visible again at once."""
         for message in state.buffer.values():
-            try:
-                message_visible_now(state.queue, message.receipt_handle)
-            except Exception:  # already deleted or gone with its queue
-                log.debug("could not release message %s", message.id, exc_info=True)
+            message_visible_now(state.queue, message.receipt_handle)  # a no-op for a deleted one
         state.buffer, state.window_started = {}, None
 
     def _report_once(self, state: _Mapping, problem: str, message: str, *args: Any) -> None:
@@ -215,10 +213,12 @@ def _queue_of(arn: str) -> tuple[Any, Any] | None:
 
 
 def _delete(queue: Any, receipt_handle: str) -> None:
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+
     try:
         queue.delete_message(receipt_handle)
-    except Exception:  # deleted meanwhile (by a purge, a reset, the queue's deletion)
-        log.debug("could not delete a message from %s", queue.name, exc_info=True)
+    except ReceiptHandleIsInvalid:  # gone meanwhile (a purge, a reset): nothing left to delete
+        log.debug("message %s... of %s was gone before its delete", receipt_handle[:12], queue.name)
 
 
 def message_visible_now(queue: Any, receipt_handle: str) -> None:

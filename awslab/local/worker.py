@@ -205,7 +205,7 @@ def run_one(handler: Callable[[Any, LambdaContext], Any], request: dict[str, Any
             error = error_shape("Runtime.MarshalError", f"Unable to marshal response: {exc}", [], request_id)
             log_error(error)
             payload = json.dumps(error)
-    except Exception as exc:
+    except Exception as exc:  # the handler's exception is the invoke's error, as in the AWS runtime
         ok = False
         error = error_shape(type(exc).__name__, str(exc), user_frames(exc.__traceback__), request_id)
         log_error(error)
@@ -264,7 +264,7 @@ def main() -> None:
         end_of_output("init")
         reply({"type": "init_error", "error": fault.error})
         return
-    except Exception as exc:
+    except Exception as exc:  # raised while importing the handler: AWS's init error
         error = error_shape(type(exc).__name__, str(exc), user_frames(exc.__traceback__))
         log_error(error)
         end_of_output("init")
@@ -360,8 +360,8 @@ class WorkerProcess:
         try:
             self.proc.stdin.write(json.dumps(message, default=str).encode() + b"\n")
             self.proc.stdin.flush()
-        except OSError:
-            pass  # the worker died; its reply queue says so
+        except OSError:  # BrokenPipeError: the worker died; its reply queue says so
+            pass
 
     def reply(self, timeout: float) -> dict[str, Any] | bool | None:
         """The next reply, None if the worker exited, False if `timeout` passed first."""
@@ -384,11 +384,11 @@ class WorkerProcess:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 else:
                     self.proc.kill()
-            except OSError:
+            except (ProcessLookupError, PermissionError):  # exited since poll() (macOS: EPERM)
                 pass
         self.proc.wait()
         if self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # flushing into a dead worker's pipe
                 self.proc.stdin.close()
 
 

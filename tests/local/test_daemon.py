@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from awslab.errors import LocalCloudError
+from awslab.local import daemon
 from awslab.local.daemon import LocalCloud, LocalStatus, group_members
 from awslab.local.server import EXIT_PORT_IN_USE
 from awslab.local.urls import HEALTH_PATH
@@ -102,6 +103,14 @@ def test_stale_pid_files(cloud: LocalCloud) -> None:
     assert cloud.stop() is False and not cloud.pid_path.exists()
     status, started = cloud.ensure_running()
     assert started and status.pid != os.getpid()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
+def test_a_process_that_exited_is_never_taken_for_the_server() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert daemon._command_line(gone.pid) == []  # it runs nothing (not "cannot tell", which trusts it)
+    assert not daemon._is_server(gone.pid, 4580)
 
 
 def test_concurrent_starts_give_one_server(cloud: LocalCloud) -> None:
@@ -208,3 +217,24 @@ def test_foreground_run_is_seen_and_stopped(cloud: LocalCloud) -> None:
         if fg.poll() is None:
             fg.kill()
             fg.wait()
+
+
+def test_the_server_environment_is_an_allow_list() -> None:
+    from awslab.local.server_env import server_environment
+
+    user = {"PATH": "/usr/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "LC_ALL": "C", "AWSLAB_STATE_DIR": "/s",
+            "PIP_INDEX_URL": "https://pypi.example/simple", "HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "corp",
+            "AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SECRET_ACCESS_KEY": "real", "AWS_SESSION_TOKEN": "tok",
+            "AWS_PROFILE": "prod", "AWS_CONFIG_FILE": "/home/u/.aws/config", "AWS_ENDPOINT_URL": "https://x",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/creds", "AWSLAB_TARGET": "aws",
+            "GITHUB_TOKEN": "ghp_x", "MOTO_PORT": "5000", "SSH_AUTH_SOCK": "/tmp/agent"}  # fmt: skip
+    env = server_environment(user)
+    assert env == {
+        "PATH": "/usr/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "LC_ALL": "C", "AWSLAB_STATE_DIR": "/s",
+        "PIP_INDEX_URL": "https://pypi.example/simple", "HTTPS_PROXY": "http://proxy:3128",
+        # moto's Step Functions reach Lambda on localhost: never through the proxy
+        "NO_PROXY": "corp,127.0.0.1,localhost,::1", "no_proxy": "127.0.0.1,localhost,::1",
+        "AWS_ACCESS_KEY_ID": "awslab", "AWS_SECRET_ACCESS_KEY": "awslab-local", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true", "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip

@@ -404,6 +404,29 @@ def test_unsupported_runtime_is_a_clear_error(
     assert out["errorType"] == "LocalCloud.UnsupportedFunction" and "nodejs20.x" in out["errorMessage"]
 
 
+def test_a_failure_to_start_a_worker_fails_the_invoke_and_is_logged(
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Not the user's doing (a bug, a broken machine): the invoke fails as AWS's would, the server's
+    log keeps the traceback, and the slot the cold start had reserved is free again."""
+    make_lambda("unlucky", "def handler(e, c):\n    return 'ok'\n")
+    lambda_client.put_function_concurrency(FunctionName="unlucky", ReservedConcurrentExecutions=1)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("spawning is broken")
+
+    monkeypatch.setattr(executor_mod.WorkerProcess, "spawn", broken)
+    for _ in range(2):  # a leaked slot would make the second invoke wait forever
+        out, resp = invoke(lambda_client, "unlucky")
+        assert resp["FunctionError"] == "Unhandled"
+        assert out["errorType"] == "LocalCloud.StartError" and out["errorMessage"] == "spawning is broken"
+    failures = [r for r in caplog.records if r.getMessage().startswith("starting a worker for")]
+    assert len(failures) == 2 and failures[0].exc_info is not None
+    monkeypatch.undo()
+    assert invoke(lambda_client, "unlucky")[0] == "ok"
+
+
 def test_install_is_idempotent_and_uninstall_restores_moto(mocked_aws: None, tmp_path: Path) -> None:
     from moto.awslambda.models import LambdaFunction
 

@@ -1,6 +1,6 @@
 """The API Gateway front in a real local cloud process, for what needs no Lambda run: CORS
 preflights from MOCK integrations, AWS's 403 for unknown APIs, stages and routes, gateway
-responses, and the 500 of a Lambda that API Gateway may not invoke."""
+responses, and the 500 of a Lambda that API Gateway may not invoke or that is gone."""
 
 from __future__ import annotations
 
@@ -79,3 +79,17 @@ def test_lambda_without_invoke_permission_is_a_500(
     res = http(api.url(running_cloud.endpoint) + "/items")
     assert (res.status, json.loads(res.body)) == (500, {"message": "Internal server error"})
     assert "Invalid permissions on Lambda function" in running_cloud.cloud.log_tail(200)
+
+
+def test_a_deleted_lambda_is_a_500(running_cloud: RunningCloud, unique: Callable[[str], str]) -> None:
+    """moto's "function not found" is API Gateway's 500 with the reason in the log, nothing worse."""
+    lam = running_cloud.client("lambda")
+    name = unique("gone")
+    fn_arn = create_function(lam, running_cloud.client("iam"), name, "def handler(e, c):\n    return {}\n")
+    api = RestApi(running_cloud.client("apigateway"), unique("api"))
+    api.lambda_route("GET", "/items", fn_arn)
+    api.deploy()
+    lam.delete_function(FunctionName=name)
+    res = http(api.url(running_cloud.endpoint) + "/items")
+    assert (res.status, json.loads(res.body)) == (500, {"message": "Internal server error"})
+    assert f"Lambda {fn_arn} not found" in running_cloud.cloud.log_tail(200)

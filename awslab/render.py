@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +20,7 @@ HEALTH_STYLE = {
     "changed": "yellow",
     "incomplete": "magenta",
     "unknown": "red",
+    "gone": "red",
 }
 PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "keep": "kept"}
 
@@ -78,5 +80,14 @@ def labs_table(rows: Iterable[Mapping[str, Any]]) -> Table:
     for col in ("lab", "description", "resources", "deployed"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["name"], r["description"], str(r["resources"]), r["deployed"] or "")
+        t.add_row(r["name"], r["description"], str(r["resources"]), "\n".join(map(deployment, r["deployed"])))
     return t
+
+
+def deployment(d: Mapping[str, Any]) -> str:
+    """One place a lab is deployed: `local:4580`, `aws 123456789012 us-east-1 (other.json)`; a lab
+    whose local cloud has stopped or restarted since is marked gone."""
+    text = str(d["where"])
+    if not d.get("default_state", True):
+        text += f" ({PurePath(d['state_file']).name})"
+    return f"{text} [red](gone)[/]" if d.get("gone") else text

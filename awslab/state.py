@@ -4,7 +4,11 @@ One JSON file per target (`awslab.paths.state_file`), or `--state PATH`:
 
     {"schema_version": 1, "target": {...}, "labs": {"crud": {"stack_id": "3fa2c1",
      "spec": "/path/crud.yaml", "created_at": ..., "updated_at": ..., "outputs": {...},
+     "local_cloud": {"pid": 4242, "started_at": "..."},
      "resources": {"items": {kind, logical, physical, status, attrs, fingerprint, depends_on}}}}}
+
+`local_cloud` (local target only) is the instance of the local cloud the lab's resources were
+created in: the local cloud keeps everything in memory, so another instance has none of them.
 
 Writes are atomic (temp file in the same directory, fsync, rename, fsync of the directory) and
 the file is private (0600). It never holds secrets: attributes are names, ARNs, URLs, hashes.
@@ -15,13 +19,14 @@ every command that changes things.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +57,7 @@ class LabState:
     updated_at: str = field(default_factory=now_iso)
     outputs: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Record] = field(default_factory=dict)
+    local_cloud: dict[str, Any] | None = None  # {"pid", "started_at"} of the local cloud instance
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +66,7 @@ class LabState:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "outputs": self.outputs,
+            **({"local_cloud": self.local_cloud} if self.local_cloud else {}),
             "resources": {k: r.to_dict() for k, r in self.resources.items()},
         }
 
@@ -72,15 +79,29 @@ class LabState:
             updated_at=d.get("updated_at", ""),
             outputs=dict(d.get("outputs") or {}),
             resources={k: Record.from_dict(v) for k, v in (d.get("resources") or {}).items()},
+            local_cloud=dict(d["local_cloud"]) if d.get("local_cloud") else None,
         )
 
 
 class StateStore:
-    """Load, change and save one target's state; thread-safe within a process, locked across."""
+    """Load, change and save one target's state; thread-safe within a process, locked across.
 
-    def __init__(self, path: Path, target_info: dict[str, Any]) -> None:
+    `local_cloud` (the running local cloud's identity) is stamped on every lab this store creates
+    or changes; `on_create` is called with the path once this store has created the file."""
+
+    def __init__(
+        self,
+        path: Path,
+        target_info: dict[str, Any],
+        *,
+        local_cloud: dict[str, Any] | None = None,
+        on_create: Callable[[Path], None] | None = None,
+    ) -> None:
         self.path = path
         self.target_info = target_info
+        self.local_cloud = local_cloud
+        self.on_create = on_create
+        self.recorded_target: dict[str, Any] = {}  # the target the file says it is for
         self._labs: dict[str, LabState] | None = None
         self._mutex = threading.RLock()
         self._lock = filelock.FileLock(str(path) + ".lock")
@@ -88,9 +109,9 @@ class StateStore:
     # ---- locking ------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[StateStore]:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         owner_file = Path(str(self.path) + ".lock.owner")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._lock.acquire(timeout=timeout)
         except filelock.Timeout:
             holder = _read_text(owner_file) or "another process"
@@ -98,14 +119,24 @@ class StateStore:
                 f"another awslab command ({holder}) is changing this target (lock {self.path}.lock)",
                 hint="wait for it to finish, then run this command again",
             ) from None
+        except OSError as exc:
+            raise write_error(Path(exc.filename or str(self.path) + ".lock"), exc) from exc
         try:
-            owner_file.write_text(f"pid {os.getpid()} since {now_iso()}")
+            try:
+                owner_file.write_text(f"pid {os.getpid()} since {now_iso()}")
+            except OSError as exc:
+                raise write_error(owner_file, exc) from exc
             self._labs = None  # re-read: another process may have written since
             yield self
         finally:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # only a note for the error message; the lock is what counts
                 owner_file.unlink()
             self._lock.release()
+
+    @property
+    def holds_lock(self) -> bool:
+        """Whether this thread is inside `locked()` (so a change needs no lock of its own)."""
+        return self._lock.is_locked
 
     # ---- reading ------------------------------------------------------------------------
     @property
@@ -125,6 +156,7 @@ class StateStore:
             raise StateError(f"state file {self.path} is unreadable: {exc}", hint=hint) from None
         if not isinstance(data, dict):
             raise StateError(f"state file {self.path} is not a JSON object", hint=hint)
+        self.recorded_target = dict(data.get("target") or {})
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise StateError(
@@ -147,9 +179,13 @@ class StateStore:
             lab = self.labs.get(name)
             if lab is None:
                 lab = self.labs[name] = LabState(stack_id=new_stack_id(), spec=spec_path)
+                self._stamp(lab)
                 self.save()
-            elif spec_path and lab.spec != spec_path:
-                lab.spec = spec_path
+            else:
+                if spec_path and lab.spec != spec_path:
+                    lab.spec = spec_path
+                if self._stamp(lab):
+                    self.save()
             return lab
 
     def put_record(self, lab: str, record: Record) -> None:
@@ -157,7 +193,16 @@ class StateStore:
             state = self.labs[lab]
             state.resources[record.logical] = record
             state.updated_at = now_iso()
+            self._stamp(state)
             self.save()
+
+    def _stamp(self, lab: LabState) -> bool:
+        """Record that the lab's resources are now in the running local cloud; True if it changed
+        (what was in another instance is gone with it)."""
+        if self.local_cloud is None or lab.local_cloud == self.local_cloud:
+            return False
+        lab.local_cloud = dict(self.local_cloud)
+        return True
 
     def drop_record(self, lab: str, logical: str) -> None:
         with self._mutex:
@@ -184,7 +229,13 @@ class StateStore:
                 "target": self.target_info,
                 "labs": {name: lab.to_dict() for name, lab in self.labs.items()},
             }
-            atomic_write(self.path, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+            created = not self.path.exists()
+            try:
+                atomic_write(self.path, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+            except OSError as exc:
+                raise write_error(self.path, exc) from exc
+            if created and self.on_create is not None:
+                self.on_create(self.path)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -198,7 +249,7 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # tidying up; the error being raised is the one to show
             os.unlink(tmp)
         raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -206,6 +257,41 @@ def atomic_write(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def lost_with_local_cloud(
+    labs: Mapping[str, LabState], running: Mapping[str, Any] | None, started_now: bool
+) -> list[str]:
+    """The labs whose resources were in another instance of the local cloud than `running` (None:
+    none runs), so they are gone: it keeps everything in memory. A lab that recorded no instance
+    (an older awslab wrote it) is lost when no local cloud ran before this command."""
+
+    def lost(lab: LabState) -> bool:
+        if running is None or started_now:
+            return True
+        return lab.local_cloud is not None and dict(lab.local_cloud) != dict(running)
+
+    return sorted(name for name, lab in labs.items() if lab.resources and lost(lab))
+
+
+# What a failed write of the state means to the user, by errno: (what happened, what to do).
+_WRITE_ERRORS = {
+    errno.ENOSPC: ("the disk is full", "free some space"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space"),
+    errno.EROFS: ("the file system is read-only", "use a writable place (--state PATH)"),
+    errno.EACCES: ("permission denied", "make it writable by you, or use --state PATH elsewhere"),
+    errno.EPERM: ("operation not permitted", "make it writable by you, or use --state PATH elsewhere"),
+}
+
+
+def write_error(path: Path, exc: OSError) -> StateError:
+    """A failed write of `path` as one line naming the file, and what to do about it. The file
+    itself is intact: writes are atomic, so it holds everything up to the step that failed."""
+    what, todo = _WRITE_ERRORS.get(exc.errno or 0, (exc.strerror or str(exc), "fix the cause"))
+    return StateError(
+        f"cannot write {path}: {what}",
+        hint=f"{todo}, then run the command again: it carries on from what the state file records",
+    )
 
 
 def _read_text(path: Path) -> str:

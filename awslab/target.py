@@ -33,6 +33,17 @@ _BOTO_CONFIG = botocore.config.Config(
     connect_timeout=10,
     read_timeout=70,
 )
+# Who the caller is: asked once, before anything else. An unreachable or silent STS must fail
+# within seconds (two attempts of at most 3 s to connect and 5 s to answer), not after the
+# minutes the resource calls above may take.
+STS_IDENTITY_ATTEMPTS = 2
+_STS_CONFIG = botocore.config.Config(
+    retries={"mode": "standard", "total_max_attempts": STS_IDENTITY_ATTEMPTS},  # the first one included
+    connect_timeout=3,
+    read_timeout=5,
+)
+# botocore reads AWS_DEFAULT_PROFILE before AWS_PROFILE
+PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
 
 
 @dataclass
@@ -46,6 +57,11 @@ class Target:
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _account_id: str | None = field(default=None, repr=False)
+    # The local cloud instance this command works with ({"pid", "started_at"}; None when it is
+    # not running), and whether this command started it. Set by the CLI; compared with the
+    # instance each lab's state recorded, since the local cloud keeps everything in memory.
+    local_cloud: dict[str, Any] | None = field(default=None, repr=False)
+    local_cloud_started: bool = field(default=False, repr=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -60,17 +76,40 @@ class Target:
     ) -> Target:
         """Resolve the target from options and environment. Never falls back to a real account:
         `aws` must be asked for by name (`--target aws` or AWSLAB_TARGET=aws)."""
-        endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        env_endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
         name = (target or os.environ.get("AWSLAB_TARGET") or "").strip().lower()
         if not name:
-            name = "endpoint" if endpoint_url else "local"
+            name = "endpoint" if endpoint_url or env_endpoint else "local"
         if name not in ("local", "aws", "endpoint"):
             raise UsageError(f"unknown target '{name}'", hint="use --target local or --target aws")
+        asked = f"--target {name}" if target else f"AWSLAB_TARGET={name}"
+        if name == "aws" and (endpoint_url or env_endpoint):
+            # an endpoint is not AWS: never let a leftover variable send "aws" somewhere else
+            what = "--endpoint-url is given" if endpoint_url else f"AWS_ENDPOINT_URL is set ({env_endpoint})"
+            raise UsageError(
+                f"{asked} asks for a real AWS account, but {what}",
+                hint="unset it to use AWS, or use --target endpoint to use that endpoint",
+            )
+        if name != "local" and local_port:
+            raise UsageError(f"--port is the local cloud's port; it does not apply to {asked}")
         if name == "local":
+            # the local cloud has one fixed region and dummy credentials: these would be ignored
+            for option, value, other in (
+                ("--profile", profile, "aws"),
+                ("--region", region, "aws"),
+                ("--endpoint-url", endpoint_url, "endpoint"),
+            ):
+                if value:
+                    raise UsageError(
+                        f"{option} does not apply to the local cloud"
+                        + ("" if target or os.environ.get("AWSLAB_TARGET") else ", the default target"),
+                        hint=f"add --target {other} to use " + ("an AWS account" if other == "aws" else "it"),
+                    )
             port = local_port or int(os.environ.get("AWSLAB_LOCAL_PORT") or DEFAULT_LOCAL_PORT)
             return cls(
                 kind="local", region=DEFAULT_REGION, local_port=port, endpoint_url=f"http://127.0.0.1:{port}"
             )
+        endpoint_url = endpoint_url or env_endpoint
         if name == "endpoint" and not endpoint_url:
             raise UsageError("--target endpoint needs --endpoint-url URL (or AWS_ENDPOINT_URL)")
         if endpoint_url and not re.match(r"^https?://[^/]+", endpoint_url):
@@ -85,9 +124,26 @@ class Target:
         try:
             return boto3.Session(profile_name=self.profile).region_name
         except botocore.exceptions.ProfileNotFound as exc:
-            raise TargetError(
-                f"AWS profile '{self.profile}' not found", hint="check ~/.aws/config or drop --profile"
-            ) from exc
+            raise self._profile_not_found() from exc
+
+    def _profile_not_found(self) -> TargetError:
+        """Name the profile that was asked for and where the name came from."""
+        if self.profile:
+            name, source, drop = self.profile, "--profile", "drop --profile"
+        else:
+            var = next((v for v in PROFILE_VARIABLES if os.environ.get(v)), "")
+            name, source, drop = os.environ.get(var, ""), var or "the environment", f"unset {var}"
+        files = " or ".join(
+            os.environ.get(var) or f"~/.aws/{default}"
+            for var, default in (
+                ("AWS_CONFIG_FILE", "config"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+            )
+        )
+        return TargetError(
+            f"AWS profile '{name}' (from {source}) not found in {files}",
+            hint=f"check the name ('aws configure list-profiles' lists them), or {drop}",
+        )
 
     # ---- boto3 -------------------------------------------------------------------------
     @property
@@ -108,7 +164,7 @@ class Target:
             # An emulator accepts any key; a real endpoint behind it would reject these.
             try:
                 creds = boto3.Session().get_credentials()
-            except botocore.exceptions.BotoCoreError:
+            except botocore.exceptions.BotoCoreError:  # a broken chain is no chain: use the dummy keys
                 creds = None
             if creds is None:
                 return boto3.Session(
@@ -117,9 +173,7 @@ class Target:
         try:
             return boto3.Session(profile_name=self.profile, region_name=self.region)
         except botocore.exceptions.ProfileNotFound as exc:
-            raise TargetError(
-                f"AWS profile '{self.profile}' not found", hint="check ~/.aws/config or drop --profile"
-            ) from exc
+            raise self._profile_not_found() from exc
 
     def client(self, service: str) -> Any:
         """A cached, thread-safe boto3 client for `service` on this target."""
@@ -137,21 +191,32 @@ class Target:
     @property
     def account_id(self) -> str:
         if self._account_id is None:
-            try:
-                self._account_id = self.client("sts").get_caller_identity()["Account"]
-            except botocore.exceptions.NoCredentialsError as exc:
-                raise TargetError(
-                    "no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE, or pass --profile"
-                ) from exc
-            except botocore.exceptions.EndpointConnectionError as exc:
-                raise TargetError(
-                    f"cannot reach {self.describe()}", hint="check the endpoint URL, or start it"
-                ) from exc
-            except botocore.exceptions.ClientError as exc:
-                raise TargetError(
-                    f"the credentials were refused: {exc}", hint="refresh them (aws sso login, aws configure)"
-                ) from exc
+            self._account_id = self._caller_account()
         return self._account_id
+
+    def _caller_account(self) -> str:
+        """The account of the credentials, from STS with a short timeout and one retry. Errors
+        name no account: describe() itself needs it (asking it there recursed)."""
+        sts = self.session.client(
+            "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_STS_CONFIG
+        )
+        try:
+            return str(sts.get_caller_identity()["Account"])
+        except botocore.exceptions.NoCredentialsError as exc:
+            raise TargetError(
+                "no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE, or pass --profile"
+            ) from exc
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise self._profile_not_found() from exc
+        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
+            raise TargetError(
+                f"cannot check the AWS credentials (STS): {exc} ({STS_IDENTITY_ATTEMPTS} attempts)",
+                hint="check the network and any proxy, AWS_ENDPOINT_URL_STS, or --endpoint-url",
+            ) from exc
+        except botocore.exceptions.ClientError as exc:
+            raise TargetError(
+                f"the credentials were refused: {exc}", hint="refresh them (aws sso login, aws configure)"
+            ) from exc
 
     # ---- identity of the target (state file name) ---------------------------------------
     @property
@@ -222,4 +287,4 @@ def origin_of(url: str) -> str:
 
 
 def _has_env_credentials() -> bool:
-    return bool(os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))
+    return bool(os.environ.get("AWS_ACCESS_KEY_ID") or any(os.environ.get(v) for v in PROFILE_VARIABLES))

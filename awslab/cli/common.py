@@ -3,6 +3,7 @@ turning typed errors into one line and an exit code, and opening the target and 
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import os
@@ -18,9 +19,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from awslab import paths
-from awslab.errors import AwslabError, TargetError, UsageError, describe_cause
-from awslab.state import StateStore
+from awslab import paths, state_files
+from awslab.errors import AwslabError, LocalCloudError, TargetError, UsageError, describe_cause
+from awslab.state import LabState, StateStore, lost_with_local_cloud, write_error
 from awslab.target import Target
 
 out = Console(highlight=False, soft_wrap=True)
@@ -74,14 +75,24 @@ TARGET_PARAMS = [
     _opt(
         "profile",
         Annotated[
-            str | None, typer.Option("--profile", help="AWS profile (aws target)", rich_help_panel="Target")
+            str | None,
+            typer.Option(
+                "--profile",
+                help="AWS profile for credentials (aws and endpoint targets; an error on the local cloud)",
+                rich_help_panel="Target",
+            ),
         ],
         None,
     ),
     _opt(
         "region",
         Annotated[
-            str | None, typer.Option("--region", help="AWS region (aws target)", rich_help_panel="Target")
+            str | None,
+            typer.Option(
+                "--region",
+                help="AWS region (aws and endpoint targets; an error on the local cloud)",
+                rich_help_panel="Target",
+            ),
         ],
         None,
     ),
@@ -213,11 +224,18 @@ def translate(exc: BaseException) -> BaseException:
                 hint="refresh them: aws sso login, or aws configure",
             )
         return AwslabError(describe_cause(exc))
+    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename:
+        return write_error(Path(exc.filename), exc)  # a full disk is not a bug: name the file
     return exc
+
+
+_CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 # ---- opening a target ------------------------------------------------------------------
 def open_target(opts: Options, *, start_local: bool = True) -> Target:
+    """The target the options name. The local cloud is started when `start_local`, else only
+    looked at: either way `target.local_cloud` says which instance runs (None: none)."""
     target = Target.select(
         opts.target,
         endpoint_url=opts.endpoint_url,
@@ -225,8 +243,11 @@ def open_target(opts: Options, *, start_local: bool = True) -> Target:
         region=opts.region,
         local_port=opts.port,
     )
-    if target.kind == "local" and start_local:
-        ensure_local_cloud(target)
+    if target.kind == "local":
+        if start_local:
+            ensure_local_cloud(target)
+        else:
+            probe_local_cloud(target)
     return target
 
 
@@ -235,6 +256,8 @@ def ensure_local_cloud(target: Target) -> None:
 
     assert target.local_port is not None
     status, started = LocalCloud(target.local_port).ensure_running()
+    target.local_cloud = {"pid": status.pid, "started_at": status.started_at}
+    target.local_cloud_started = started
     if started:
         err.print(
             f"[dim]Started the local cloud at {status.endpoint} (pid {status.pid}); "
@@ -242,14 +265,78 @@ def ensure_local_cloud(target: Target) -> None:
         )
 
 
+def probe_local_cloud(target: Target) -> None:
+    """Which local cloud instance runs, without starting one. One that is alive but does not
+    answer (starting, or hung) is an error: it may hold resources, so it is not "gone"."""
+    from awslab.local.daemon import LocalCloud
+
+    assert target.local_port is not None
+    cloud = LocalCloud(target.local_port)
+    status = cloud.status()
+    if status is None and cloud.pid_path.exists():  # status() removes the file of a dead server
+        raise LocalCloudError(
+            f"the local cloud on port {target.local_port} runs but does not answer",
+            hint="wait a moment and run the command again; 'awslab local stop' stops it",
+        )
+    target.local_cloud = {"pid": status.pid, "started_at": status.started_at} if status else None
+    target.local_cloud_started = False
+
+
 def open_state(opts: Options, target: Target) -> StateStore:
-    path = opts.state or paths.state_file(target.state_key)
+    path = Path(opts.state or paths.state_file(target.state_key))
+    store = StateStore(
+        path,
+        target_info(target),
+        local_cloud=target.local_cloud if target.kind == "local" else None,
+        # a --state file is recorded so that sweep knows what it owns, and 'labs' where it is
+        on_create=state_files.register if opts.state else None,
+    )
+    if opts.state and path.exists():
+        state_files.register(path)
+    return store
+
+
+def target_info(target: Target) -> dict[str, Any]:
+    """What a state file records about its target (state_files.same_target compares these)."""
     info: dict[str, Any] = {"kind": target.kind, "region": target.region}
     if target.endpoint_url:
         info["endpoint_url"] = target.endpoint_url
     if target.kind == "aws":
         info["account_id"] = target.account_id
-    return StateStore(Path(path), info)
+    return info
+
+
+def lost_labs(store: StateStore, target: Target) -> dict[str, str]:
+    """Labs whose resources went with an earlier instance of the local cloud -> what happened, in
+    one line ("lab 'crud' was deployed at ... in the local cloud on port 4580, which has stopped
+    since: its resources are gone"); each command adds what it does about it."""
+    if target.kind != "local":
+        return {}
+    lost = lost_with_local_cloud(store.labs, target.local_cloud, target.local_cloud_started)
+    return {name: _gone_line(name, store.labs[name], target) for name in lost}
+
+
+def redeploy(name: str, lab: LabState) -> str:
+    """The command that deploys a lab again: by name for a built-in lab, else by its spec."""
+    from awslab.spec import builtin_labs
+
+    builtin = builtin_labs().get(name)
+    if lab.spec and (builtin is None or Path(lab.spec).resolve() != builtin.resolve()):
+        return f"awslab up {lab.spec}"
+    return f"awslab up {name}"
+
+
+def _gone_line(name: str, lab: LabState, target: Target) -> str:
+    if target.local_cloud is None:
+        since = "has stopped since"
+    elif target.local_cloud_started:
+        since = "was not running any more (a new, empty one was started)"
+    else:
+        since = "was restarted since"
+    return (
+        f"lab '{name}' was deployed at {lab.updated_at} in the local cloud on port {target.local_port}, "
+        f"which {since}: its resources are gone"
+    )
 
 
 def confirm(opts: Options, question: str, *, required: bool) -> None:

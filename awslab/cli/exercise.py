@@ -10,13 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
-from awslab.cli.common import Options, command, err, open_state, open_target, out
+from awslab.cli.common import Options, command, err, lost_labs, open_state, open_target, out, redeploy
 from awslab.errors import TargetError, UsageError
 from awslab.exercise import checks as checks_core
 from awslab.exercise import executions, http, invoke, logs, messages, upload
 from awslab.exercise import render as view
 from awslab.exercise.effects import DEFAULT_TIMEOUT as EFFECTS_TIMEOUT
-from awslab.exercise.labs import lab_named, parse_json_option, pick_lab_with
+from awslab.exercise.labs import DeployedLab, lab_named, parse_json_option, pick_lab_with
 from awslab.render import print_json
 from awslab.spec import find_lab, load_spec
 from awslab.state import StateStore
@@ -43,16 +43,20 @@ def waiting(text: str) -> Iterator[Any]:
 def _open(opts: Options) -> tuple[Target, StateStore, str]:
     # The local cloud is not started here: a fresh one would hold none of the lab's resources.
     target = open_target(opts, start_local=False)
-    if target.kind == "local":
-        from awslab.local.daemon import LocalCloud
-
-        assert target.local_port is not None
-        if LocalCloud(target.local_port).status() is None:
-            raise TargetError(
-                f"the local cloud is not running on port {target.local_port}",
-                hint="its resources went with it: 'awslab up LAB' starts it and deploys the lab again",
-            )
+    if target.kind == "local" and target.local_cloud is None:
+        raise TargetError(
+            f"the local cloud is not running on port {target.local_port}",
+            hint="its resources went with it: 'awslab up LAB' starts it and deploys the lab again",
+        )
     return target, open_state(opts, target), target.describe()
+
+
+def _live(target: Target, store: StateStore, lab: DeployedLab) -> DeployedLab:
+    """`lab`, unless its resources went with an earlier instance of the local cloud."""
+    gone = lost_labs(store, target).get(lab.name)
+    if gone:
+        raise TargetError(gone, hint=f"run '{redeploy(lab.name, lab.state)}' to deploy it again")
+    return lab
 
 
 def _emit(opts: Options, data: dict[str, Any], renderable: Any) -> None:
@@ -89,8 +93,8 @@ def call_cmd(
         raise UsageError(f"unknown HTTP method '{method}'", hint=f"use one of {', '.join(http.METHODS)}")
     body: dict[str, Any] = {"json_body": parse_json_option(json_, "--json")} if json_ is not None else {}
     headers = http.parse_headers(header)
-    _, store, where = _open(opts)
-    lab = pick_lab_with(store, "apigateway.rest_api", lab_name, where=where)
+    target, store, where = _open(opts)
+    lab = _live(target, store, pick_lab_with(store, "apigateway.rest_api", lab_name, where=where))
     record = http.api_record(lab, api)
     res = http.call(record.attrs["url"], method, path, data=data, headers=headers, **body)
     _emit(opts, {"lab": lab.name, "api": record.logical, **res.to_dict()}, view.call_view(res))
@@ -109,7 +113,7 @@ def invoke_cmd(
     event = parse_json_option(payload, "--payload") if payload is not None else None
     target, store, where = _open(opts)
     with waiting(f"Invoking {function}…"):
-        res = invoke.invoke(target, lab_named(store, lab, where=where), function, event)
+        res = invoke.invoke(target, _live(target, store, lab_named(store, lab, where=where)), function, event)
     _emit(opts, res.to_dict(), view.invoke_view(res))
     if not res.ok:
         raise typer.Exit(1)
@@ -126,7 +130,7 @@ def upload_cmd(
 ) -> None:
     """Upload a file (upload lab: POST /files; image lab: its bucket) and show the record written."""
     target, store, where = _open(opts)
-    deployed = upload.pick_upload_lab(store, target, lab, where=where)
+    deployed = _live(target, store, upload.pick_upload_lab(store, target, lab, where=where))
     with waiting(f"Uploading {file.name} to lab '{deployed.name}'…"):
         res = upload.upload(target, deployed, file, timeout=wait)
     _emit(opts, res.to_dict(), view.upload_view(res))
@@ -144,7 +148,7 @@ def send_message_cmd(
 ) -> None:
     """Send a message to a lab's SQS queue and show the row its consumer wrote."""
     target, store, where = _open(opts)
-    deployed = pick_lab_with(store, "sqs.queue", lab, where=where)
+    deployed = _live(target, store, pick_lab_with(store, "sqs.queue", lab, where=where))
     with waiting(f"Sending to lab '{deployed.name}' and waiting for the consumer…"):
         res = messages.send_message(target, deployed, body, count, timeout=wait)
     _emit(opts, res.to_dict(), view.send_view(res))
@@ -160,7 +164,7 @@ def publish_cmd(
 ) -> None:
     """Publish to a lab's SNS topic and show what each subscriber's consumer wrote."""
     target, store, where = _open(opts)
-    deployed = pick_lab_with(store, "sns.topic", lab, where=where)
+    deployed = _live(target, store, pick_lab_with(store, "sns.topic", lab, where=where))
     with waiting(f"Publishing to lab '{deployed.name}' and waiting for the subscribers…"):
         res = messages.publish(target, deployed, body, subject, timeout=wait)
     _emit(opts, res.to_dict(), view.publish_view(res))
@@ -178,7 +182,7 @@ def start_execution_cmd(
     """Run a lab's state machine and show its states, one by one, and its output."""
     value = parse_json_option(input_, "--input") if input_ is not None else None
     target, store, where = _open(opts)
-    deployed = pick_lab_with(store, "stepfunctions.state_machine", lab, where=where)
+    deployed = _live(target, store, pick_lab_with(store, "stepfunctions.state_machine", lab, where=where))
     with waiting(f"Running the state machine of lab '{deployed.name}'…"):
         res = executions.start_execution(target, deployed, value, timeout=wait)
     _emit(opts, res.to_dict(), view.execution_view(res))
@@ -201,7 +205,7 @@ def logs_cmd(
     """Show a lab function's CloudWatch logs."""
     logs.parse_since(since)  # a bad --since is a usage error before any call
     target, store, where = _open(opts)
-    res = logs.read_logs(target, lab_named(store, lab, where=where), function, since)
+    res = logs.read_logs(target, _live(target, store, lab_named(store, lab, where=where)), function, since)
     if opts.json and not follow:
         print_json(out, res.to_dict())
         return
@@ -241,6 +245,7 @@ def check_cmd(
     state = store.lab(spec.name)
     if state is None:
         raise UsageError(f"lab '{spec.name}' is not deployed on {where}", hint=f"run 'awslab up {lab}' first")
+    _live(target, store, DeployedLab(spec.name, state))
     with waiting(f"Checking lab '{spec.name}'…") as status:
 
         def started(i: int, name: str) -> None:

@@ -1,20 +1,27 @@
-"""Lab lifecycle commands: labs, validate, plan, up, status, outputs, teardown."""
+"""Lab lifecycle commands: labs, validate, plan, up, status, outputs (teardown: cli/teardown.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from awslab import render
-from awslab.cli.common import Options, command, confirm, err, open_state, open_target, out
+from awslab import render, state_files
+from awslab.cli.common import (
+    Options,
+    command,
+    confirm,
+    err,
+    lost_labs,
+    open_state,
+    open_target,
+    out,
+    redeploy,
+)
 from awslab.engine.execute import apply_plan
 from awslab.engine.plan import Progress, plan_changes
-from awslab.engine.status import lab_status
-from awslab.engine.sweep import Orphan, find_orphans
-from awslab.engine.sweep import sweep as sweep_orphans
-from awslab.engine.teardown import teardown_lab
-from awslab.errors import AwslabError, SpecError, UsageError
+from awslab.engine.status import ResourceStatus, lab_status
+from awslab.errors import SpecError, UsageError
 from awslab.spec import builtin_labs, find_lab, load_spec
 from awslab.state import StateStore
 from awslab.target import Target
@@ -32,34 +39,37 @@ def _progress(p: Progress) -> None:
 
 @command(app, "labs", target=False, output=True)
 def labs_cmd(opts: Options) -> None:
-    """List the built-in labs."""
+    """List the built-in labs, and where each is deployed (from the state files on this machine)."""
+    # Nothing is started and no cloud is called: a local cloud is only asked (on 127.0.0.1) which
+    # instance runs, to mark the labs that went with an earlier one as gone.
+    deployed, unreadable = state_files.deployments(_running_local_cloud)
+    for exc in unreadable:
+        err.print(f"[yellow]warning:[/] {exc}")
     rows = []
     for name, path in builtin_labs().items():
         try:
             spec = load_spec(path)
-            rows.append(
-                {
-                    "name": name,
-                    "description": spec.description,
-                    "resources": len(spec.resources),
-                    "path": str(path),
-                    "deployed": "",
-                }
-            )
+            description, count = spec.description, len(spec.resources)
         except SpecError as exc:
-            rows.append(
-                {
-                    "name": name,
-                    "description": f"invalid: {exc.problems[0]}",
-                    "resources": 0,
-                    "path": str(path),
-                    "deployed": "",
-                }
-            )
+            description, count = f"invalid: {exc.problems[0]}", 0
+        row = {"name": name, "description": description, "resources": count, "path": str(path)}
+        rows.append({**row, "deployed": deployed.pop(name, [])})
+    for name, where in sorted(deployed.items()):  # labs deployed from a spec of the user's
+        spec_path = where[0]["spec"]
+        row = {"name": name, "description": f"spec {spec_path}", "resources": where[0]["resources"]}
+        rows.append({**row, "path": spec_path, "deployed": where})
     if opts.json:
         render.print_json(out, rows)
     else:
         out.print(render.labs_table(rows))
+
+
+def _running_local_cloud(endpoint: str) -> dict[str, Any] | None:
+    from awslab.local.daemon import LocalCloud
+
+    port = endpoint.rsplit(":", 1)[-1]
+    status = LocalCloud(int(port)).status() if port.isdigit() else None
+    return {"pid": status.pid, "started_at": status.started_at} if status else None
 
 
 @command(app, "validate", target=False, output=True)
@@ -80,7 +90,9 @@ def plan_cmd(opts: Options, lab: LabArg) -> None:
     """Show what 'up' would change, without changing anything."""
     spec = load_spec(find_lab(lab))
     target = open_target(opts)
-    plan = plan_changes(spec, open_state(opts, target), target)
+    store = open_state(opts, target)
+    _say_gone(opts, store, target, spec.name)
+    plan = plan_changes(spec, store, target)
     if opts.json:
         render.print_json(out, plan.to_dict())
         return
@@ -95,6 +107,7 @@ def up_cmd(opts: Options, lab: LabArg) -> None:
     target = open_target(opts)
     store = open_state(opts, target)
     with store.locked():
+        _say_gone(opts, store, target, spec.name)
         plan = plan_changes(spec, store, target)
         if plan.has_changes:
             if target.needs_confirmation and not opts.json:
@@ -124,17 +137,32 @@ def up_cmd(opts: Options, lab: LabArg) -> None:
         out.print(render.outputs_table(spec.name, result.outputs))
 
 
+def _say_gone(opts: Options, store: StateStore, target: Target, lab: str) -> None:
+    """Before `up` or `plan`: say so when the lab went with an earlier local cloud."""
+    gone = lost_labs(store, target).get(lab)
+    if gone and not opts.json:
+        err.print(f"[yellow]{gone}; 'up' creates them again.[/]")
+
+
 @command(app, "status", output=True)
 def status_cmd(
     opts: Options, lab: Annotated[str | None, typer.Argument(help="one lab (default: all)")] = None
 ) -> None:
     """Check every tracked resource live: present, missing or changed."""
-    target = open_target(opts)
+    # Not started: a new local cloud is empty, and what went with the old one is said as such.
+    target = open_target(opts, start_local=False)
     store = open_state(opts, target)
     names = [lab] if lab else sorted(store.labs)
     if lab and lab not in store.labs:
         raise UsageError(f"lab '{lab}' is not deployed on {target.describe()}", hint=f"run 'awslab up {lab}'")
-    rows = [r for name in names for r in lab_status(name, store.labs[name], target)]
+    gone = {n: line for n, line in lost_labs(store, target).items() if n in names}
+    rows = [
+        r
+        for name in names
+        for r in (
+            _gone_rows(name, store, target) if name in gone else lab_status(name, store.labs[name], target)
+        )
+    ]
     if opts.json:
         render.print_json(
             out,
@@ -144,21 +172,35 @@ def status_cmd(
                     n: {
                         "stack_id": store.labs[n].stack_id,
                         "outputs": store.labs[n].outputs,
+                        **({"gone": gone[n]} if n in gone else {}),
                         "resources": [r.to_dict() for r in rows if r.lab == n],
                     }
                     for n in names
                 },
             },
         )
+        if gone:
+            raise typer.Exit(1)
         return
     if not names:
         out.print(f"Nothing deployed on {target.describe()}.")
         return
     out.print(render.status_table(rows, f"Status on {target.describe()}"))
+    for name, line in gone.items():
+        out.print(f"[red]{line} — run '{redeploy(name, store.labs[name])}' to deploy it again.[/]")
     bad = [r for r in rows if r.health != "present"]
     if bad:
         out.print(f"[yellow]{len(bad)} of {len(rows)} resources need attention.[/]")
         raise typer.Exit(1)
+
+
+def _gone_rows(name: str, store: StateStore, target: Target) -> list[ResourceStatus]:
+    since = "stopped" if target.local_cloud is None else "restarted"
+    detail = f"the local cloud {since} since the lab was deployed; 'up' creates it again"
+    return [
+        ResourceStatus(name, r.logical, r.kind, r.physical, "gone", detail)
+        for r in store.labs[name].resources.values()
+    ]
 
 
 @command(app, "outputs", output=True)
@@ -173,67 +215,3 @@ def outputs_cmd(opts: Options, lab: Annotated[str, typer.Argument(help="a deploy
         render.print_json(out, state.outputs)
     else:
         out.print(render.outputs_table(lab, state.outputs))
-
-
-@command(app, "teardown", output=True, yes=True)
-def teardown_cmd(
-    opts: Options,
-    lab: Annotated[str | None, typer.Argument(help="one lab (default: every lab on the target)")] = None,
-    sweep: Annotated[
-        bool, typer.Option("--sweep", help="also delete awslab-tagged resources no state file knows")
-    ] = False,
-) -> None:
-    """Delete every resource of a lab (or of all labs), dependents first; re-runnable."""
-    target = open_target(opts)
-    store = open_state(opts, target)
-    with store.locked():
-        names = [lab] if lab else sorted(store.labs)
-        if lab and lab not in store.labs:
-            names = []
-        orphans = _find_orphans(store, target, lab) if sweep else []
-        if not names and not orphans:
-            where = f"Lab '{lab}' is not deployed" if lab else "Nothing is deployed"
-            if opts.json:
-                render.print_json(out, {"ok": True, "labs": {}, "swept": {"deleted": [], "failed": {}}})
-            else:
-                out.print(f"{where} on {target.describe()}: nothing to tear down.")
-            return
-        if not opts.json:
-            for name in names:
-                n = len(store.labs[name].resources)
-                err.print(f"Lab '{name}' (stack {store.labs[name].stack_id}): {n} resources")
-            for o in orphans:
-                err.print(f"Not in any state file: {o.kind} {o.physical} (lab '{o.lab}', stack {o.stack_id})")
-        confirm(opts, f"Delete all this from {target.describe()}?", required=target.needs_confirmation)
-        progress = None if opts.json else _progress
-        results = [teardown_lab(name, store, target, on_progress=progress) for name in names]
-        swept = sweep_orphans(target, orphans, on_progress=progress) if orphans else None
-    failed = {f"{r.lab}.{name}": msg for r in results for name, msg in r.failed.items()}
-    if swept:
-        failed.update(swept.failed)
-    if opts.json:
-        labs = {
-            r.lab: {"deleted": r.deleted, "failed": r.failed, "seconds": round(r.seconds, 2)} for r in results
-        }
-        swept_data = swept.to_dict() if swept else {"deleted": [], "failed": {}}
-        render.print_json(out, {"ok": not failed, "labs": labs, "swept": swept_data})
-    else:
-        for r in results:
-            if r.ok:
-                err.print(
-                    f"[green]Lab '{r.lab}' is torn down[/] ({len(r.deleted)} deleted in {r.seconds:.1f}s)."
-                )
-        if swept and swept.ok:
-            err.print(f"[green]Swept {len(swept.deleted)} resources no state file knew.[/]")
-    if failed:
-        raise AwslabError(
-            "teardown left resources behind:\n" + "\n".join(f"{k}: {v}" for k, v in failed.items()),
-            hint="fix the cause and run 'awslab teardown' again: it carries on where it stopped",
-        )
-
-
-def _find_orphans(store: StateStore, target: Target, lab: str | None) -> list[Orphan]:
-    """awslab's resources on the target that no lab in the state records (state lost, another
-    machine); with a lab, only that lab's."""
-    known = {(r.kind, r.physical) for state in store.labs.values() for r in state.resources.values()}
-    return [o for o in find_orphans(target, known) if lab is None or o.lab == lab]

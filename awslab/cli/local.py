@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from awslab import render
 from awslab.cli.common import Options, command, err, out
 from awslab.local.daemon import LocalCloud, LocalStatus
+from awslab.local.like_aws.settings import LikeAws, describe
 from awslab.target import Target
 
 app = typer.Typer(
@@ -16,6 +18,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+_LIKE_AWS_HELP = (
+    "behave between calls as AWS does (also AWSLAB_LIKE_AWS=1); "
+    "AWSLAB_LIKE_AWS_SCALE multiplies its delays (see awslab/local/like_aws)"
+)
 PortOpt = Annotated[int | None, typer.Option("--port", help="port (default 4580, or AWSLAB_LOCAL_PORT)")]
 
 
@@ -34,6 +40,7 @@ def _status_dict(s: LocalStatus) -> dict[str, object]:
         "started_at": s.started_at,
         "log": str(s.log_path),
         "rss_mb": s.rss_mb,
+        "like_aws": s.like_aws,
     }
 
 
@@ -42,9 +49,12 @@ def start_cmd(
     opts: Options,
     port: PortOpt = None,
     foreground: Annotated[bool, typer.Option("--foreground", help="run in this terminal")] = False,
+    like_aws: Annotated[bool, typer.Option("--like-aws", help=_LIKE_AWS_HELP)] = False,
 ) -> None:
     """Start the local cloud in the background (or --foreground)."""
     cloud = _cloud(port)
+    if like_aws:
+        cloud = LocalCloud(cloud.port, like_aws=LikeAws.from_env(os.environ, force=True))
     if foreground:
         err.print(f"Local cloud on http://127.0.0.1:{cloud.port} (Ctrl-C stops it)")
         cloud.run_foreground()
@@ -53,7 +63,8 @@ def start_cmd(
     if opts.json:
         render.print_json(out, {**_status_dict(status), "started": started})
     elif started:
-        out.print(f"Started the local cloud at {status.endpoint} (pid {status.pid}).")
+        mode = " in the AWS-like mode" if status.like_aws is not None else ""
+        out.print(f"Started the local cloud{mode} at {status.endpoint} (pid {status.pid}).")
     else:
         out.print(f"The local cloud is already running at {status.endpoint} (pid {status.pid}).")
 
@@ -83,6 +94,8 @@ def status_cmd(opts: Options, port: PortOpt = None) -> None:
         f"Running at {status.endpoint} (pid {status.pid}, up {status.uptime:.0f}s{rss}); "
         f"log: {status.log_path}"
     )
+    mode = f"on ({describe(status.like_aws)})" if status.like_aws is not None else "off"
+    out.print(f"AWS-like mode: {mode}", markup=False, highlight=False)
 
 
 @command(app, "logs", target=False)

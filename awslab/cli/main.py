@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from awslab import __version__
-from awslab.cli import labs
+from awslab.cli import exercise, labs, local, teardown
 
 app = typer.Typer(
     name="awslab",
@@ -17,30 +17,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.registered_commands += labs.app.registered_commands
-
-
-def _optional_groups() -> None:
-    """Groups whose modules may not exist yet in a partial checkout are added when present."""
-    import importlib
-
-    for module, name in (("awslab.cli.local", "local"),):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        app.add_typer(mod.app, name=name)
-    try:
-        exercise = importlib.import_module("awslab.cli.exercise")
-    except ModuleNotFoundError as exc:
-        if exc.name != "awslab.cli.exercise":
-            raise
-    else:
-        app.registered_commands += exercise.app.registered_commands
-
-
-_optional_groups()
+app.registered_commands += teardown.app.registered_commands
+app.registered_commands += exercise.app.registered_commands
+app.add_typer(local.app, name="local")
 
 
 @app.command("version")

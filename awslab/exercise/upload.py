@@ -7,12 +7,12 @@ from __future__ import annotations
 import base64
 import mimetypes
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from awslab.errors import ExerciseError, UsageError
+from awslab.errors import ExerciseError, SpecError, UsageError
 from awslab.exercise.effects import DEFAULT_TIMEOUT, snapshot, wait_for_effects
 from awslab.exercise.http import call
 from awslab.exercise.labs import DeployedLab, pick_lab, ready
@@ -52,15 +52,23 @@ class UploadResult:
 
 
 # ---- which lab, which way ---------------------------------------------------------------
+def spec_fields(lab: DeployedLab, logical: str) -> Mapping[str, Any] | None:
+    """A resource's fields in the lab's spec file; None when the spec cannot say: the file is
+    gone, is invalid now, or no longer has that resource (the spec moved on since `up`)."""
+    if lab.spec_path is None:
+        return None
+    try:
+        resource = load_spec(lab.spec_path).resources.get(logical)
+    except SpecError:
+        return None
+    return resource.fields if resource is not None else None
+
+
 def api_routes(target: Target, lab: DeployedLab, api: Record) -> set[str]:
     """'METHOD /path' of every route of an API: from the lab's spec, else from API Gateway."""
-    if lab.spec_path is not None:
-        try:
-            spec = load_spec(lab.spec_path)
-            fields = spec.resources[api.logical].fields
-            return {" ".join(parse_route(k)) for k in fields.get("routes", {})}
-        except Exception:  # the spec moved on or is invalid: ask the live API instead
-            pass
+    fields = spec_fields(lab, api.logical)
+    if fields is not None:  # a valid spec's routes parse
+        return {" ".join(parse_route(k)) for k in fields.get("routes", {})}
     api_id = api.attrs.get("id")
     if not api_id:
         return set()
@@ -101,14 +109,14 @@ def notification_bucket(lab: DeployedLab, record: Record) -> str:
     for key in ("bucket", "bucket_name"):
         if record.attrs.get(key):
             return str(record.attrs[key])
-    if lab.spec_path is not None:
+    fields = spec_fields(lab, record.logical)
+    if fields is not None and fields.get("bucket"):
         try:
-            fields = load_spec(lab.spec_path).resources[record.logical].fields
-            bucket = resolve(fields.get("bucket"), lab.attrs())
-            if isinstance(bucket, str) and bucket:
-                return bucket
-        except Exception:  # fall through to the error below
-            pass
+            bucket = resolve(fields["bucket"], lab.attrs())
+        except KeyError:  # it names a resource or attribute the state does not record
+            bucket = None
+        if isinstance(bucket, str) and bucket:
+            return bucket
     raise ExerciseError(
         f"cannot tell which bucket s3.notification '{record.logical}' of lab '{lab.name}' watches",
         hint=f"run 'awslab up {lab.name}' to refresh its state",

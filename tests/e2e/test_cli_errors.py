@@ -32,7 +32,39 @@ def test_the_aws_target_without_credentials(cli: Cli) -> None:
 
 def test_an_unknown_profile(cli: Cli) -> None:
     result = cli("up", "crud", "--target", "aws", "--profile", "nope", "--yes", check=False)
-    assert_one_clear_error(result, 1, "profile 'nope' not found")
+    assert_one_clear_error(result, 1, "AWS profile 'nope' (from --profile) not found")
+
+
+def test_an_unknown_profile_from_the_environment_is_named(cli: Cli) -> None:
+    cli.env["AWS_PROFILE"] = "nope"
+    result = cli("status", "--target", "aws", check=False)
+    assert_one_clear_error(result, 1, "AWS profile 'nope' (from AWS_PROFILE) not found", "unset AWS_PROFILE")
+
+
+def test_an_unreachable_sts_fails_at_once_in_one_line(cli: Cli) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli.env.update(
+        AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y"
+    )
+    result = cli("status", "--target", "aws", check=False, timeout=60)
+    assert_one_clear_error(
+        result, 1, "cannot check the AWS credentials (STS): Could not connect to the endpoint URL"
+    )
+    assert len(result.stderr.splitlines()) == 2  # the error and its hint
+    assert "RecursionError" not in result.stderr
+
+
+def test_region_on_the_local_cloud_is_an_error(local_cli: Cli) -> None:
+    result = local_cli("up", "crud", "--region", "eu-west-1", check=False)
+    assert_one_clear_error(result, 2, "--region does not apply to the local cloud", "add --target aws")
+
+
+def test_the_aws_target_refuses_an_endpoint_from_the_environment(cli: Cli) -> None:
+    cli.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:4566"
+    result = cli("plan", "crud", "--target", "aws", check=False)
+    assert_one_clear_error(result, 2, "AWS_ENDPOINT_URL is set", "--target endpoint")
 
 
 def test_an_unknown_lab_suggests_the_right_one(cli: Cli) -> None:

@@ -3,12 +3,14 @@ with StateError, round trips, and the cross-process lock (a live holder named, a
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 from awslab import paths
 from awslab.errors import LockError, StateError
 from awslab.resources.base import Record
-from awslab.state import SCHEMA_VERSION, LabState, StateStore, atomic_write
+from awslab.state import SCHEMA_VERSION, LabState, StateStore, atomic_write, lost_with_local_cloud
 
 TARGET = {"kind": "local", "region": "us-east-1", "endpoint_url": "http://127.0.0.1:4580"}
 
@@ -184,9 +186,11 @@ def test_a_failure_mid_write_leaves_the_old_file_intact(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, failing, boom)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(StateError) as e:  # a full disk is the user's to fix, not a bug
         store.put_record("crud", a_record("role"))
     monkeypatch.undo()
+    assert str(e.value) == f"cannot write {state_path}: the disk is full"
+    assert e.value.hint is not None and e.value.hint.startswith("free some space, then run the command again")
 
     assert state_path.read_bytes() == before
     assert sorted(p.name for p in state_path.parent.iterdir()) == [state_path.name]  # no temp file left
@@ -347,3 +351,71 @@ def test_locked_rereads_what_another_store_wrote(state_path: Path) -> None:
         assert "crud" in mine.labs
         mine.ensure_lab("image", "")
     assert set(store_at(state_path).labs) == {"crud", "image"}
+
+
+# ---- the local cloud instance a lab lives in (issue 7, item 9) -------------------------------
+INSTANCE = {"pid": 4242, "started_at": "2025-01-01T10:00:00.000Z"}
+RESTARTED = {"pid": 4343, "started_at": "2025-01-01T11:00:00.000Z"}
+
+
+def test_the_local_cloud_instance_is_stamped_on_what_a_store_creates_or_changes(state_path: Path) -> None:
+    store = StateStore(state_path, dict(TARGET), local_cloud=dict(INSTANCE))
+    store.ensure_lab("crud", "")
+    store.put_record("crud", a_record())
+    assert json.loads(state_path.read_text())["labs"]["crud"]["local_cloud"] == INSTANCE
+    assert store_at(state_path).labs["crud"].local_cloud == INSTANCE
+    # an `up` in a restarted local cloud: the lab now lives in the new instance
+    StateStore(state_path, dict(TARGET), local_cloud=dict(RESTARTED)).ensure_lab("crud", "")
+    assert store_at(state_path).labs["crud"].local_cloud == RESTARTED
+    # a store without an instance (another target, or nothing known) leaves it as it is
+    store_at(state_path).put_record("crud", a_record("role"))
+    assert store_at(state_path).labs["crud"].local_cloud == RESTARTED
+
+
+def test_which_labs_went_with_the_local_cloud() -> None:
+    def lab(instance: dict[str, Any] | None, resources: bool = True) -> LabState:
+        return LabState("abc123", local_cloud=instance, resources={"t": a_record()} if resources else {})
+
+    labs = {
+        "same": lab(INSTANCE),
+        "other": lab(RESTARTED),
+        "older": lab(None),  # written by an awslab that did not record the instance
+        "empty": lab(RESTARTED, resources=False),  # planned only: nothing to lose
+    }
+    assert lost_with_local_cloud(labs, INSTANCE, started_now=False) == ["other"]
+    assert lost_with_local_cloud(labs, None, started_now=False) == ["older", "other", "same"]
+    assert lost_with_local_cloud(labs, INSTANCE, started_now=True) == ["older", "other", "same"]
+
+
+# ---- a full disk or a read-only place is the user's to fix (issue 7, item 9) -----------------
+@pytest.mark.parametrize(
+    ("code", "what", "todo"),
+    [
+        (errno.ENOSPC, "the disk is full", "free some space"),
+        (errno.EROFS, "the file system is read-only", "use a writable place (--state PATH)"),
+        (errno.EACCES, "permission denied", "make it writable by you"),
+    ],
+)
+def test_a_failed_write_names_the_file_and_what_to_do(
+    state_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, what: str, todo: str
+) -> None:
+    store = store_at(state_path)
+
+    def refuse(*_a: Any, **_k: Any) -> Any:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(StateError) as e:
+        store.ensure_lab("crud", "")
+    assert str(e.value) == f"cannot write {state_path}: {what}"
+    assert e.value.hint is not None and e.value.hint.startswith(todo)
+
+
+def test_a_lock_in_a_read_only_place_names_it(state_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: Path, *_a: Any, **_k: Any) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(StateError) as e, store_at(state_path).locked():
+        pass
+    assert str(e.value) == f"cannot write {state_path.parent}: the file system is read-only"

@@ -170,6 +170,11 @@ class StateStore:
                 f"state file {self.path} is malformed ({type(exc).__name__}: {exc})", hint=hint
             ) from None
 
+    @property
+    def deployed(self) -> dict[str, LabState]:
+        """The labs that have resources: a lab only planned so far holds just its stack id."""
+        return {name: lab for name, lab in self.labs.items() if lab.resources}
+
     def lab(self, name: str) -> LabState | None:
         return self.labs.get(name)
 

@@ -312,8 +312,8 @@ def lost_labs(store: StateStore, target: Target) -> dict[str, str]:
     since: its resources are gone"); each command adds what it does about it."""
     if target.kind != "local":
         return {}
-    lost = lost_with_local_cloud(store.labs, target.local_cloud, target.local_cloud_started)
-    return {name: _gone_line(name, store.labs[name], target) for name in lost}
+    lost = lost_with_local_cloud(store.deployed, target.local_cloud, target.local_cloud_started)
+    return {name: _gone_line(name, store.deployed[name], target) for name in lost}
 
 
 def redeploy(name: str, lab: LabState) -> str:

@@ -152,8 +152,8 @@ def status_cmd(
     # Not started: a new local cloud is empty, and what went with the old one is said as such.
     target = open_target(opts, start_local=False)
     store = open_state(opts, target)
-    names = [lab] if lab else sorted(store.labs)
-    if lab and lab not in store.labs:
+    names = [lab] if lab else sorted(store.deployed)
+    if lab and lab not in store.deployed:
         raise UsageError(f"lab '{lab}' is not deployed on {target.describe()}", hint=f"run 'awslab up {lab}'")
     gone = {n: line for n, line in lost_labs(store, target).items() if n in names}
     rows = [

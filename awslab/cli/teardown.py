@@ -48,8 +48,8 @@ def teardown_cmd(
     target = open_target(opts, start_local=False)
     store = open_state(opts, target)
     with store.locked(), contextlib.ExitStack() as other_locks:
-        names = [lab] if lab else sorted(store.labs)
-        names = [n for n in names if n in store.labs]
+        names = [lab] if lab else sorted(store.deployed)
+        names = [n for n in names if n in store.deployed]
         gone = {n: line for n, line in lost_labs(store, target).items() if n in names}
         orphans: list[Orphan] = []
         consulted: list[Path] = []

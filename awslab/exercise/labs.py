@@ -99,7 +99,7 @@ def pick_lab(
 ) -> DeployedLab:
     """The lab named `lab`, or the one deployed lab that `accepts`. `what` names what it needs
     ("an SQS queue (sqs.queue)"); `suggest` is the built-in lab to deploy when none has it."""
-    labs = {name: DeployedLab(name, state) for name, state in sorted(store.labs.items())}
+    labs = {name: DeployedLab(name, state) for name, state in sorted(store.deployed.items())}
     up_hint = f"run 'awslab up {suggest}' first" if suggest else "deploy a lab that does with 'awslab up'"
     if lab is not None:
         chosen = labs.get(lab)
@@ -141,7 +141,7 @@ def pick_lab_with(store: StateStore, kind: str, lab: str | None, *, where: str) 
 def lab_named(store: StateStore, lab: str, *, where: str) -> DeployedLab:
     state = store.lab(lab)
     if state is None:
-        deployed = ", ".join(sorted(store.labs)) or "none"
+        deployed = ", ".join(sorted(store.deployed)) or "none"
         raise UsageError(
             f"lab '{lab}' is not deployed on {where} (deployed: {deployed})",
             hint=f"run 'awslab up {lab}' first",

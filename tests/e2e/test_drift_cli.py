@@ -75,3 +75,17 @@ def test_plan_and_up_agree_on_names_and_drift_is_repaired(cli_endpoint: Cli, mot
     )
     assert {c["action"] for c in cli("plan", "crud", "--output", "json").json()["changes"]} == {"keep"}
     cli("teardown", "--yes")
+
+
+def test_a_lab_only_planned_is_not_deployed(cli_endpoint: Cli) -> None:
+    cli = cli_endpoint
+    planned = cli("plan", "crud", "--output", "json").json()
+    assert "crud" in _state(cli.home)["labs"]  # the stack id is reserved for `up`
+    assert "Nothing deployed" in cli("status").stdout
+    assert cli("status", "--output", "json").json()["labs"] == {}
+    missing = cli("status", "crud", check=False)
+    assert missing.code == 2 and "not deployed" in missing.stderr
+    assert "nothing to tear down" in cli("teardown", "--yes").stdout
+    # the reservation survives: `up` still creates the names the plan showed
+    again = cli("plan", "crud", "--output", "json").json()
+    assert [c["physical"] for c in again["changes"]] == [c["physical"] for c in planned["changes"]]

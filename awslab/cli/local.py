@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from awslab import render
 from awslab.cli.common import Options, command, err, out
-from awslab.local.daemon import LocalCloud, LocalStatus
 from awslab.local.like_aws.settings import LikeAws, describe
 from awslab.target import Target
+
+if TYPE_CHECKING:  # imported when a command runs: --help must not pay for the daemon's imports
+    from awslab.local.daemon import LocalCloud, LocalStatus
 
 app = typer.Typer(
     help="Control the local cloud (moto + a Docker-free Lambda runtime), started on first use.",
@@ -26,6 +28,8 @@ PortOpt = Annotated[int | None, typer.Option("--port", help="port (default 4580,
 
 
 def _cloud(port: int | None) -> LocalCloud:
+    from awslab.local.daemon import LocalCloud
+
     target = Target.select("local", local_port=port)
     assert target.local_port is not None
     return LocalCloud(target.local_port)
@@ -52,6 +56,8 @@ def start_cmd(
     like_aws: Annotated[bool, typer.Option("--like-aws", help=_LIKE_AWS_HELP)] = False,
 ) -> None:
     """Start the local cloud in the background (or --foreground)."""
+    from awslab.local.daemon import LocalCloud
+
     cloud = _cloud(port)
     if like_aws:
         cloud = LocalCloud(cloud.port, like_aws=LikeAws.from_env(os.environ, force=True))

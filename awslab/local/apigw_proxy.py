@@ -1,8 +1,9 @@
 """The pure parts of the local cloud's API Gateway front (gateway.py): no server, no moto.
 
-Route matching on the (resource, method) pair, the REST Lambda proxy event (format 1.0), the proxy
-response mapped back to HTTP, MOCK integration answers, AWS's error responses customised by the
-API's gateway responses, and the Lambda resource-policy check for apigateway.amazonaws.com.
+Route matching on the (resource, method) pair, the ids API Gateway gives a request, the headers it
+passes on, the REST Lambda proxy event (format 1.0), the proxy response mapped back to HTTP, MOCK
+integration answers, AWS's error responses customised by the API's gateway responses, and the
+Lambda resource-policy check for apigateway.amazonaws.com.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import binascii
 import fnmatch
 import json
 import re
+import secrets
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +25,23 @@ Headers = list[tuple[str, str]]
 
 MISSING_TOKEN = "Missing Authentication Token"
 INTERNAL_ERROR = "Internal server error"
+# x-amzn-ErrorType of API Gateway's own answers, as its responses carry it.
+_ERROR_TYPES = {
+    MISSING_TOKEN: "MissingAuthenticationTokenException",
+    INTERNAL_ERROR: "InternalServerErrorException",
+}
+TRACE_HEADER = "X-Amzn-Trace-Id"
+# environ key where the local cloud's request handler (http_handler) leaves the request's header
+# lines: a list of (name as sent, value).
+RAW_HEADERS = "awslab.raw_headers"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 # Caller identity fields an unauthenticated request has, all null.
 _IDENTITY_NULLS = (
     "accessKey",
     "accountId",
     "caller",
+    "cognitoAuthenticationProvider",
+    "cognitoAuthenticationType",
     "cognitoIdentityId",
     "cognitoIdentityPoolId",
     "principalOrgId",
@@ -101,6 +115,44 @@ def match_route(resources: Mapping[str, Iterable[str]], path: str, http_method: 
     return best[1] if best else None
 
 
+# ---- what API Gateway adds to a request ---------------------------------------------------------
+@dataclass(frozen=True)
+class RequestIds:
+    """The ids API Gateway gives one request."""
+
+    request_id: str  # a UUID: requestContext.requestId, the x-amzn-RequestId response header
+    extended_request_id: str  # requestContext.extendedRequestId, the x-amz-apigw-id response header
+    trace_id: str  # the X-Amzn-Trace-Id it adds to the request and returns
+
+
+def new_request_ids(now: float) -> RequestIds:
+    """Fresh ids shaped as AWS's: the extended id is 11 random bytes in URL-safe base64 (15 characters
+    and "=", like "eIygpHbovHcFc6g="); the trace id is X-Ray's Root=1-<epoch seconds, 8 hex>-<24 hex>."""
+    return RequestIds(
+        request_id=str(uuid.uuid4()),
+        extended_request_id=base64.urlsafe_b64encode(secrets.token_bytes(11)).decode("ascii"),
+        trace_id=f"Root=1-{int(now):08x}-{secrets.token_hex(12)}",
+    )
+
+
+def gateway_headers(client: Headers, *, source_ip: str, port: str, proto: str, trace_id: str) -> Headers:
+    """The headers API Gateway passes to the integration: the client's, with the names and the
+    repetitions as sent, plus X-Forwarded-For (the client's chain with the source IP appended),
+    X-Forwarded-Port and -Proto (the gateway's own: a client's are replaced) and X-Amzn-Trace-Id
+    (the client's when it sent one, else `trace_id`)."""
+    headers = [(k, v) for k, v in client if k.lower() not in ("x-forwarded-port", "x-forwarded-proto")]
+    forwarded = [i for i, (k, _) in enumerate(headers) if k.lower() == "x-forwarded-for"]
+    if forwarded:
+        name, chain = headers[forwarded[-1]]
+        headers[forwarded[-1]] = (name, f"{chain}, {source_ip}")
+    else:
+        headers.append(("X-Forwarded-For", source_ip))
+    headers += [("X-Forwarded-Port", port), ("X-Forwarded-Proto", proto)]
+    if header_value(headers, TRACE_HEADER) is None:
+        headers.append((TRACE_HEADER, trace_id))
+    return headers
+
+
 # ---- the proxy event (REST API, payload format 1.0) -----------------------------------------
 @dataclass(frozen=True)
 class HttpRequest:
@@ -121,7 +173,12 @@ class StageInfo:
     region: str = "us-east-1"
     stage_variables: dict[str, str] = field(default_factory=dict)
     binary_media_types: tuple[str, ...] = ()
-    domain_name: str = "127.0.0.1"
+
+    @property
+    def domain_name(self) -> str:
+        """The API's host on AWS (a regional endpoint). The event names it rather than the local
+        URL (127.0.0.1:PORT/_aws/execute-api/...), whose shape no handler sees on AWS."""
+        return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
 
 
 def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bool:
@@ -139,16 +196,26 @@ def header_value(headers: Headers, name: str) -> str | None:
     return found[-1] if found else None
 
 
+def _grouped(pairs: Iterable[tuple[str, str]], *, fold_case: bool) -> dict[str, list[str]]:
+    """name -> every value in order; with `fold_case` names differing only in case are one entry
+    under the first spelling seen (header names are case-insensitive, query names are not)."""
+    grouped: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for name, value in pairs:
+        key = spelling.setdefault(name.lower(), name) if fold_case else name
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
 def build_proxy_event(
-    req: HttpRequest, route: Route, stage: StageInfo, *, request_id: str, now: float
+    req: HttpRequest, route: Route, stage: StageInfo, *, ids: RequestIds, resource_id: str, now: float
 ) -> dict[str, Any]:
-    """AWS's REST proxy event: single-value maps keep the last value, absent maps are null."""
-    multi_headers: dict[str, list[str]] = {}
-    for name, value in req.headers:
-        multi_headers.setdefault(name, []).append(value)
-    multi_query: dict[str, list[str]] = {}
-    for name, value in parse_qsl(req.query_string, keep_blank_values=True):
-        multi_query.setdefault(name, []).append(value)
+    """AWS's REST proxy event: header names as the client sent them, one multiValue entry per
+    repeated header or query parameter and its last value in the single-value map, absent maps null.
+    `req.headers` are what the integration gets (gateway_headers); `resource_id` is the matched
+    API resource's id."""
+    multi_headers = _grouped(req.headers, fold_case=True)
+    multi_query = _grouped(parse_qsl(req.query_string, keep_blank_values=True), fold_case=False)
     body: str | None = None
     binary = False
     if req.body:
@@ -161,8 +228,8 @@ def build_proxy_event(
         "resource": route.resource_path,
         "path": req.path,
         "httpMethod": req.method,
-        "headers": {k: v[-1] for k, v in multi_headers.items()} or None,
-        "multiValueHeaders": multi_headers or None,
+        "headers": {k: v[-1] for k, v in multi_headers.items()},
+        "multiValueHeaders": multi_headers,
         "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": dict(route.path_parameters) or None,
@@ -172,7 +239,7 @@ def build_proxy_event(
             "apiId": stage.api_id,
             "domainName": stage.domain_name,
             "domainPrefix": stage.api_id,
-            "extendedRequestId": request_id,
+            "extendedRequestId": ids.extended_request_id,
             "httpMethod": req.method,
             "identity": {
                 **dict.fromkeys(_IDENTITY_NULLS),
@@ -181,16 +248,22 @@ def build_proxy_event(
             },
             "path": f"/{stage.stage}{req.path}",
             "protocol": req.protocol,
-            "requestId": request_id,
+            "requestId": ids.request_id,
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": millis,
-            "resourceId": route.resource_path,
+            "resourceId": resource_id,
             "resourcePath": route.resource_path,
             "stage": stage.stage,
         },
         "body": body,
         "isBase64Encoded": binary,
     }
+
+
+def response_ids(ids: RequestIds, *, traced: bool) -> Headers:
+    """The headers API Gateway adds to its answers; X-Amzn-Trace-Id once an integration ran."""
+    headers = [("x-amzn-RequestId", ids.request_id), ("x-amz-apigw-id", ids.extended_request_id)]
+    return [*headers, (TRACE_HEADER, ids.trace_id)] if traced else headers
 
 
 # ---- the proxy response ---------------------------------------------------------------------
@@ -298,21 +371,24 @@ def _literal_headers(parameters: dict[str, Any] | None, prefix: str) -> Headers:
     ]
 
 
-def error_response(status: int, message: str, request_id: str, gateway_response: Any = None) -> HttpResponse:
-    """AWS's JSON error body, customised by the API's gateway response (headers, status) if any."""
-    headers: Headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
-    error_type = (
-        "IncompleteSignatureException" if message == MISSING_TOKEN else "InternalServerErrorException"
-    )
-    headers.append(("x-amzn-ErrorType", error_type))
-    body = json.dumps({"message": message}, separators=(",", ":"))
+def error_response(
+    status: int, message: str, ids: RequestIds, gateway_response: Any = None, *, traced: bool = False
+) -> HttpResponse:
+    """API Gateway's own error answer: its JSON body (4XX bodies compact, 5XX with a space, as AWS
+    sends them), x-amzn-ErrorType, the request's ids; customised by the API's gateway response
+    (headers, status, template) if any."""
+    headers: Headers = [("Content-Type", "application/json"), *response_ids(ids, traced=traced)]
+    headers.append(("x-amzn-ErrorType", _ERROR_TYPES.get(message, "InternalServerErrorException")))
+    body = json.dumps({"message": message}, separators=(",", ":") if status < 500 else (", ", ": "))
     if gateway_response is not None:
         status = int(gateway_response.status_code or status)
         headers += _literal_headers(gateway_response.response_parameters, "gatewayresponse.header.")
         template = (gateway_response.response_templates or {}).get("application/json")
         if template:
             body = template.replace("$context.error.messageString", json.dumps(message))
-            body = body.replace("$context.error.message", message).replace("$context.requestId", request_id)
+            body = body.replace("$context.error.message", message)
+            body = body.replace("$context.extendedRequestId", ids.extended_request_id)
+            body = body.replace("$context.requestId", ids.request_id)
     return HttpResponse(status, headers, body.encode("utf-8"))
 
 

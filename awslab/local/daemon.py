@@ -8,7 +8,8 @@ The server runs in its own session (its own process group) so that stopping it a
 Lambda workers it started, even if the server itself no longer answers. It starts with the
 environment awslab.local.server_env allows (none of the user's AWS credentials or settings), and
 its files are the user's alone: the directories 0700, the pid file and the log 0600 (modes left
-wider by an older awslab are narrowed on each start).
+wider by an older awslab are narrowed on each start). The AWS-like mode (awslab.local.like_aws),
+when asked for, is passed on the server's command line; a server running without it is not reused.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import filelock
 
 from awslab.errors import LocalCloudError
 from awslab.local import urls
+from awslab.local.like_aws.settings import LikeAws, check_running
 from awslab.local.server import EXIT_PORT_IN_USE, SERVICE_NAME
 from awslab.local.server_env import server_environment
 from awslab.paths import local_cloud_dir
@@ -58,6 +60,8 @@ class LocalStatus:
     moto_version: str | None = None
     lambda_executor: bool | None = None
     lambda_workers: int | None = None  # warm Lambda execution environments
+    like_aws: dict[str, Any] | None = None  # the AWS-like mode's settings (LikeAws.to_dict), None: off
+    lambda_runtimes: dict[str, Any] | None = None  # runtimes.RuntimeFinder.report(): the Python of each
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,8 +70,10 @@ class LocalStatus:
 
 
 class LocalCloud:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, like_aws: LikeAws | Literal["env"] | None = "env") -> None:
+        """`like_aws`: the AWS-like mode asked for (None: not asked); "env": as AWSLAB_LIKE_AWS says."""
         self.port = port
+        self._like_aws = like_aws
         self.dir = local_cloud_dir(port)
         self.endpoint = f"http://{HOST}:{port}"
         self.pid_path = self.dir / "server.pid"
@@ -101,6 +107,8 @@ class LocalCloud:
             moto_version=health.get("moto_version"),
             lambda_executor=health.get("lambda_executor"),
             lambda_workers=health.get("lambda_workers"),
+            like_aws=health.get("like_aws"),
+            lambda_runtimes=health.get("lambda_runtimes"),
         )
 
     def _probe(self, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -119,8 +127,20 @@ class LocalCloud:
         """Start the server in the background (or return the one running) once it answers."""
         return self.ensure_running(timeout=timeout)[0]
 
+    @property
+    def like_aws(self) -> LikeAws | None:
+        if isinstance(self._like_aws, str):  # read when needed: a bad value fails only what starts it
+            self._like_aws = LikeAws.from_env(os.environ)
+        return self._like_aws
+
     def ensure_running(self, *, timeout: float = 30) -> tuple[LocalStatus, bool]:
-        """(status, True if it was started by this call)."""
+        """(status, True if it was started by this call). One running without the AWS-like mode
+        asked for (or with other settings) is refused, not reused."""
+        status, started = self._ensure_running(timeout)
+        check_running(self.like_aws, status.like_aws, self.port)
+        return status, started
+
+    def _ensure_running(self, timeout: float) -> tuple[LocalStatus, bool]:
         status = self.status()
         if status is not None:
             return status, False
@@ -161,6 +181,8 @@ class LocalCloud:
 
     def _command(self) -> list[str]:
         options = ["--port", str(self.port), "--host", HOST, "--work-dir", str(self.work_dir)]
+        if self.like_aws is not None:
+            options += ["--like-aws", self.like_aws.to_arg()]
         return [sys.executable, "-m", "awslab.local.server", *options]
 
     def _wait_ready(

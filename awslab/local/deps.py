@@ -1,11 +1,14 @@
-"""A handler's requirements.txt, made importable for the local Lambda executor.
+"""A handler's requirements.txt, made importable for the local Lambda executor, for the Python the
+function runs on (awslab.local.runtimes).
 
-Requirements the local cloud's own Python environment already satisfies (by name and version, as
-Pillow or requests often are) are used from there, without pip and without the network; the
-worker is told their import names so its guard lets them through. Anything else (an unsatisfied
-or unparsable line, a local path, a pip option) makes the whole file go through
-`python -m pip install --target` into a cache directory keyed by the file's hash, once, under a
-file lock so two servers or threads never install the same set twice.
+On the local cloud's own Python, requirements its environment already satisfies (by name and
+version, as Pillow or requests often are) are used from there, without pip and without the
+network; the worker is told their import names so its guard lets them through. Anything else (an
+unsatisfied or unparsable line, a local path, a pip option, another Python) makes the whole file go
+through `python -m pip install --target` into a cache directory keyed by the file's hash and the
+Python's version, once, under a file lock so two servers or threads never install the same set
+twice. The packages the AWS runtime ships (boto3 and its dependencies) come from the local cloud's
+environment when they support the function's Python, else they are installed for it the same way.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ from urllib.request import url2pathname
 from filelock import FileLock
 
 from awslab.errors import LocalCloudError
+from awslab.local.runtimes import Interpreter, own_interpreter
 
 REQUIREMENTS = "requirements.txt"
 PIP_TIMEOUT_S = 900
+# Distributions of the packages the AWS Python runtime ships next to the handler (worker.RUNTIME_PACKAGES).
+RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 # pip's own words for "this package is the problem", most specific first.
 _PIP_BLAME = (
     re.compile(r"No matching distribution found for (\S+)"),
@@ -61,16 +67,40 @@ class Dependencies:
     allowed: frozenset[str] = field(default_factory=frozenset)
 
 
-def prepare(task_root: Path, cache_root: Path) -> Dependencies:
-    """Make the requirements of the code extracted at `task_root` importable (see module doc)."""
+def prepare(task_root: Path, cache_root: Path, python: Interpreter | None = None) -> Dependencies:
+    """Make the requirements of the code extracted at `task_root` importable on `python` (default:
+    the local cloud's own) (see module doc)."""
+    python = python or own_interpreter("")
     req_file = task_root / REQUIREMENTS
     if not req_file.is_file():
         return Dependencies()
     text = req_file.read_text(encoding="utf-8", errors="replace")
-    allowed = satisfied_by_environment(text)
+    allowed = satisfied_by_environment(text) if python.own else None
     if allowed is not None:
         return Dependencies(allowed=allowed)
-    return Dependencies(paths=(install(text, task_root, cache_root),))
+    return Dependencies(paths=(install(text, task_root, cache_root, python),))
+
+
+def runtime_packages(python: Interpreter, cache_root: Path) -> tuple[Path, ...]:
+    """Where `python` finds boto3 and the rest of what the AWS runtime ships: nothing to add on the
+    local cloud's own Python; the local cloud's copies when they support `python` (pure Python), else
+    a pip install for it."""
+    if python.own:
+        return ()
+    dirs: list[Path] = []
+    for name in RUNTIME_DISTRIBUTIONS:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            break
+        if not _supports(dist.metadata.get("Requires-Python"), python.version):
+            break
+        where = Path(str(dist.locate_file("")))
+        if where not in dirs:
+            dirs.append(where)
+    else:
+        return tuple(dirs)
+    return (install("boto3\n", cache_root, cache_root, python),)
 
 
 def satisfied_by_environment(text: str) -> frozenset[str] | None:
@@ -122,18 +152,20 @@ def satisfied_by_environment(text: str) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def install(text: str, task_root: Path, cache_root: Path) -> Path:
-    """pip-install the requirements into the cache (once per content) and return the directory."""
+def install(text: str, task_root: Path, cache_root: Path, python: Interpreter | None = None) -> Path:
+    """pip-install the requirements for `python` into the cache (once per content and Python
+    version) and return the directory."""
+    python = python or own_interpreter("")
     key = hashlib.sha256()
-    for part in (text, sys.version, sys.platform):
+    for part in (text, python.version, sys.platform):
         key.update(part.encode() + b"\0")
     for line in _lines(text):
         if _is_local(line):  # a wheel or directory in the bundle: its content is part of the result
             _hash_path(key, _local_path(task_root, line))
-    return _install_once(text, task_root, cache_root, key.hexdigest()[:32])
+    return _install_once(text, task_root, cache_root, key.hexdigest()[:32], python)
 
 
-def _install_once(text: str, task_root: Path, cache_root: Path, key: str) -> Path:
+def _install_once(text: str, task_root: Path, cache_root: Path, key: str, python: Interpreter) -> Path:
     cache_root.mkdir(parents=True, exist_ok=True)
     target = cache_root / key
     if target.is_dir():
@@ -143,7 +175,7 @@ def _install_once(text: str, task_root: Path, cache_root: Path, key: str) -> Pat
             return target
         staging = cache_root / f"{key}.tmp-{uuid.uuid4().hex[:8]}"
         try:
-            _run_pip(text, task_root, staging)
+            _run_pip(text, task_root, staging, python)
             os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -151,23 +183,18 @@ def _install_once(text: str, task_root: Path, cache_root: Path, key: str) -> Pat
     return target
 
 
-def _run_pip(text: str, task_root: Path, staging: Path) -> None:
+def _run_pip(text: str, task_root: Path, staging: Path, python: Interpreter) -> None:
     """pip with the bundle as working directory, so `./vendor/x.whl` lines resolve inside it."""
     req_file = staging.with_name(staging.name + ".txt")
     req_file.write_text(text, encoding="utf-8")
-    cmd = [sys.executable, "-m", "pip", "install", "--target", str(staging), "--disable-pip-version-check",
-           "--no-input", "--no-warn-script-location", "--quiet", "-r", str(req_file)]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    try:
-        done = subprocess.run(
-            cmd, cwd=task_root, env=env, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise RequirementsError(
-            f"installing requirements.txt timed out after {PIP_TIMEOUT_S} s",
-            package=None,
-            output=str(exc.output),
-        ) from None
+    options = ["--target", str(staging), "--disable-pip-version-check", "--no-input",
+               "--no-warn-script-location", "--quiet", "-r", str(req_file)]  # fmt: skip
+    done = _pip([python.executable, "-m", "pip", "install", *options], task_root)
+    if not python.own and done.returncode != 0 and "No module named pip" in done.stderr:
+        # That Python has no pip: the local cloud's, for its version (wheels only: a build needs it).
+        shutil.rmtree(staging, ignore_errors=True)
+        done = _pip([sys.executable, "-m", "pip", "install", "--python-version", python.minor,
+                     "--only-binary=:all:", *options], task_root)  # fmt: skip
     if done.returncode == 0:
         return
     output = (done.stderr or "") + (done.stdout or "")
@@ -176,6 +203,19 @@ def _run_pip(text: str, task_root: Path, staging: Path) -> None:
     what = f"package '{package}'" if package else "requirements.txt"
     raise RequirementsError(f"pip could not install {what}: {last or output.strip()[-300:]}", package=package,
                             output=output)  # fmt: skip
+
+
+def _pip(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=PIP_TIMEOUT_S,
+                              check=False)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise RequirementsError(
+            f"installing requirements.txt timed out after {PIP_TIMEOUT_S} s",
+            package=None,
+            output=str(exc.output),
+        ) from None
 
 
 def blame(pip_output: str) -> str | None:
@@ -238,6 +278,21 @@ def _import_names(dist: Any) -> set[str]:
             continue
         names.add(first.split(".", 1)[0] if len(file.parts) == 1 else first)
     return names
+
+
+def _supports(requires_python: str | None, version: str) -> bool:
+    """Whether a distribution's Requires-Python admits `version` (unreadable: assumed not)."""
+    if not requires_python:
+        return True
+    with contextlib.suppress(ImportError, ValueError):
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(requires_python).contains(version, prereleases=True)
+    with contextlib.suppress(ImportError, ValueError):
+        from pip._vendor.packaging.specifiers import SpecifierSet as PipSpecifierSet
+
+        return PipSpecifierSet(requires_python).contains(version, prereleases=True)
+    return False
 
 
 def _requirement_class() -> Any:

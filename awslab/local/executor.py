@@ -2,9 +2,11 @@
 
 `LambdaExecutor.invoke` runs the deployed zip's handler in a warm child Python process
 (awslab/local/worker.py) per function version and configuration, the way Lambda reuses execution
-environments. Logs go to CloudWatch Logs `/aws/lambda/<name>`, one stream per worker.
-awslab/local/moto_patches.py routes every moto invoke path here; its `install` and `uninstall`
-are re-exported from this module.
+environments, on the Python its runtime declares (awslab/local/runtimes.py), held to its memory
+size and to Lambda's response size. Logs go to CloudWatch Logs `/aws/lambda/<name>`, one stream
+per worker. Asynchronous invocations queue in the executor's `async_events`
+(awslab/local/async_invoke.py), which runs them through `invoke`. awslab/local/moto_patches.py
+routes every moto invoke path here; its `install` and `uninstall` are re-exported from this module.
 """
 
 from __future__ import annotations
@@ -23,10 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from awslab import paths
-from awslab.local import deps
-from awslab.local.execution_env import unpack_code, worker_environment
+from awslab.local import deps, runtimes
+from awslab.local.async_invoke import AsyncInvoker
+from awslab.local.execution_env import (
+    BOOTSTRAP,
+    runtime_dir,
+    safe_path_flag,
+    unpack_code,
+    user_environment,
+    worker_environment,
+)
 from awslab.local.moto_patches import install, uninstall
-from awslab.local.worker import WorkerProcess
+from awslab.local.worker import SIGNAL_NAMES, WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +46,8 @@ INIT_TIMEOUT_S = 10.0  # AWS's limit for the init phase, on top of the function'
 OUTPUT_GRACE_S = 2.0  # how long to wait for a finished invoke's last output to cross the pipe
 DEFAULT_IDLE_TIMEOUT_S = 300.0
 DEFAULT_MAX_WORKERS = 4
+RESPONSE_LIMIT = 6291556  # bytes of a function's response, as Lambda's message says ("6 MB")
+MIB = 1048576
 
 Result = tuple[str, bool, str]  # what moto's _invoke_lambda returns: payload, errored, log text
 
@@ -71,7 +83,8 @@ class LambdaExecutor:
 
     def __init__(self, work_dir: Path, endpoint_url: str, *, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
                  max_workers_per_function: int = DEFAULT_MAX_WORKERS, deps_cache: Path | None = None,
-                 isolate_site_packages: bool = True) -> None:  # fmt: skip
+                 isolate_site_packages: bool = True,
+                 runtime_finder: runtimes.RuntimeFinder | None = None) -> None:  # fmt: skip
         self.work_dir = Path(work_dir)
         self.endpoint_url = endpoint_url
         self.idle_timeout_s = idle_timeout_s
@@ -83,16 +96,22 @@ class LambdaExecutor:
         self._cond = threading.Condition()
         self._setup_lock = threading.Lock()
         self._logs_lock = threading.Lock()  # moto's logs backend is not thread safe
-        self._deps: dict[str, deps.Dependencies] = {}
+        self._deps: dict[tuple[str, str], tuple[deps.Dependencies, tuple[Path, ...]]] = {}
+        # The Python each runtime runs on; looked up ahead, as the health document lists them all.
+        self.runtimes = runtime_finder or runtimes.default_finder()
+        self.runtimes.prefetch()
         self._closed = threading.Event()
         interval = max(0.05, min(idle_timeout_s / 4, 30.0))
         self._reaper = threading.Thread(target=self._reap_loop, args=(interval,), daemon=True)
         self._reaper.start()
+        # Event invokes, S3 notifications and SNS deliveries: queued, run in the background, retried.
+        self.async_events = AsyncInvoker(self.invoke)
 
     # ---- invoking ---------------------------------------------------------------------------
-    def invoke(self, fn: Any, event: Any = None) -> Result:
-        """Run `fn`'s handler with `event`; moto's (payload, errored, logs) triple."""
-        request_id = str(uuid.uuid4())
+    def invoke(self, fn: Any, event: Any = None, *, request_id: str | None = None) -> Result:
+        """Run `fn`'s handler with `event`; moto's (payload, errored, logs) triple. `request_id`: the
+        id of an asynchronous invocation, the same for each of its attempts (default: a new one)."""
+        request_id = request_id or str(uuid.uuid4())
         event = {} if event is None or event == "{}" else event
         problem = "the local cloud is shutting down" if self._closed.is_set() else _unsupported(fn)
         if problem:
@@ -121,7 +140,7 @@ class LambdaExecutor:
         """A new worker through its init phase (the handler module imported), and its init output.
         Raises _NotStarted with the invoke's result when that fails."""
         try:
-            worker = self._start(fn)
+            worker, python = self._start(fn)
         except Exception as exc:  # the invoke fails as on AWS, and the reserved slot must be freed
             self._release(pool, None)
             if not isinstance(exc, (deps.RequirementsError, zipfile.BadZipFile, OSError)):
@@ -136,17 +155,19 @@ class LambdaExecutor:
             ) from None
         init = worker.reply(INIT_TIMEOUT_S + float(fn.timeout))
         init_output = worker.output.take("init", OUTPUT_GRACE_S)
+        if python.note:  # first in the logs of each cold start: the runtime is not the declared one
+            init_output = f"{python.note}\n{init_output}"
         if isinstance(init, dict) and init.get("type") == "ready":
             worker.init_ms = float(init["init_ms"])
             return worker, init_output
-        worker.kill()  # a failed init is never reused: AWS starts a fresh environment next time
+        # A failed init is never reused: AWS starts a fresh environment next time. One that exited
+        # (a crash, or killed for its memory) may still be finishing: let its exit status show.
+        worker.kill(grace_s=OUTPUT_GRACE_S if init is None else 0.0)
         self._release(pool, worker)
         if isinstance(init, dict) and "error" in init:
             error = init["error"]
         elif init is None:
-            error = _error(
-                "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited during init", ""
-            )
+            error = _error("Runtime.ExitError", _exit_message(request_id, worker), "")
         else:
             error = _error("Runtime.InitTimeout", f"RequestId: {request_id} Error: init timed out", "")
         raise _NotStarted(self._failed(fn, worker, request_id, error, init_output))
@@ -155,33 +176,41 @@ class LambdaExecutor:
         timeout_s = float(fn.timeout)
         started = time.monotonic()
         deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
-        worker.send({"id": request_id, "event": event, "deadline_ms": deadline_ms, "arn": fn.function_arn})
+        worker.send({"id": request_id, "event": event, "deadline_ms": deadline_ms, "arn": fn.function_arn,
+                     "trace_id": _trace_id()})  # fmt: skip
         reply = worker.reply(timeout_s)
         elapsed_ms = (time.monotonic() - started) * 1000
         worker.invokes += 1
         after: list[str] = []
         if isinstance(reply, dict):
+            worker.max_rss = max(worker.max_rss, int(reply["max_rss"]))
+            if worker.memory_limit and worker.max_rss > worker.memory_limit:
+                # Over its memory between two looks (or where only the worker can tell): on AWS
+                # it would not have finished.
+                worker.kill()
+                reply = None
+        if isinstance(reply, dict):
             output = worker.output.take(request_id, OUTPUT_GRACE_S)
             payload, errored, duration_ms = reply["payload"], not reply["ok"], float(reply["duration_ms"])
-            worker.max_rss = max(worker.max_rss, int(reply["max_rss"]))
+            if len(payload.encode()) > RESPONSE_LIMIT:  # the Runtime API refuses it; AWS's error instead
+                payload, errored = _response_too_large(), True
         elif reply is False:  # the function's timeout passed: AWS stops the environment
             worker.kill()
             output = worker.output.take(request_id, OUTPUT_GRACE_S)
-            message = f"{_iso_now()} {request_id} Task timed out after {timeout_s:.2f} seconds"
+            # AWS says how long it ran (its Duration), a little over the timeout.
+            message = f"{_iso_now()} {request_id} Task timed out after {elapsed_ms / 1000:.2f} seconds"
             payload, errored, duration_ms = json.dumps({"errorMessage": message}), True, elapsed_ms
             after.append(message)
-        else:  # the worker exited mid-invoke (sys.exit, os._exit, a crash)
+        else:  # the worker exited mid-invoke (sys.exit, os._exit, a crash, killed for its memory)
             worker.kill(grace_s=OUTPUT_GRACE_S)  # it may still be finishing: let its exit status show
             output = worker.output.take(request_id, OUTPUT_GRACE_S)
-            status = worker.proc.returncode
-            how = f"signal: {-status}" if status < 0 else f"exit status {status}"
-            message = f"RequestId: {request_id} Error: Runtime exited with error: {how}"
+            message = _exit_message(request_id, worker)
             payload, errored, duration_ms = (
                 json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}),
                 True,
                 elapsed_ms,
             )
-            after.append(message)
+            after += [message, "Runtime.ExitError"]
         text = self._log(fn, worker, request_id, init_output, output, duration_ms, after)
         return payload, errored, text
 
@@ -234,27 +263,40 @@ class LambdaExecutor:
         if worker is not None and not keep:
             worker.kill()
 
-    def _start(self, fn: Any) -> WorkerProcess:
+    def _start(self, fn: Any) -> tuple[WorkerProcess, runtimes.Interpreter]:
+        """A worker of `fn` on the Python its runtime declares (or the stand-in) and that Python."""
+        python = self.runtimes.resolve(str(fn.run_time))
         code_dir = unpack_code(fn, self.work_dir, self._setup_lock)
-        code_hash = code_dir.name
+        key = (code_dir.name, python.executable)  # requirements are installed per Python
         with self._setup_lock:
-            dependencies = self._deps.get(code_hash)
-        if dependencies is None:
-            dependencies = deps.prepare(code_dir, self.deps_cache)
+            prepared = self._deps.get(key)
+        if prepared is None:
+            prepared = (
+                deps.prepare(code_dir, self.deps_cache, python),
+                deps.runtime_packages(python, self.deps_cache),
+            )
             with self._setup_lock:
-                self._deps[code_hash] = dependencies
+                self._deps[key] = prepared
+        dependencies, runtime_paths = prepared
+        runtime_root = runtime_dir(self.work_dir, self._setup_lock)
         now = datetime.now(UTC)
         stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
         config = {"paths": [str(p) for p in dependencies.paths], "allowed": sorted(dependencies.allowed),
-                  "isolate": self.isolate}  # fmt: skip
-        env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url)
-        return WorkerProcess.spawn(config, code_dir, env, stream)
+                  "isolate": self.isolate, "runtime_paths": [str(p) for p in runtime_paths],
+                  "pythonpath": user_environment(fn).get("PYTHONPATH", "")}  # fmt: skip
+        env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url, python=python,
+                                 runtime_root=runtime_root)  # fmt: skip
+        worker = WorkerProcess.spawn(config, code_dir, env, stream, python=python.executable,
+                                     script=str(runtime_root / BOOTSTRAP), safe_path=safe_path_flag(python),
+                                     memory_limit=int(fn.memory_size) * MIB)  # fmt: skip
+        return worker, python
 
     # ---- logs -------------------------------------------------------------------------------
     def _log(self, fn: Any, worker: WorkerProcess | None, request_id: str, before: str, output: str,
              duration_ms: float, after: list[str]) -> str:  # fmt: skip
         """START / output / END / REPORT into the function's log group; returns the text."""
-        used_mb = math.ceil((worker.max_rss if worker else 0) / 1048576)
+        # Lambda's limit holds the environment to its memory size; between two looks ours may overshoot.
+        used_mb = min(math.ceil((worker.max_rss if worker else 0) / MIB), int(fn.memory_size))
         report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
                   f"Billed Duration: {max(math.ceil(duration_ms), 1)} ms\tMemory Size: {fn.memory_size} MB\t"
                   f"Max Memory Used: {used_mb} MB")  # fmt: skip
@@ -347,6 +389,7 @@ class LambdaExecutor:
 
     def shutdown(self) -> None:
         """Kill every worker, busy or not; the executor cannot be used afterwards."""
+        self.async_events.stop()  # first: no retry or queued event may start on a dying executor
         self._closed.set()
         self._retire(lambda p: True)
         with self._cond:
@@ -354,6 +397,7 @@ class LambdaExecutor:
         for worker in busy:
             worker.kill()
         self._reaper.join(timeout=5)
+        self.async_events.join(timeout=5)  # their attempts ended when their workers were killed
 
 
 def _fingerprint(fn: Any) -> str:
@@ -375,6 +419,23 @@ def _unsupported(fn: Any) -> str | None:
 
 def _error(kind: str, message: str, request_id: str) -> dict[str, Any]:
     return {"errorMessage": message, "errorType": kind, "requestId": request_id, "stackTrace": []}
+
+
+def _exit_message(request_id: str, worker: WorkerProcess) -> str:
+    """AWS's words for a runtime that exited (its signal names are Go's)."""
+    status = worker.proc.returncode or 0
+    how = f"signal: {SIGNAL_NAMES.get(-status, -status)}" if status < 0 else f"exit status {status}"
+    return f"RequestId: {request_id} Error: Runtime exited with error: {how}"
+
+
+def _response_too_large() -> str:
+    message = f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."
+    return json.dumps({"errorMessage": message, "errorType": "Function.ResponseSizeTooLarge"})
+
+
+def _trace_id() -> str:
+    """An X-Ray trace header as Lambda passes it in _X_AMZN_TRACE_ID (not sampled: nothing records it)."""
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
 
 
 def _iso_now() -> str:

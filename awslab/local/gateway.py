@@ -3,8 +3,11 @@
 moto stores REST APIs but serves no stage URLs in server mode. This WSGI app does what the
 execute-api endpoint does for REST APIs: route on the (resource, method) pair, build the Lambda
 proxy event (format 1.0), invoke the function through moto's Lambda backend (which reaches the
-Docker-free executor) and map the proxy response back, with AWS's error responses.
-The routing, event building and response mapping are pure functions in apigw_proxy.py.
+Docker-free executor) and map the proxy response back, with AWS's error responses and the ids
+API Gateway adds to every answer (x-amzn-RequestId, x-amz-apigw-id, X-Amzn-Trace-Id once the
+integration ran). The routing, event building and response mapping are pure functions in
+apigw_proxy.py. Header names reach the event as the client sent them: WSGI's environ has lost
+them, so the local cloud's request handler (awslab.local.http_handler) keeps the raw ones.
 
 As on AWS, a Lambda is only invoked if its resource policy lets apigateway.amazonaws.com do it
 (else 500, with the reason in the local cloud's log), and the API's gateway responses
@@ -16,11 +19,11 @@ snapshot); authorizers, API keys and request validation are not enforced; only A
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,19 +31,25 @@ from urllib.parse import unquote, urlsplit
 from awslab.local.apigw_proxy import (
     INTERNAL_ERROR,
     MISSING_TOKEN,
+    RAW_HEADERS,
+    TRACE_HEADER,
     Headers,
     HttpRequest,
     HttpResponse,
     MalformedProxyResponse,
+    RequestIds,
     Route,
     StageInfo,
     build_proxy_event,
     error_response,
+    gateway_headers,
     header_value,
     invoke_permitted,
     map_proxy_response,
     match_route,
     mock_response,
+    new_request_ids,
+    response_ids,
 )
 from awslab.local.urls import parse_api_path
 
@@ -65,20 +74,34 @@ def _find_api(api_id: str) -> tuple[str, str, Any] | None:
     return None
 
 
-def request_from_environ(environ: dict[str, Any], stage_path: str) -> HttpRequest:
+def client_headers(environ: dict[str, Any]) -> Headers:
+    """The request's headers with their names as sent, one pair per header line.
+
+    The local cloud's request handler records them (http_handler.RAW_HEADERS). Without it (another
+    WSGI server) only the environ is left, which has lost both the case and the repetitions: the
+    names are rebuilt in Title-Case and a repeated header stays one comma-joined value.
+    """
+    raw = environ.get(RAW_HEADERS)
+    if raw is not None:
+        return list(raw)
     headers: Headers = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
             headers.append((key[5:].replace("_", "-").title(), value))
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             headers.append((key.replace("_", "-").title(), value))
+    return headers
+
+
+def request_from_environ(environ: dict[str, Any], stage_path: str, trace_id: str) -> HttpRequest:
     source_ip = environ.get("REMOTE_ADDR", "127.0.0.1")
-    # What API Gateway's front adds for the integration.
-    present = {k.lower() for k, _ in headers}
-    for name, value in (("X-Forwarded-For", source_ip), ("X-Forwarded-Port", str(environ.get("SERVER_PORT", ""))),
-                        ("X-Forwarded-Proto", environ.get("wsgi.url_scheme", "http"))):  # fmt: skip
-        if name.lower() not in present:
-            headers.append((name, value))
+    headers = gateway_headers(
+        client_headers(environ),
+        source_ip=source_ip,
+        port=str(environ.get("SERVER_PORT", "")),
+        proto=environ.get("wsgi.url_scheme", "http"),
+        trace_id=trace_id,
+    )
     length = int(environ.get("CONTENT_LENGTH") or 0)
     if length > 0:
         body = environ["wsgi.input"].read(length)
@@ -108,20 +131,23 @@ class ApiGatewayFront:
         return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else response.body]
 
     def handle(self, environ: dict[str, Any]) -> HttpResponse:
-        request_id = str(uuid.uuid4())
+        now = time.time()
+        ids = new_request_ids(now)
         # The raw URI keeps percent-encoding, as AWS does in `path`.
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
         parsed = parse_api_path(urlsplit(raw).path)
         found = _find_api(parsed[0]) if parsed else None
         if parsed is None or found is None or parsed[1] not in found[2].stages:
-            return error_response(403, MISSING_TOKEN, request_id)
+            return error_response(403, MISSING_TOKEN, ids)
         api_id, stage_name, path = parsed
         account, region, api = found
-        req = request_from_environ(environ, path)
+        req = request_from_environ(environ, path, ids.trace_id)
+        # A trace id the client sent is the one API Gateway passes on and returns.
+        ids = dataclasses.replace(ids, trace_id=header_value(req.headers, TRACE_HEADER) or ids.trace_id)
         table = {res.get_path(): res for res in list(api.resources.values())}
         route = match_route({p: r.resource_methods.keys() for p, r in table.items()}, req.path, req.method)
         if route is None:
-            return self._gateway_error(api, "MISSING_AUTHENTICATION_TOKEN", 403, MISSING_TOKEN, request_id)
+            return self._gateway_error(api, "MISSING_AUTHENTICATION_TOKEN", 403, MISSING_TOKEN, ids)
         stage = StageInfo(
             account_id=account,
             api_id=api_id,
@@ -129,27 +155,27 @@ class ApiGatewayFront:
             region=region,
             stage_variables=dict(api.stages[stage_name].variables or {}),
             binary_media_types=tuple(api.binaryMediaTypes or ()),
-            domain_name=environ.get("HTTP_HOST", "127.0.0.1"),
         )
-        integration = table[route.resource_path].resource_methods[route.method_key].method_integration
+        resource = table[route.resource_path]
+        integration = resource.resource_methods[route.method_key].method_integration
         kind = getattr(integration, "integration_type", None)
         if kind == "MOCK":
             mocked = mock_response(integration)
             if mocked is not None:
                 return HttpResponse(
-                    mocked.status, [*mocked.headers, ("x-amzn-RequestId", request_id)], mocked.body
+                    mocked.status, [*mocked.headers, *response_ids(ids, traced=False)], mocked.body
                 )
             reason = "the MOCK integration has no integration response"
         elif kind == "AWS_PROXY" and _LAMBDA_URI.search(integration.uri or ""):
-            return self._invoke(req, route, stage, integration, api, request_id)
+            event = build_proxy_event(req, route, stage, ids=ids, resource_id=resource.id, now=now)
+            return self._invoke(req, route, stage, integration, api, ids, event)
         else:
             reason = f"integration type {kind} is not served by the local cloud" if kind else "no integration"
         log.warning("%s %s (%s/%s): 500: %s", req.method, req.path, api_id, stage_name, reason)
-        return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
+        return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, ids)
 
-    def _invoke(
-        self, req: HttpRequest, route: Route, stage: StageInfo, integration: Any, api: Any, request_id: str
-    ) -> HttpResponse:
+    def _invoke(self, req: HttpRequest, route: Route, stage: StageInfo, integration: Any, api: Any,
+                ids: RequestIds, event: dict[str, Any]) -> HttpResponse:  # fmt: skip
         from moto.awslambda.exceptions import LambdaClientError
         from moto.awslambda.utils import get_backend
 
@@ -169,7 +195,7 @@ class ApiGatewayFront:
             fn = backend.get_function(fn_ref)
         except LambdaClientError as exc:  # moto's UnknownFunctionException and friends
             log.warning("%s: 500: Lambda %s not found (%s)", where, fn_ref, exc)
-            return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
+            return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, ids)
         method_arn = f"arn:aws:execute-api:{stage.region}:{stage.account_id}:{stage.api_id}/{stage.stage}"
         arns = {
             f"{method_arn}/{verb}{p}"
@@ -180,17 +206,16 @@ class ApiGatewayFront:
         if not integration.credentials and not invoke_permitted(statements, arns, stage.account_id):
             log.warning("%s: 500: Execution failed due to configuration error: Invalid permissions on "
                         "Lambda function %s (no permission for apigateway.amazonaws.com)", where, fn_ref)  # fmt: skip
-            return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, request_id)
-        event = build_proxy_event(req, route, stage, request_id=request_id, now=time.time())
+            return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, ids)
         response_headers: dict[str, str] = {}
         try:
             payload = backend.invoke(fn_ref, None, json.dumps(event), {}, response_headers)
         except Exception:  # API Gateway answers 502 whatever went wrong; the log keeps the traceback
             log.exception("%s: 502: the invoke of %s failed", where, fn_ref)
-            return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)
+            return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, ids, traced=True)
         if "x-amz-function-error" in response_headers:
             log.warning("%s: 502: Lambda %s raised: %s", where, fn_ref, _short(payload))
-            return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)
+            return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, ids, traced=True)
         try:
             mapped = map_proxy_response(
                 payload or b"null",
@@ -199,14 +224,17 @@ class ApiGatewayFront:
             )
         except MalformedProxyResponse as exc:
             log.warning("%s: 502: Malformed Lambda proxy response: %s", where, exc)
-            return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, request_id)
-        return HttpResponse(mapped.status, [*mapped.headers, ("x-amzn-RequestId", request_id)], mapped.body)
+            return self._gateway_error(api, "DEFAULT_5XX", 502, INTERNAL_ERROR, ids, traced=True)
+        return HttpResponse(mapped.status, [*mapped.headers, *response_ids(ids, traced=True)], mapped.body)
 
     @staticmethod
-    def _gateway_error(api: Any, kind: str, status: int, message: str, request_id: str) -> HttpResponse:
+    def _gateway_error(
+        api: Any, kind: str, status: int, message: str, ids: RequestIds, *, traced: bool = False
+    ) -> HttpResponse:
         configured = getattr(api, "gateway_responses", {}) or {}
         family = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
-        return error_response(status, message, request_id, configured.get(kind) or configured.get(family))
+        custom = configured.get(kind) or configured.get(family)
+        return error_response(status, message, ids, custom, traced=traced)
 
 
 def _short(payload: Any) -> str:

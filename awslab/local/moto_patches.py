@@ -4,13 +4,22 @@ Every invoke path of moto (the Invoke API, SQS event source mappings, SNS, S3 no
 DynamoDB streams, Step Functions) ends in `LambdaFunction._invoke_lambda`; `install` replaces it
 with `LambdaExecutor.invoke` (awslab/local/executor.py). The other patches give the Invoke API
 AWS's response headers, retire workers when a function's code or configuration changes, when it
-is deleted or its backend reset, and give SNS-subscribed Lambdas AWS's event (sns_events.py).
+is deleted or its backend reset, give SNS-subscribed Lambdas AWS's event (sns_events.py) and S3
+notifications AWS's records (s3_events.py).
+
+Asynchronous sources are asynchronous, as on AWS: Invoke with InvocationType=Event, S3 notifications
+and SNS deliveries to Lambda queue the event in the executor's AsyncInvoker (async_invoke.py) and
+return at once. moto forgets a function's DeadLetterConfig and appends every
+PutFunctionEventInvokeConfig instead of replacing the configuration; the patches keep the
+DeadLetterConfig (GetFunctionConfiguration shows it) and make Put replace and Update merge, as AWS
+does.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +28,9 @@ from awslab.local.sns_events import deliver_to_lambda
 
 if TYPE_CHECKING:
     from awslab.local.executor import LambdaExecutor, Result
+
+# The executor's logger: these patches are part of its invoke paths.
+log = logging.getLogger("awslab.local.executor")
 
 _active: LambdaExecutor | None = None
 _active_args: tuple[Any, ...] = ()
@@ -59,6 +71,12 @@ def uninstall() -> None:
         _active, _active_args = None, ()
 
 
+def invoke_async(fn: Any, event: Any, *, raw: str | None = None) -> str:
+    """Queue an asynchronous invoke of the moto function `fn` (AWS's Event invocation); returns its
+    request id at once. `raw`: the event's text as received (the body of a dead-letter message)."""
+    return _executor().async_events.submit(fn, event, raw=raw)
+
+
 def _executor() -> LambdaExecutor:
     if _active is None:  # only reachable if moto kept a reference across uninstall()
         raise RuntimeError("awslab's Lambda executor is not installed")
@@ -78,16 +96,24 @@ def _original(owner: type, name: str) -> Any:
 def _patch_moto() -> None:
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.s3 import notifications as s3_notifications
     from moto.sns.models import Subscription
+
+    from awslab.local.s3_events import s3_event
 
     def invoke_lambda(self: Any, event: Any = None) -> Result:
         return _executor().invoke(self, event)
 
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
         """moto's LambdaFunction.invoke, with AWS's answers: `Unhandled` for an uncaught error, the
-        last 4 KB of the log as LogResult, no body for Event, no run at all for DryRun."""
+        last 4 KB of the log as LogResult, no run at all for DryRun; Event queues the event and
+        answers at once with no body (moto's Invoke makes that a 202)."""
         inv_type = _header(request_headers, "x-amz-invocation-type") or "RequestResponse"
         if inv_type == "DryRun":
+            return ""
+        if inv_type == "Event":
+            text = body.decode() if isinstance(body, bytes) else str(body or "")
+            invoke_async(self, json.loads(text) if text else {}, raw=text or "{}")
             return ""
         payload, errored, logs = self._invoke_lambda(event=json.loads(body) if body else "{}")
         if inv_type != "RequestResponse":
@@ -103,7 +129,21 @@ def _patch_moto() -> None:
         _executor().retire_stale(self)
         return result
 
+    def function_init(self: Any, account_id: str, spec: dict[str, Any], region: str,
+                      version: str | int = 1) -> None:  # fmt: skip
+        _original(LambdaFunction, "__init__")(self, account_id, spec, region, version)
+        self.dead_letter_config = _dead_letter_config(spec.get("DeadLetterConfig"))
+
+    def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
+        config: dict[str, Any] = _original(LambdaFunction, "get_configuration")(self, on_create)
+        dead_letter = getattr(self, "dead_letter_config", None)
+        if dead_letter:
+            config["DeadLetterConfig"] = dict(dead_letter)
+        return config
+
     def update_configuration(self: Any, updates: dict[str, Any]) -> Any:
+        if "DeadLetterConfig" in updates:  # an empty TargetArn removes it, as on AWS
+            self.dead_letter_config = _dead_letter_config(updates["DeadLetterConfig"])
         result = _original(LambdaFunction, "update_configuration")(self, updates)
         _executor().retire_stale(self)
         return result
@@ -116,10 +156,34 @@ def _patch_moto() -> None:
                 self.get_function(arn)
             except LambdaClientError:  # gone: its workers go too
                 executor.retire_function(arn)
+        executor.async_events.drop_deleted()  # and its queued events, as on AWS
 
     def reset(self: Any) -> None:
+        _executor().async_events.drop_region(self.account_id, self.region_name)
         _executor().retire_region(self.account_id, self.region_name)
         _original(LambdaBackend, "reset")(self)
+
+    def put_event_invoke_config(self: Any, function_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        self.get_function(function_name).event_invoke_config = []  # AWS: Put replaces the configuration
+        put = _original(LambdaBackend, "put_function_event_invoke_config")
+        answer: dict[str, Any] = put(self, function_name, config)
+        return answer
+
+    def update_event_invoke_config(self: Any, function_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        old = self.get_function(function_name).event_invoke_config
+        merged = {**(old[0].config if old else {}), **config}  # AWS: Update changes what it names
+        return put_event_invoke_config(self, function_name, merged)
+
+    def s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        """S3 invokes its notified function asynchronously: PutObject returns before it runs."""
+        from moto.awslambda.utils import get_backend
+
+        try:
+            fn = get_backend(account_id, region_name).get_function(fn_arn)
+        except LambdaClientError:  # AWS delivers asynchronously: a missing function never fails the put
+            log.warning("S3 notification: function %s not found", fn_arn)
+            return
+        invoke_async(fn, event_body)
 
     def sns_publish(self: Any, message: str, message_id: str, subject: str | None = None,
                     message_attributes: dict[str, Any] | None = None, **kwargs: Any) -> None:  # fmt: skip
@@ -140,9 +204,20 @@ def _patch_moto() -> None:
     _replace(LambdaFunction, "invoke", function_invoke)
     _replace(LambdaFunction, "update_function_code", update_function_code)
     _replace(LambdaFunction, "update_configuration", update_configuration)
+    _replace(LambdaFunction, "__init__", function_init)
+    _replace(LambdaFunction, "get_configuration", get_configuration)
+    _replace(LambdaBackend, "put_function_event_invoke_config", put_event_invoke_config)
+    _replace(LambdaBackend, "update_function_event_invoke_config", update_event_invoke_config)
+    _replace(s3_notifications, "_invoke_awslambda", s3_invoke_lambda)  # type: ignore[arg-type]  # a module
     _replace(LambdaBackend, "delete_function", delete_function)
     _replace(LambdaBackend, "reset", reset)
     _replace(Subscription, "publish", sns_publish)
+    _replace(s3_notifications, "_get_s3_event", s3_event)  # type: ignore[arg-type]  # a module's function
+
+
+def _dead_letter_config(value: Any) -> dict[str, str] | None:
+    target = value.get("TargetArn") if isinstance(value, dict) else None
+    return {"TargetArn": str(target)} if target else None
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -1,6 +1,6 @@
 """The local cloud's process: moto's server behind awslab's own HTTP layer.
 
-    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR]
+    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR] [--like-aws [SETTINGS]]
 
 Runs in the foreground until SIGTERM/SIGINT. Every request first passes the guard
 (awslab.local.guard: only this machine's own clients, and only signed AWS API calls reach moto),
@@ -9,8 +9,10 @@ then goes to the health endpoint, the API Gateway front (urls.API_PREFIX), the S
 the Docker-free executor (awslab.local.executor), installed before the first request; it also
 frees the workers of deleted functions and on POST /moto-api/reset (it patches moto's Lambda
 backend). SQS event source mappings are served by a poller thread (awslab.local.sqs_poller) as on
-AWS, not inside SendMessage. The process keeps only the environment awslab.local.server_env
-allows, so no handler finds the user's AWS credentials in it.
+AWS, not inside SendMessage; Event invokes, S3 notifications and SNS deliveries to Lambda run in
+the background with AWS's retries (awslab.local.async_invoke). The process keeps only the environment awslab.local.server_env
+allows, so no handler finds the user's AWS credentials in it. With --like-aws, AWS API calls pass
+the AWS-like consistency layer (awslab.local.like_aws) on their way to moto.
 
 Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
 1 on any other failure to start.
@@ -34,6 +36,7 @@ from types import FrameType
 from typing import Any
 
 from awslab.local import guard
+from awslab.local.like_aws.settings import LikeAws
 from awslab.local.server_env import server_environment
 
 SERVICE_NAME = "awslab-local"
@@ -72,9 +75,14 @@ def moto_dispatcher() -> Any:
 class LocalCloudApp:
     """awslab's WSGI layer in front of moto."""
 
-    def __init__(self, moto_app: Any, *, port: int, executor: Any = None) -> None:
-        """`moto_app` is moto_dispatcher() (or a stand-in with the same `s3` method)."""
+    def __init__(
+        self, moto_app: Any, *, port: int, executor: Any = None, like_aws: LikeAws | None = None
+    ) -> None:
+        """`moto_app` is moto_dispatcher() (or a stand-in with the same `s3` method); `like_aws`
+        puts the AWS-like layer in front of moto's AWS APIs."""
         from awslab.local.gateway import ApiGatewayFront
+        from awslab.local.lambda_front import lambda_front
+        from awslab.local.like_aws import like_aws_app
         from awslab.local.website import WebsiteFront
 
         self.moto_app = moto_app
@@ -83,6 +91,9 @@ class LocalCloudApp:
         self.gateway = ApiGatewayFront()
         self.website = WebsiteFront()
         self.started_at = dt.datetime.now(dt.UTC)
+        self.like_aws = like_aws
+        self.control = like_aws_app(moto_app, like_aws) if like_aws is not None else moto_app
+        self.control = lambda_front(self.control)  # Lambda's own checks (payload limits, reserved variables)
 
     def health(self) -> dict[str, Any]:
         import moto
@@ -95,6 +106,9 @@ class LocalCloudApp:
             "moto_version": moto.__version__,
             "lambda_executor": self.executor is not None,
             "lambda_workers": len(self.executor.workers()) if self.executor is not None else 0,
+            "like_aws": self.like_aws.to_dict() if self.like_aws is not None else None,
+            # The Python each Lambda runtime runs on here (awslab.local.runtimes): `up` names stand-ins.
+            "lambda_runtimes": self.executor.runtimes.report() if self.executor is not None else None,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -113,7 +127,7 @@ class LocalCloudApp:
             return self.website(environ, start_response)
         if where is guard.Route.PRESIGNED_S3:
             return self.moto_app.s3(environ, start_response)
-        return self.moto_app(environ, start_response)
+        return self.control(environ, start_response)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -136,6 +150,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch space (unpacked Lambda code)")
+    parser.add_argument("--like-aws", nargs="?", const="", default=None, metavar="SETTINGS",
+                        help="AWS-like consistency mode; SETTINGS like scale=0.1,iam=8 (awslab.local.like_aws)")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -159,11 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     configure_moto(args.port)
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     from awslab.local import executor as lambda_executor
     from awslab.local import sqs_poller
+    from awslab.local.http_handler import LocalCloudRequestHandler
 
     work_dir = args.work_dir or Path.cwd() / "work"
     work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -171,9 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = f"http://127.0.0.1:{args.port}"
     executor = lambda_executor.install(work_dir, endpoint)
     poller = sqs_poller.install()  # after the executor: the batches it invokes run there
-    app = LocalCloudApp(moto_dispatcher(), port=args.port, executor=executor)
+    like_aws = LikeAws.from_arg(args.like_aws) if args.like_aws is not None else None
+    if like_aws is not None:  # asynchronous invokes retry after AWS's delays, times the mode's scale
+        executor.async_events.retry_scale = like_aws.scale
+    app = LocalCloudApp(moto_dispatcher(), port=args.port, executor=executor, like_aws=like_aws)
     server = make_server(
-        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler, fd=sock.fileno()
+        args.host, args.port, app, threaded=True, request_handler=LocalCloudRequestHandler, fd=sock.fileno()
     )
     sock.close()  # make_server works on its own duplicate of the descriptor
 

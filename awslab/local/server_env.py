@@ -21,7 +21,9 @@ _PROCESS = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR
             "LOCALAPPDATA", "PROGRAMDATA", "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "PYTHONPATH",
             "PYTHONHOME", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV",
             "AWSLAB_STATE_DIR", "AWSLAB_CACHE_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
-            "XDG_STATE_HOME", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS")  # fmt: skip
+            "XDG_STATE_HOME", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS",
+            # where Pythons for the declared Lambda runtimes live (awslab.local.runtimes)
+            "PYENV_ROOT", "UV_PYTHON_INSTALL_DIR", "ASDF_DATA_DIR", "MISE_DATA_DIR")  # fmt: skip
 # pip, which installs handlers' requirements.txt: its settings, the proxy and the CA bundle.
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _NETWORK = (*_PROXIES, "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",

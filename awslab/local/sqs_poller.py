@@ -9,6 +9,8 @@ all but the listed messages (an invalid response fails the whole batch). After a
 nothing is deleted; the messages come back after the queue's visibility timeout, and moto's
 ReceiveMessage moves them to the dead-letter queue once they were received maxReceiveCount times.
 Batches of one mapping run one after another; different mappings run in parallel in a small pool.
+Records have the shape of AWS's SQS event, and receipt handles (in events and ReceiveMessage
+answers alike) the shape of SQS's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -312,12 +315,13 @@ def failed_message_ids(payload: Any, message_ids: list[str]) -> set[str]:
 
 # ---- moto, patched process-wide -----------------------------------------------------------------
 _active: SqsPoller | None = None
-_originals: dict[str, Any] = {}
+_originals: dict[tuple[Any, str], Any] = {}  # (moto class or module, name) -> moto's own
 _install_lock = threading.Lock()
 
 
 def install(**options: Any) -> SqsPoller:
-    """Stop moto's delivery inside SendMessage and start the poller (idempotent)."""
+    """Stop moto's delivery inside SendMessage, give messages SQS-shaped receipt handles and start
+    the poller (idempotent)."""
     global _active
     with _install_lock:
         if _active is None:
@@ -328,20 +332,25 @@ def install(**options: Any) -> SqsPoller:
 
 
 def uninstall() -> None:
-    """Stop the poller and give moto its own SendMessage delivery back."""
+    """Stop the poller and give moto its own SendMessage delivery (and receipt handles) back."""
     global _active
     with _install_lock:
-        from moto.sqs.models import Queue
-
-        for name, original in _originals.items():
-            setattr(Queue, name, original)
+        for (owner, name), original in _originals.items():
+            setattr(owner, name, original)
         _originals.clear()
         if _active is not None:
             _active.stop()
         _active = None
 
 
+def receipt_handle() -> str:
+    """A receipt handle shaped like SQS's: "AQEB" and a long base64 string (moto's are 185 lower-case
+    letters). Handlers and clients treat it as opaque, but may log, store or URL-encode it."""
+    return "AQEB" + base64.b64encode(secrets.token_bytes(270)).decode("ascii")
+
+
 def _patch_moto() -> None:
+    from moto.sqs import models
     from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Queue
 
     def add_message(self: Any, message: Any) -> None:
@@ -364,8 +373,11 @@ def _patch_moto() -> None:
         # moto rebuilds the message list without a lock; a message appended meanwhile (SendMessage
         # in another thread while the poller deletes) would be lost.
         with self._messages_lock:
-            _originals["delete_message"](self, receipt_handle)
+            _originals[(Queue, "delete_message")](self, receipt_handle)
 
-    for name, new in (("add_message", add_message), ("delete_message", delete_message)):
-        _originals.setdefault(name, Queue.__dict__[name])
-        setattr(Queue, name, new)
+    # Message.mark_received calls the module's generate_receipt_handle for every receive.
+    patches = [(Queue, "add_message", add_message), (Queue, "delete_message", delete_message),
+               (models, "generate_receipt_handle", receipt_handle)]  # fmt: skip
+    for owner, name, new in patches:
+        _originals.setdefault((owner, name), owner.__dict__[name])
+        setattr(owner, name, new)

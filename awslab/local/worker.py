@@ -1,12 +1,15 @@
 """The child runtime of the local Lambda executor: one warm execution environment.
 
-Started by awslab.local.executor as `python -u -P worker.py CONFIG_JSON`; stdlib only, because it
-runs with the handler's import path, not awslab's. It imports the handler once (the init phase),
-then serves invokes one at a time until its parent kills it or goes away, so module-level state
-persists between invokes as in a warm Lambda.
+Started by awslab.local.executor as `python -u [-P] bootstrap.py CONFIG_JSON` (a copy of this file
+in the function's LAMBDA_RUNTIME_DIR) on the Python its runtime declares (awslab.local.runtimes):
+Python 3.9 and newer, so no syntax or stdlib newer than 3.9 in the child's path; stdlib only,
+because it runs with the handler's import path, not awslab's. It imports the handler once (the
+init phase), then serves invokes one at a time until its parent kills it or goes away, so
+module-level state persists between invokes as in a warm Lambda.
 
 Wire protocol (private file descriptors, so handler output cannot corrupt it):
-- requests, one JSON line each, on the original stdin: {"id", "event", "deadline_ms", "arn"};
+- requests, one JSON line each, on the original stdin: {"id", "event", "deadline_ms", "arn",
+  "trace_id"};
 - replies, one JSON line each, on the original stdout: {"type": "ready" | "init_error" | "result"};
 - everything the handler prints (fd 1 and fd 2) goes to stderr, which the parent stores as the
   function's logs; after the init phase and after each invoke the worker writes MARK + id + MARK
@@ -38,6 +41,11 @@ if TYPE_CHECKING:
     from typing import Any
 
 MARK = "\x1e"
+MEMORY_POLL_S = 0.02  # how often the parent reads a busy worker's peak memory (Linux)
+# The names Lambda's runtime (written in Go) gives the signals that end a worker.
+SIGNAL_NAMES = {1: "hangup", 2: "interrupt", 3: "quit", 4: "illegal instruction", 6: "aborted",
+                7: "bus error", 8: "floating point exception", 9: "killed", 11: "segmentation fault",
+                13: "broken pipe", 14: "alarm clock", 15: "terminated"}  # fmt: skip
 # Shipped by the AWS Python runtime next to the handler; everything else must come from the bundle.
 RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
 
@@ -171,16 +179,24 @@ def decimal_serializer(value: Any) -> Any:
     raise TypeError(repr(value) + " is not JSON serializable")
 
 
+def peak_rss(pid: int | str = "self") -> int | None:
+    """A process's peak resident memory (Linux's VmHWM), None where /proc does not tell."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def max_rss_bytes() -> int:
     """Peak memory of this process. On Linux getrusage would report the parent's peak (ru_maxrss
     survives exec), so VmHWM first."""
-    with (
-        contextlib.suppress(OSError),
-        open("/proc/self/status", encoding="ascii", errors="replace") as status,
-    ):
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
+    peak = peak_rss()
+    if peak is not None:
+        return peak
     try:
         import resource
     except ImportError:  # Windows: not reported
@@ -194,6 +210,10 @@ def run_one(handler: Callable[[Any, LambdaContext], Any], request: dict[str, Any
     request_id = request["id"]
     _current_request_id = request_id
     context = LambdaContext(request_id, request["arn"], int(request["deadline_ms"]))
+    if request.get("trace_id"):  # as the AWS runtime does, for the X-Ray SDK
+        os.environ["_X_AMZN_TRACE_ID"] = request["trace_id"]
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
     started = time.perf_counter()
     ok = True
     try:
@@ -230,20 +250,29 @@ def read_requests(source: Any, inbox: queue.Queue[dict[str, Any]]) -> None:
 
 
 def setup_paths(config: dict[str, Any]) -> None:
+    """sys.path as the AWS runtime has it: the task root, the function's PYTHONPATH (when it sets
+    one), its requirements, the standard library, and the packages the runtime ships (boto3...:
+    `runtime_paths` on another Python than the local cloud's, else its site-packages, guarded)."""
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     user_site = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []  # a `pip install --user` awslab
     site_dirs = [p for p in [*site.getsitepackages(), *user_site] if os.path.isdir(p) and p in sys.path]
     stdlib = [p for p in sys.path if p and not any(os.path.abspath(p).startswith(s) for s in site_dirs)]
-    # Entries added by .pth files (editable installs) are neither stdlib nor site-packages: dropped.
+    # Entries added by .pth files (editable installs) or PYTHONPATH are neither stdlib nor
+    # site-packages: dropped.
     stdlib = [p for p in stdlib if p.startswith(sys.base_prefix) or p.startswith(sys.prefix)]
-    sys.path[:] = [task_root, *config.get("paths", []), *stdlib, *site_dirs]
+    runtime_dirs = list(config.get("runtime_paths", []))
+    user_path = [p for p in config.get("pythonpath", "").split(os.pathsep) if p]
+    sys.path[:] = [task_root, *user_path, *config.get("paths", []), *stdlib, *runtime_dirs, *site_dirs]
     if config.get("isolate", True):
         allowed = set(RUNTIME_PACKAGES) | set(config.get("allowed", []))
-        sys.meta_path.insert(0, SitePackagesGuard(site_dirs, allowed))
+        sys.meta_path.insert(0, SitePackagesGuard(site_dirs + runtime_dirs, allowed))
     os.chdir(task_root)
 
 
 def main() -> None:
+    # Without -P (before Python 3.11) the script's directory leads sys.path: nothing of it is imported.
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
     config = json.loads(sys.argv[1])
     replies = os.fdopen(os.dup(1), "wb", buffering=0)  # os.dup: not inherited by the handler's children
     requests = os.fdopen(os.dup(0), "rb")
@@ -316,7 +345,9 @@ class OutputBuffer:
 class WorkerProcess:
     """The parent's side: its handle on one worker process (see the wire protocol above)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], stream_name: str) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], stream_name: str, memory_limit: int | None = None
+    ) -> None:
         self.proc = proc
         self.stream_name = stream_name
         self.replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -325,28 +356,57 @@ class WorkerProcess:
         self.invokes = 0
         self.max_rss = 0
         self.init_ms: float | None = None  # reported once, in the first REPORT line
+        self.memory_limit = memory_limit  # bytes; the worker is killed above it, as Lambda does
+        self._busy = threading.Event()  # between a request (or the start) and its reply
+        self._busy.set()
+        self._gone = False
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self.output.pump, args=(proc.stderr,), daemon=True).start()
+        if memory_limit and peak_rss(proc.pid) is not None:  # Linux; elsewhere checked at each reply
+            threading.Thread(target=self._watch_memory, args=(memory_limit,), daemon=True).start()
 
     @classmethod
-    def spawn(cls, config: dict[str, Any], cwd: Path, env: dict[str, str], stream_name: str) -> WorkerProcess:
-        """Start this file as a worker of the same interpreter, in its own session (so a timeout
-        can kill whatever the handler started) and without the script's directory on its path."""
+    def spawn(cls, config: dict[str, Any], cwd: Path, env: dict[str, str], stream_name: str, *,
+              python: str | None = None, script: str | None = None, safe_path: bool = True,
+              memory_limit: int | None = None) -> WorkerProcess:  # fmt: skip
+        """Start `script` (default: this file) as a worker on `python` (default: this one), in its
+        own session (so a timeout can kill whatever the handler started) and without the script's
+        directory on its path (-P where `safe_path`, Python 3.11 and newer; else main() drops it)."""
         import subprocess
 
+        flags = ["-u", "-P"] if safe_path else ["-u"]
         proc = subprocess.Popen(
-            [sys.executable, "-u", "-P", os.path.abspath(__file__), json.dumps(config)],
+            [python or sys.executable, *flags, os.path.abspath(script or __file__), json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=cwd, env=env, start_new_session=True,
         )  # fmt: skip
-        return cls(proc, stream_name)
+        return cls(proc, stream_name, memory_limit)
 
     def _read_replies(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            self._busy.clear()
             self.replies.put(json.loads(line))
         self.proc.stdout.close()
+        self._gone = True
+        self._busy.set()  # ends the memory watch
         self.replies.put(None)
+
+    def _watch_memory(self, limit: int) -> None:
+        """While the worker is busy, its peak memory; above `limit` it is killed (SIGKILL, as
+        Lambda's out-of-memory killer does) and the invoke ends as AWS's does then."""
+        import signal
+
+        while self._busy.wait() and not self._gone:
+            peak = peak_rss(self.proc.pid)
+            if peak is None:
+                return
+            self.max_rss = max(self.max_rss, peak)
+            if peak > limit:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                return
+            time.sleep(MEMORY_POLL_S)
 
     @property
     def pid(self) -> int:
@@ -357,6 +417,7 @@ class WorkerProcess:
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
+        self._busy.set()
         try:
             self.proc.stdin.write(json.dumps(message, default=str).encode() + b"\n")
             self.proc.stdin.flush()

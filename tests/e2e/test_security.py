@@ -421,7 +421,7 @@ def test_handlers_cannot_see_the_users_secrets(users_secrets: Path) -> None:
                    "real-endpoint.example", str(users_secrets / ".aws")]:  # fmt: skip
         assert secret not in everything_seen, secret
     assert found["parent"][0] == status.pid  # the handler did read the server's environment
-    assert found["credentials"] == ["awslab", "awslab-local", None]
+    assert found["credentials"] == ["awslab", "awslab-local", "awslab-local-session"]  # a dummy role session
     assert found["profile"] == "ProfileNotFound"
     env = found["environ"]
     assert env["AWS_ENDPOINT_URL"] == cloud.endpoint and env["AWS_CONFIG_FILE"] == os.devnull
@@ -429,6 +429,7 @@ def test_handlers_cannot_see_the_users_secrets(users_secrets: Path) -> None:
         "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
         "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
         "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_INITIALIZATION_TYPE"}}  # fmt: skip
+        "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API"}}  # fmt: skip
     assert code_dirs and set(modes.values()) == {0o700}, modes
     assert set(file_modes.values()) == {0o600}, file_modes

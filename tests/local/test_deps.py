@@ -69,7 +69,7 @@ def test_requirement_is_installed_once_and_importable(
     runs: list[Path] = []
     real_run_pip = deps._run_pip
     monkeypatch.setattr(
-        deps, "_run_pip", lambda text, root, staging: (runs.append(root), real_run_pip(text, root, staging))
+        deps, "_run_pip", lambda text, root, *rest: (runs.append(root), real_run_pip(text, root, *rest))
     )
     bundle = {
         "app.py": USES_TINYPKG,
@@ -110,7 +110,7 @@ def test_concurrent_installs_of_the_same_requirements_run_pip_once(
     (root / "requirements.txt").write_text(text)
     runs: list[int] = []
     real_run_pip = deps._run_pip
-    monkeypatch.setattr(deps, "_run_pip", lambda t, r, s: (runs.append(1), real_run_pip(t, r, s)))
+    monkeypatch.setattr(deps, "_run_pip", lambda *args: (runs.append(1), real_run_pip(*args)))
     results: list[Path] = []
     threads = [
         threading.Thread(target=lambda: results.append(deps.install(text, root, tmp_path / "cache")))

@@ -84,7 +84,8 @@ def handler(event, context):
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/envfn"
     assert STREAM.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
     assert env["LAMBDA_TASK_ROOT"] == out["cwd"] and "app.py" in out["files"]
-    assert "AWS_SESSION_TOKEN" not in env and "AWS_MAX_ATTEMPTS" not in env
+    # The server's own token stays out; Lambda's (a dummy one here) comes with the credentials.
+    assert env["AWS_SESSION_TOKEN"] != "server-token" and "AWS_MAX_ATTEMPTS" not in env
     assert ctx["function_name"] == "envfn" and ctx["function_version"] == "$LATEST"
     assert ctx["invoked_function_arn"] == arn
     assert ctx["memory_limit_in_mb"] == "256"  # a string, as in the AWS runtime
@@ -167,7 +168,7 @@ def handler(event, context):
     assert resp["FunctionError"] == "Unhandled"
     assert set(out) == {"errorMessage"}
     assert re.match(
-        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ Task timed out after 1\.00 seconds$",
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \S+ Task timed out after 1\.\d\d seconds$",
         out["errorMessage"],
     )
     worker_pid, child_pid = (int(p) for p in pids_file.read_text().split())
@@ -175,7 +176,7 @@ def handler(event, context):
     assert wait_for(lambda: process_gone(child_pid))
     assert lambda_executor.workers() == []
     tail = base64.b64decode(resp["LogResult"]).decode()
-    assert "about to hang" in tail and "Task timed out after 1.00 seconds" in tail
+    assert "about to hang" in tail and out["errorMessage"] in tail
     # The next invoke gets a fresh environment.
     pids_file.unlink()
     invoke(lambda_client, "slow")
@@ -376,7 +377,8 @@ def test_invocation_types_event_and_dry_run(
     assert dry["StatusCode"] == 204 and not out.exists()
     event = lambda_client.invoke(FunctionName="typed", InvocationType="Event", Payload=b"{}")
     assert event["StatusCode"] == 202 and "FunctionError" not in event and event["Payload"].read() == b""
-    assert out.read_text() == "ran\n"
+    # run in the background, and retried (tests/local/test_async_invoke.py)
+    assert wait_for(lambda: out.exists() and out.read_text().startswith("ran\n"))
 
 
 def test_sqs_mapping_keeps_messages_the_handler_failed(
@@ -413,7 +415,7 @@ def test_a_failure_to_start_a_worker_fails_the_invoke_and_is_logged(
     make_lambda("unlucky", "def handler(e, c):\n    return 'ok'\n")
     lambda_client.put_function_concurrency(FunctionName="unlucky", ReservedConcurrentExecutions=1)
 
-    def broken(*args: Any) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("spawning is broken")
 
     monkeypatch.setattr(executor_mod.WorkerProcess, "spawn", broken)
@@ -482,7 +484,7 @@ def test_s3_notifications_and_step_functions_reach_the_executor(tmp_path: Path) 
                 },
             )
             s3.put_object(Bucket="uploads-bucket", Key="a.txt", Body=b"x")
-            assert out.read_text() == "None\n"
+            assert wait_for(lambda: out.exists() and out.read_text() == "None\n")  # S3 invokes asynchronously
 
             sfn = boto3.client("stepfunctions", region_name="us-east-1")
             definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": arn, "End": True}}}

@@ -12,10 +12,12 @@ import pytest
 from awslab.local.apigw_proxy import (
     HttpRequest,
     MalformedProxyResponse,
+    RequestIds,
     Route,
     StageInfo,
     build_proxy_event,
     error_response,
+    gateway_headers,
     invoke_permitted,
     is_binary,
     map_proxy_response,
@@ -118,10 +120,14 @@ def request(**kw: object) -> HttpRequest:
     return HttpRequest(**defaults)  # type: ignore[arg-type]
 
 
+IDS = RequestIds("req-1", "eIygpHbovHcFc6g=", "Root=1-6553f100-0123456789abcdef01234567")
+
+
 def event_for(req: HttpRequest, rt: Route | None = None) -> dict:
     return build_proxy_event(
-        req, rt or Route("/items/{id}", "GET", {"id": "1"}), STAGE, request_id="req-1", now=1_700_000_000.5
-    )
+        req, rt or Route("/items/{id}", "GET", {"id": "1"}), STAGE, ids=IDS, resource_id="a1b2c3",
+        now=1_700_000_000.5,
+    )  # fmt: skip
 
 
 def test_event_shape() -> None:
@@ -138,10 +144,44 @@ def test_event_shape() -> None:
     ctx = ev["requestContext"]
     assert ctx["accountId"] == "123456789012" and ctx["apiId"] == "abc123" and ctx["stage"] == "prod"
     assert ctx["requestId"] == "req-1" and ctx["resourcePath"] == "/items/{id}" and ctx["httpMethod"] == "GET"
+    assert ctx["extendedRequestId"] == "eIygpHbovHcFc6g=" and ctx["resourceId"] == "a1b2c3"
+    assert (
+        ctx["domainName"] == "abc123.execute-api.us-east-1.amazonaws.com" and ctx["domainPrefix"] == "abc123"
+    )
     assert ctx["path"] == "/prod/items/a%20b" and ctx["protocol"] == "HTTP/1.1"
     assert ctx["requestTimeEpoch"] == 1_700_000_000_500
     assert ctx["identity"]["sourceIp"] == "127.0.0.1" and ctx["identity"]["userAgent"] == "ua/1"
     json.dumps(ev)  # it is sent to the Lambda as JSON
+
+
+def test_header_names_keep_their_case_and_repetitions() -> None:
+    ev = event_for(request(headers=[("x-lower", "a"), ("X-Tag", "1"), ("x-tag", "2"), ("ACCEPT", "*/*")]))
+    assert ev["headers"] == {"x-lower": "a", "X-Tag": "2", "ACCEPT": "*/*"}
+    assert ev["multiValueHeaders"] == {"x-lower": ["a"], "X-Tag": ["1", "2"], "ACCEPT": ["*/*"]}
+
+
+def test_gateway_headers_are_added_as_api_gateway_adds_them() -> None:
+    added = gateway_headers([("accept", "*/*")], source_ip="10.0.0.1", port="4580", proto="http",
+                            trace_id="Root=1-6553f100-0123456789abcdef01234567")  # fmt: skip
+    assert added == [
+        ("accept", "*/*"),
+        ("X-Forwarded-For", "10.0.0.1"),
+        ("X-Forwarded-Port", "4580"),
+        ("X-Forwarded-Proto", "http"),
+        ("X-Amzn-Trace-Id", "Root=1-6553f100-0123456789abcdef01234567"),
+    ]
+    client = [
+        ("x-forwarded-for", "1.2.3.4"),
+        ("X-Forwarded-Proto", "https"),
+        ("x-amzn-trace-id", "Root=1-a-b"),
+    ]
+    added = gateway_headers(client, source_ip="10.0.0.1", port="4580", proto="http", trace_id="unused")
+    assert added == [
+        ("x-forwarded-for", "1.2.3.4, 10.0.0.1"),  # the chain, with the caller appended
+        ("x-amzn-trace-id", "Root=1-a-b"),  # a client's trace id is passed on
+        ("X-Forwarded-Port", "4580"),
+        ("X-Forwarded-Proto", "http"),  # the gateway's own, not the client's
+    ]
 
 
 def test_no_query_string_gives_nulls() -> None:
@@ -310,15 +350,23 @@ def test_mock_selects_the_status_of_the_request_template() -> None:
 
 
 def test_error_responses() -> None:
-    out = error_response(403, "Missing Authentication Token", "r1")
-    assert out.status == 403 and json.loads(out.body) == {"message": "Missing Authentication Token"}
-    assert ("x-amzn-ErrorType", "IncompleteSignatureException") in out.headers
+    out = error_response(403, "Missing Authentication Token", IDS)
+    assert out.status == 403 and out.body == b'{"message":"Missing Authentication Token"}'
+    assert ("x-amzn-ErrorType", "MissingAuthenticationTokenException") in out.headers
+    assert ("x-amzn-RequestId", "req-1") in out.headers and (
+        "x-amz-apigw-id",
+        "eIygpHbovHcFc6g=",
+    ) in out.headers
+    out = error_response(502, "Internal server error", IDS, traced=True)
+    assert out.body == b'{"message": "Internal server error"}'
+    assert ("x-amzn-ErrorType", "InternalServerErrorException") in out.headers
+    assert ("X-Amzn-Trace-Id", IDS.trace_id) in out.headers
     configured = SimpleNamespace(
         status_code=None,
         response_templates=None,
         response_parameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
     )
-    out = error_response(502, "Internal server error", "r2", configured)
+    out = error_response(502, "Internal server error", IDS, configured)
     assert out.status == 502 and ("Access-Control-Allow-Origin", "*") in out.headers
 
 

@@ -3,6 +3,7 @@ published MessageId, Subject and attributes, a current Timestamp), not moto's fi
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,8 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from awslab.local.executor import LambdaExecutor
+from awslab.local.sns_events import string_to_sign
+from tests.local.lambda_helpers import wait_for
 
 # Fixtures: lambda_executor, lambda_client, make_lambda, lambda_role.
 pytest_plugins = ["tests.local.lambda_fixtures"]
@@ -57,7 +62,8 @@ def test_published_message_reaches_the_handler_as_aws_sends_it(
     )
     second = sns.publish(TopicArn=topic, Message="plain")
 
-    one, two = events(out)
+    assert wait_for(lambda: len(events(out)) == 2)  # delivered asynchronously, in either order
+    one, two = sorted(events(out), key=lambda e: e["Records"][0]["Sns"]["MessageId"] != first["MessageId"])
     (record,) = one["Records"]
     assert record["EventSource"] == "aws:sns" and record["EventVersion"] == "1.0"
     assert record["EventSubscriptionArn"] == sub
@@ -77,12 +83,38 @@ def test_published_message_reaches_the_handler_as_aws_sends_it(
     assert sub in msg["UnsubscribeUrl"] and msg["SigningCertUrl"].startswith(
         "https://sns.us-east-1.amazonaws.com/"
     )
-    assert msg["Signature"] and msg["SignatureVersion"]
+    assert msg["Signature"] and msg["SignatureVersion"] == "1"  # SNS's default: SHA1withRSA
 
     other = two["Records"][0]["Sns"]
     assert other["MessageId"] == second["MessageId"] != msg["MessageId"]
     assert other["Subject"] is None and other["MessageAttributes"] == {}
     assert other["Message"] == "plain"
+
+
+def test_the_signature_is_sns_s_with_the_topic_s_algorithm(
+    subscribed: tuple[Any, str, str, Path],
+) -> None:
+    """Signed as SNS signs (SignatureVersion 1: SHA1withRSA over its string to sign, Subject
+    included) with the key of the certificate SigningCertUrl names: a handler that verifies it
+    with that certificate succeeds."""
+    from moto.sns.models import sns_backends
+
+    sns, topic, sub_arn, out = subscribed
+    sns.publish(TopicArn=topic, Message="signed", Subject="Hello")
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="SignatureVersion", AttributeValue="2")
+    sns.publish(TopicArn=topic, Message="signed with SHA256")
+    sub = sns_backends["123456789012"]["us-east-1"].subscriptions[sub_arn]
+    assert wait_for(lambda: len(events(out)) == 2)  # deliveries may run after Publish returns
+    in_order = sorted(events(out), key=lambda e: e["Records"][0]["Sns"]["Message"])  # run in either order
+    for event, algorithm in zip(in_order, (hashes.SHA1(), hashes.SHA256()), strict=True):
+        msg = event["Records"][0]["Sns"]
+        assert msg["SignatureVersion"] == ("1" if isinstance(algorithm, hashes.SHA1) else "2")
+        signature = base64.b64decode(msg["Signature"])
+        # raises InvalidSignature when the signature does not match
+        sub.private_key().public_key().verify(
+            signature, string_to_sign(msg).encode(), padding.PKCS1v15(), algorithm
+        )
+    assert "Subject\nHello\n" in string_to_sign(in_order[0]["Records"][0]["Sns"])
 
 
 def test_filter_policy_and_message_structure_apply(
@@ -109,6 +141,7 @@ def test_filter_policy_and_message_structure_apply(
         MessageStructure="json",
         MessageAttributes={"kind": {"DataType": "String", "StringValue": "created"}},
     )
+    assert wait_for(lambda: len(events(out)) == 1)  # the filtered one is never queued
     (only,) = events(out)
     assert only["Records"][0]["Sns"]["Message"] == "for lambda"
 

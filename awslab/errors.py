@@ -28,10 +28,15 @@ class SpecError(AwslabError):
 
     exit_code = EXIT_BAD_INPUT
 
+    MAX_SHOWN = 50  # a broken generated file can have thousands; the first ones say enough
+
     def __init__(self, problems: list[str], *, file: str | None = None) -> None:
         self.problems = problems
         self.file = file
-        super().__init__("\n".join(problems))
+        shown = problems[: self.MAX_SHOWN]
+        if len(problems) > self.MAX_SHOWN:
+            shown.append(f"... and {len(problems) - self.MAX_SHOWN} more problems")
+        super().__init__("\n".join(shown))
 
 
 class UsageError(AwslabError):

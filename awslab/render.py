@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from awslab.engine.plan import Plan, Progress
-from awslab.engine.status import ResourceStatus
+if TYPE_CHECKING:  # for the types only: the engine is not imported by the commands that only list
+    from awslab.engine.plan import Plan, Progress
+    from awslab.engine.status import ResourceStatus
 
 ACTION_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "keep": "dim"}
 HEALTH_STYLE = {

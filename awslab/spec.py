@@ -38,7 +38,7 @@ PATH_FIELDS: dict[str, dict[str, str]] = {
     "stepfunctions.state_machine": {"definition": "file"},
 }
 # Checked from the file's size before reading: the largest built-in spec is a few kilobytes.
-MAX_SPEC_BYTES = 1_000_000
+MAX_SPEC_BYTES = 256 * 1024  # PyYAML is pure Python: this parses in about a second
 
 Path_ = KeyPath
 
@@ -107,6 +107,9 @@ class ResourceSpec:
     fields: dict[str, Any]  # the kind's fields, references unresolved
     depends_on: set[str]
     line: int
+    # resources whose predicted attributes (ARNs known from their names) this one's name-only
+    # fields reference: resolved from the prediction while they do not exist, without waiting
+    predicted: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -217,7 +220,7 @@ def load_spec(path: Path | str) -> LabSpec:
     path = Path(path).resolve()
     where = _display(path)
     too_big = SpecError(
-        [f"{where}: the file is larger than {MAX_SPEC_BYTES:,} bytes (1 MB); a lab spec is a few kilobytes"]
+        [f"{where}: the file is larger than {MAX_SPEC_BYTES:,} bytes (256 KB); a lab spec is a few kilobytes"]
     )
     try:
         info = path.stat()
@@ -266,6 +269,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
 
     kinds = load_kinds()
     specs: dict[str, ResourceSpec] = {}
+    extras: dict[str, set[str]] = {}  # dependencies a kind declares besides its references
     for logical, raw in top.resources.items():
         rpath: Path_ = ("resources", logical)
         line = line_for(lines, rpath)
@@ -302,7 +306,9 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         except ValidationError as exc:
             problems += _pydantic_problems(exc, rpath, lines, where, cls.Props, what=f" for {kind}")
             continue
-        path_problems = _check_paths(PATH_FIELDS.get(kind, {}), fields, rpath, lines, where, path.parent, root)
+        path_problems = _check_paths(
+            PATH_FIELDS.get(kind, {}), fields, rpath, lines, where, path.parent, root
+        )
         problems += path_problems
         if path_problems:
             continue
@@ -320,6 +326,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             continue
         deps = {name for name, _ in references(fields)} | extra
         specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line)
+        extras[logical] = extra
 
     for i, check in enumerate(top.checks):
         if check.upload is not None:  # `awslab check` uploads it: it must be the project's too
@@ -328,6 +335,8 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
     problems += _check_references(top, specs, lines, where)
     if problems:
         raise SpecError(problems, file=where)
+    for r in specs.values():
+        _use_predictions(r, specs, extras[r.logical])
 
     try:
         order = topological_order({name: r.depends_on for name, r in specs.items()})
@@ -340,6 +349,19 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             ]
         ) from None
     return LabSpec(top.name, top.description, path, specs, dict(top.outputs), list(top.checks), order)
+
+
+def _use_predictions(r: ResourceSpec, specs: Mapping[str, ResourceSpec], extra: set[str]) -> None:
+    """Drop the dependencies that only the kind's name-only fields make, on attributes known before
+    the resource exists: a role granting access to a function is made with it, not after it."""
+    named = references({k: v for k, v in r.fields.items() if k in r.cls.name_only_fields})
+    if not named:
+        return
+    other_fields = {k: v for k, v in r.fields.items() if k not in r.cls.name_only_fields}
+    needed = {n for n, _ in references(other_fields)} | extra
+    needed |= {n for n, attr in named if attr not in specs[n].cls.predictable}
+    r.predicted = {n for n, _ in named} - needed
+    r.depends_on -= r.predicted
 
 
 def _check_paths(
@@ -362,7 +384,9 @@ def _check_paths(
         at = f"{where}:{line_for(lines, (*rpath, name))}: {dotted((*rpath, name))}"
         target = (base / value).resolve()
         if not is_inside(target, root):
-            holder = "the directory that holds the spec" if root == base.resolve() else "the built-in labs' tree"
+            holder = (
+                "the directory that holds the spec" if root == base.resolve() else "the built-in labs' tree"
+            )
             problems.append(
                 f"{at}: {value!r} leads outside {root} ({holder}); a lab may only use files under it: "
                 f"move the {what} there, or the spec up to a directory that contains both"

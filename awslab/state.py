@@ -30,12 +30,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 
 from awslab.errors import LockError, StateError
-from awslab.resources.base import Record
+
+if TYPE_CHECKING:  # imported when records are read: it needs pydantic, which 'labs' does without
+    from awslab.resources.base import Record
 
 SCHEMA_VERSION = 1
 LOCK_WAIT_SECONDS = 5.0
@@ -72,6 +74,8 @@ class LabState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LabState:
+        from awslab.resources.base import Record
+
         return cls(
             stack_id=d["stack_id"],
             spec=d.get("spec", ""),
@@ -149,26 +153,9 @@ class StateStore:
     def _read(self) -> dict[str, LabState]:
         if not self.path.exists():
             return {}
-        hint = "restore it from a backup, or move it away and run 'awslab teardown --sweep'"
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise StateError(f"state file {self.path} is unreadable: {exc}", hint=hint) from None
-        if not isinstance(data, dict):
-            raise StateError(f"state file {self.path} is not a JSON object", hint=hint)
-        self.recorded_target = dict(data.get("target") or {})
-        version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise StateError(
-                f"state file {self.path} has schema_version {version!r}; this awslab reads {SCHEMA_VERSION}",
-                hint="use the awslab version that wrote it",
-            )
-        try:
-            return {name: LabState.from_dict(lab) for name, lab in (data.get("labs") or {}).items()}
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise StateError(
-                f"state file {self.path} is malformed ({type(exc).__name__}: {exc})", hint=hint
-            ) from None
+        self.recorded_target, labs = read_document(self.path)
+        with _malformed(self.path):
+            return {name: LabState.from_dict(lab) for name, lab in labs.items()}
 
     @property
     def deployed(self) -> dict[str, LabState]:
@@ -243,6 +230,67 @@ class StateStore:
                 self.on_create(self.path)
 
 
+_UNREADABLE_HINT = "restore it from a backup, or move it away and run 'awslab teardown --sweep'"
+
+
+def read_document(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A state file's target and its labs, as stored (JSON); StateError if it is unreadable or
+    of another schema version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateError(f"state file {path} is unreadable: {exc}", hint=_UNREADABLE_HINT) from None
+    if not isinstance(data, dict):
+        raise StateError(f"state file {path} is not a JSON object", hint=_UNREADABLE_HINT)
+    target = dict(data.get("target") or {})
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise StateError(
+            f"state file {path} has schema_version {version!r}; this awslab reads {SCHEMA_VERSION}",
+            hint="use the awslab version that wrote it",
+        )
+    with _malformed(path):
+        return target, dict(data.get("labs") or {})
+
+
+@contextlib.contextmanager
+def _malformed(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise StateError(
+            f"state file {path} is malformed ({type(exc).__name__}: {exc})", hint=_UNREADABLE_HINT
+        ) from None
+
+
+@dataclass
+class LabSummary:
+    """What `awslab labs` shows of a deployed lab, read without its records (which need pydantic)."""
+
+    stack_id: str
+    spec: str
+    updated_at: str
+    resources: int
+    local_cloud: dict[str, Any] | None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LabSummary:
+        return cls(
+            stack_id=str(d["stack_id"]),
+            spec=str(d.get("spec", "")),
+            updated_at=str(d.get("updated_at", "")),
+            resources=len(dict(d.get("resources") or {})),
+            local_cloud=dict(d["local_cloud"]) if d.get("local_cloud") else None,
+        )
+
+
+def read_summaries(path: Path) -> tuple[dict[str, Any], dict[str, LabSummary]]:
+    """A state file's target and a summary of each lab in it."""
+    target, labs = read_document(path)
+    with _malformed(path):
+        return target, {name: LabSummary.from_dict(lab) for name, lab in labs.items()}
+
+
 def atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -271,12 +319,20 @@ def lost_with_local_cloud(
     none runs), so they are gone: it keeps everything in memory. A lab that recorded no instance
     (an older awslab wrote it) is lost when no local cloud ran before this command."""
 
-    def lost(lab: LabState) -> bool:
-        if running is None or started_now:
-            return True
-        return lab.local_cloud is not None and dict(lab.local_cloud) != dict(running)
+    return sorted(
+        name
+        for name, lab in labs.items()
+        if lab.resources and lost_cloud(lab.local_cloud, running, started_now)
+    )
 
-    return sorted(name for name, lab in labs.items() if lab.resources and lost(lab))
+
+def lost_cloud(
+    recorded: Mapping[str, Any] | None, running: Mapping[str, Any] | None, started_now: bool
+) -> bool:
+    """Whether what was created in the local cloud instance `recorded` is gone (see above)."""
+    if running is None or started_now:
+        return True
+    return recorded is not None and dict(recorded) != dict(running)
 
 
 # What a failed write of the state means to the user, by errno: (what happened, what to do).

@@ -21,7 +21,8 @@ from awslab.state import (
     LabState,
     StateStore,
     atomic_write,
-    lost_with_local_cloud,
+    lost_cloud,
+    read_summaries,
     write_error,
 )
 
@@ -160,27 +161,32 @@ def deployments(
     """lab -> where it is deployed, from every state file on this machine (and the files that
     could not be read). `running_local_cloud(endpoint)` says which instance of a local cloud runs
     there (None: none), asked once per endpoint, to mark the labs that went with another as gone."""
-    files, unreadable = read_state_files(strict=False)
     defaults = default_dir().resolve()
     running: dict[str, Mapping[str, Any] | None] = {}
     found: dict[str, list[dict[str, Any]]] = {}
-    for f in files:
-        for name, lab in sorted(f.labs.items()):
+    unreadable: list[StateError] = []
+    for path in state_file_paths():
+        try:  # summaries, not records: reading records needs pydantic, and 'labs' stays fast without
+            target, labs = read_summaries(path)
+        except StateError as exc:
+            unreadable.append(exc)
+            continue
+        for name, lab in sorted(labs.items()):
             if not lab.resources:
                 continue  # planned, never deployed
             entry: dict[str, Any] = {
-                "where": where(f.target),
+                "where": where(target),
                 "stack_id": lab.stack_id,
                 "updated_at": lab.updated_at,
-                "state_file": str(f.path),
-                "default_state": f.path.parent == defaults,
+                "state_file": str(path),
+                "default_state": path.parent == defaults,
                 "spec": lab.spec,
-                "resources": len(lab.resources),
+                "resources": lab.resources,
             }
-            if f.target.get("kind") == "local":
-                endpoint = str(f.target.get("endpoint_url", ""))
+            if target.get("kind") == "local":
+                endpoint = str(target.get("endpoint_url", ""))
                 if endpoint not in running:
                     running[endpoint] = running_local_cloud(endpoint)
-                entry["gone"] = bool(lost_with_local_cloud({name: lab}, running[endpoint], False))
+                entry["gone"] = lost_cloud(lab.local_cloud, running[endpoint], False)
             found.setdefault(name, []).append(entry)
     return found, unreadable

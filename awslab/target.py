@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import boto3
-import botocore.config
-import botocore.exceptions
-
 from awslab.errors import TargetError, UsageError
+
+# boto3 and botocore are imported where a client or session is made, not here: commands that
+# call no cloud (--help, labs, validate) stay fast without them.
 
 TargetKind = Literal["local", "aws", "endpoint"]
 
@@ -25,23 +24,52 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_LOCAL_PORT = 4580
 LOCAL_ACCESS_KEY = "awslab"  # moto accepts any key; fixed so the local cloud needs no setup
 LOCAL_SECRET_KEY = "awslab-local"
+# The local cloud's account: moto's default, as its server gets no MOTO_ACCOUNT_ID (its
+# environment is allow-listed) and awslab's key is no account number. Known, so never asked.
+LOCAL_ACCOUNT_ID = "123456789012"
 
-# Throttling and transient errors are retried by botocore itself ("standard" mode, with
-# backoff); propagation errors that botocore does not know are retried in resources/retry.py.
-_BOTO_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "max_attempts": 8},
-    connect_timeout=10,
-    read_timeout=70,
-)
 # Who the caller is: asked once, before anything else. An unreachable or silent STS must fail
 # within seconds (two attempts of at most 3 s to connect and 5 s to answer), not after the
-# minutes the resource calls above may take.
+# minutes the resource calls may take.
 STS_IDENTITY_ATTEMPTS = 2
-_STS_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "total_max_attempts": STS_IDENTITY_ATTEMPTS},  # the first one included
-    connect_timeout=3,
-    read_timeout=5,
-)
+
+
+def _boto_config() -> Any:
+    """Throttling and transient errors are retried by botocore itself ("standard" mode, with
+    backoff); propagation errors that botocore does not know are retried in resources/retry.py."""
+    import botocore.config
+
+    return botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=70
+    )
+
+
+def _sts_config() -> Any:
+    import botocore.config
+
+    return botocore.config.Config(
+        retries={"mode": "standard", "total_max_attempts": STS_IDENTITY_ATTEMPTS},  # the first one included
+        connect_timeout=3,
+        read_timeout=5,
+    )
+
+
+_CONFIGS = {"_BOTO_CONFIG": _boto_config, "_STS_CONFIG": _sts_config}
+
+
+def __getattr__(name: str) -> Any:
+    """`_BOTO_CONFIG` and `_STS_CONFIG`, made on first use (they need botocore)."""
+    make = _CONFIGS.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = make()
+    return value
+
+
+def _config(name: str) -> Any:
+    return globals().get(name) or __getattr__(name)
+
+
 # botocore reads AWS_DEFAULT_PROFILE before AWS_PROFILE
 PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
 
@@ -56,6 +84,9 @@ class Target:
     _session: Any = field(default=None, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Clients are built one at a time: building several at once in threads costs about twice
+    # the CPU (the GIL), and each is built once and reused.
+    _build_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _account_id: str | None = field(default=None, repr=False)
     # The local cloud instance this command works with ({"pid", "started_at"}; None when it is
     # not running), and whether this command started it. Set by the CLI; compared with the
@@ -121,6 +152,9 @@ class Target:
         return t
 
     def _profile_region(self) -> str | None:
+        import boto3
+        import botocore.exceptions
+
         try:
             return boto3.Session(profile_name=self.profile).region_name
         except botocore.exceptions.ProfileNotFound as exc:
@@ -154,6 +188,9 @@ class Target:
             return self._session
 
     def _new_session(self) -> Any:
+        import boto3
+        import botocore.exceptions
+
         if self.kind == "local":
             return boto3.Session(
                 aws_access_key_id=LOCAL_ACCESS_KEY,
@@ -176,29 +213,36 @@ class Target:
             raise self._profile_not_found() from exc
 
     def client(self, service: str) -> Any:
-        """A cached, thread-safe boto3 client for `service` on this target."""
-        with self._lock:
+        """A cached, thread-safe boto3 client for `service` on this target, built once."""
+        c = self._clients.get(service)
+        if c is not None:
+            return c
+        with self._build_lock:
             c = self._clients.get(service)
-            if c is not None:
-                return c
-        session = self.session
-        c = session.client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region, config=_BOTO_CONFIG
-        )
-        with self._lock:
-            return self._clients.setdefault(service, c)
+            if c is None:
+                c = self.session.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region,
+                    config=_config("_BOTO_CONFIG"),
+                )
+                with self._lock:
+                    self._clients[service] = c
+            return c
 
     @property
     def account_id(self) -> str:
         if self._account_id is None:
-            self._account_id = self._caller_account()
+            self._account_id = LOCAL_ACCOUNT_ID if self.kind == "local" else self._caller_account()
         return self._account_id
 
     def _caller_account(self) -> str:
         """The account of the credentials, from STS with a short timeout and one retry. Errors
         name no account: describe() itself needs it (asking it there recursed)."""
+        import botocore.exceptions
+
         sts = self.session.client(
-            "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_STS_CONFIG
+            "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_config("_STS_CONFIG")
         )
         try:
             return str(sts.get_caller_identity()["Account"])

@@ -98,7 +98,9 @@ class _Loader(yaml.SafeLoader):
                     self.merging.discard(id(node))
                 self.charge(len(source.value), site, lines)
                 for pair in source.value:
-                    key = (pair[0].tag, pair[0].value) if isinstance(pair[0], yaml.ScalarNode) else id(pair[0])
+                    key = (
+                        (pair[0].tag, pair[0].value) if isinstance(pair[0], yaml.ScalarNode) else id(pair[0])
+                    )
                     if key not in seen:
                         seen.add(key)
                         merged.append(pair)
@@ -111,7 +113,9 @@ def _build(
     where = loader.where
     if len(path) > MAX_DEPTH:
         raise SpecError(
-            [f"{where}:{line_for(lines, path)}: {dotted(path[:3])}...: nested more than {MAX_DEPTH} levels deep"]
+            [
+                f"{where}:{line_for(lines, path)}: {dotted(path[:3])}...: nested more than {MAX_DEPTH} levels deep"
+            ]
         )
     if id(node) in loader.visited:  # built before: an alias (or a merge) repeats it here
         if site is None:

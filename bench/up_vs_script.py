@@ -2,7 +2,7 @@
 a test).
 
     .venv/bin/python bench/up_vs_script.py [--repeat 3] [--delay-ms 50] [--labs crud,messaging,...]
-                                           [--results bench/RESULTS.md]
+                                           [--results bench/RESULTS.md] [--startup-only]
 
 For every lab it times `awslab up` and `awslab teardown` (the real CLI, a subprocess, on the
 endpoint target), and for crud and messaging the script in bench/handwritten.py doing the same
@@ -15,6 +15,11 @@ the one before it was answered.
 Both sides pay for starting a Python interpreter and importing boto3; the script pays nothing
 for validation, state or progress. Figures are medians over --repeat runs; ratios compare
 figures of the same run only.
+
+Then the commands that must start fast are timed (median of 10, after a first run that writes
+the bytecode cache a user's install has): `--help`, `labs`, `validate`, and `status` with all five
+labs up on a local cloud that the benchmark starts on a free port, with a state directory of its
+own, and stops at the end. `--startup-only` times only these.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 REPO = Path(__file__).resolve().parents[1]
 AWSLAB = str(Path(sys.executable).parent / "awslab")
@@ -146,6 +152,25 @@ def moto_server() -> Iterator[int]:
 
 
 # ---- running and timing ------------------------------------------------------------------
+def bench_env() -> dict[str, str]:
+    """The environment of every command timed: dummy keys, no AWS or awslab settings of the user's.
+    Without PYTHONDONTWRITEBYTECODE: a user's awslab has its bytecode cached, and compiling every
+    module at every start would be timed otherwise."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "AWSLAB_")) and k not in ("CI", "PYTHONDONTWRITEBYTECODE")
+    }
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
 @dataclass
 class Sample:
     seconds: list[float] = field(default_factory=list)
@@ -166,16 +191,7 @@ class Bench:
         self.moto_port = moto_port
         self.proxy = proxy
         self.work = work
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AWSLAB_")) and k not in ("CI",)
-        }
-        self.env.update(
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        )
+        self.env = bench_env()
         self.samples: dict[tuple[str, str, str, str], Sample] = collections.defaultdict(Sample)
 
     def url(self, proxied: bool) -> str:
@@ -226,13 +242,45 @@ class Bench:
         self._run(("script", lab, phase, mode), argv)
 
 
-def time_command(argv: list[str], env: dict[str, str], cwd: Path, repeat: int = 5) -> float:
+STARTUP_REPEAT = 10
+
+
+def time_command(argv: list[str], env: dict[str, str], cwd: Path, repeat: int = STARTUP_REPEAT) -> float:
+    subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=True)  # writes the bytecode cache
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=True)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def startup_figures(env: dict[str, str], work: Path) -> dict[str, float]:
+    """The commands that must start fast; `labs` and `status` with all five labs up on a local
+    cloud started here (its own port and state directory), stopped at the end."""
+    from awslab.local.daemon import LocalCloud
+
+    local_env = {**env, "AWSLAB_STATE_DIR": str(work / "local-state")}
+    figures = {
+        "awslab --help": time_command([AWSLAB, "--help"], env, work),
+        "awslab validate crud": time_command([AWSLAB, "validate", "crud"], env, work),
+    }
+    port = free_port()
+    with mock.patch.dict(os.environ, {"AWSLAB_STATE_DIR": local_env["AWSLAB_STATE_DIR"]}):
+        cloud = LocalCloud(port, like_aws=None)
+        cloud.start(timeout=60)
+        try:
+            for lab in ALL_LABS:
+                print(f"awslab up {lab} on the local cloud (for status)", file=sys.stderr)
+                up = [AWSLAB, "up", lab, "--port", str(port), "--yes", "--output", "json"]
+                subprocess.run(up, env=local_env, cwd=work, capture_output=True, check=True, timeout=600)
+            figures["awslab labs (5 labs up)"] = time_command([AWSLAB, "labs"], local_env, work)
+            figures["awslab status (5 labs up, local cloud)"] = time_command(
+                [AWSLAB, "status", "--port", str(port)], local_env, work
+            )
+        finally:
+            cloud.stop()
+    return figures
 
 
 # ---- report ------------------------------------------------------------------------------
@@ -267,9 +315,12 @@ def report(b: Bench, labs: list[str], startup: dict[str, float]) -> str:
                 f"{svc} {a.get(svc, 0)}" + (f" ({h.get(svc, 0)})" if h else "") for svc in sorted({*a, *h})
             ]
             lines.append(f"- {lab} {phase}: " + ", ".join(parts))
-    lines += ["", "| command | seconds (median of 5) |", "|---|---|"]
-    lines += [f"| `{cmd}` | {sec:.3f} |" for cmd, sec in startup.items()]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", startup_table(startup)])
+
+
+def startup_table(startup: dict[str, float]) -> str:
+    lines = [f"| command | seconds (median of {STARTUP_REPEAT}) |", "|---|---|"]
+    return "\n".join([*lines, *(f"| `{cmd}` | {sec:.3f} |" for cmd, sec in startup.items())])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -278,12 +329,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delay-ms", type=float, default=50.0)
     p.add_argument("--labs", default=",".join(ALL_LABS))
     p.add_argument("--results", type=Path, default=None, help="also write the figures to this Markdown file")
+    p.add_argument("--startup-only", action="store_true", help="time only the commands that must start fast")
     a = p.parse_args(argv)
     labs = [x for x in a.labs.split(",") if x]
     delay = a.delay_ms / 1000
     work = Path(tempfile.mkdtemp(prefix="awslab-bench-"))
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     try:
+        if a.startup_only:
+            print(startup_table(startup_figures(bench_env(), work)))
+            return 0
         with moto_server() as port:
             proxy = Proxy(port, delay)
             try:
@@ -301,12 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                             b.awslab(lab, "teardown", proxied)
                             if lab in SCRIPTED:
                                 b.script(lab, "teardown", proxied)
-                startup = {
-                    "awslab --help": time_command([AWSLAB, "--help"], b.env, work),
-                    "awslab labs": time_command([AWSLAB, "labs"], b.env, work),
-                    "awslab validate crud": time_command([AWSLAB, "validate", "crud"], b.env, work),
-                }
-                text = report(b, labs, startup)
+                text = report(b, labs, startup_figures(b.env, work))
             finally:
                 proxy.close()
     finally:

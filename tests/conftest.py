@@ -38,6 +38,9 @@ def mocked_aws() -> Iterator[None]:
     """moto's in-process mock for the duration of a test."""
     from moto import mock_aws
 
+    from awslab.local import moto_fidelity
+
+    moto_fidelity.install()  # moto answers as AWS where awslab relies on it
     with mock_aws():
         yield
 

@@ -12,20 +12,24 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import botocore.exceptions
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from awslab import paths, state_files
 from awslab.errors import AwslabError, LocalCloudError, TargetError, UsageError, describe_cause
-from awslab.state import LabState, StateStore, lost_with_local_cloud, write_error
-from awslab.target import Target
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# What a command needs is imported when it runs: `--help`, `labs` and `validate` must not pay
+# for boto3, pydantic or the engine (see tests/unit/test_import_discipline.py).
+if TYPE_CHECKING:
+    from awslab.state import LabState, StateStore
+    from awslab.target import Target
+
+# No :emoji: codes: awslab prints none, and ARNs and event names are full of colons (not looking
+# them up also spares importing rich's emoji table).
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -196,12 +200,22 @@ def fail(exc: BaseException, debug: bool) -> None:
 
 
 def translate(exc: BaseException) -> BaseException:
-    """Botocore errors a user can cause, as typed errors with a hint."""
-    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+    """Botocore errors a user can cause, and a state write that failed, as typed errors with a hint."""
+    botocore_exceptions = sys.modules.get("botocore.exceptions")  # not imported: no botocore error
+    translated = _translate_botocore(exc, botocore_exceptions) if botocore_exceptions else exc
+    if translated is exc and isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename:
+        from awslab.state import write_error
+
+        return write_error(Path(exc.filename), exc)  # a full disk is not a bug: name the file
+    return translated
+
+
+def _translate_botocore(exc: BaseException, botocore_exceptions: Any) -> BaseException:
+    if isinstance(exc, botocore_exceptions.NoCredentialsError):
         return TargetError(
             "no AWS credentials found", hint="run 'aws configure', set AWS_PROFILE or pass --profile"
         )
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+    if isinstance(exc, botocore_exceptions.EndpointConnectionError):
         url = str(exc.kwargs.get("endpoint_url", "the endpoint"))
         local = url.startswith("http://127.0.0.1:")
         hint = (
@@ -211,7 +225,7 @@ def translate(exc: BaseException) -> BaseException:
             else "check --endpoint-url / AWS_ENDPOINT_URL, or start the service"
         )
         return TargetError(f"cannot reach {url}", hint=hint)
-    if isinstance(exc, botocore.exceptions.ClientError):
+    if isinstance(exc, botocore_exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in (
             "ExpiredToken",
@@ -224,8 +238,6 @@ def translate(exc: BaseException) -> BaseException:
                 hint="refresh them: aws sso login, or aws configure",
             )
         return AwslabError(describe_cause(exc))
-    if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE and exc.filename:
-        return write_error(Path(exc.filename), exc)  # a full disk is not a bug: name the file
     return exc
 
 
@@ -236,6 +248,8 @@ _CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EP
 def open_target(opts: Options, *, start_local: bool = True) -> Target:
     """The target the options name. The local cloud is started when `start_local`, else only
     looked at: either way `target.local_cloud` says which instance runs (None: none)."""
+    from awslab.target import Target
+
     target = Target.select(
         opts.target,
         endpoint_url=opts.endpoint_url,
@@ -283,6 +297,9 @@ def probe_local_cloud(target: Target) -> None:
 
 
 def open_state(opts: Options, target: Target) -> StateStore:
+    from awslab import paths, state_files
+    from awslab.state import StateStore
+
     path = Path(opts.state or paths.state_file(target.state_key))
     store = StateStore(
         path,
@@ -312,13 +329,15 @@ def lost_labs(store: StateStore, target: Target) -> dict[str, str]:
     since: its resources are gone"); each command adds what it does about it."""
     if target.kind != "local":
         return {}
+    from awslab.state import lost_with_local_cloud
+
     lost = lost_with_local_cloud(store.deployed, target.local_cloud, target.local_cloud_started)
     return {name: _gone_line(name, store.deployed[name], target) for name in lost}
 
 
 def redeploy(name: str, lab: LabState) -> str:
     """The command that deploys a lab again: by name for a built-in lab, else by its spec."""
-    from awslab.spec import builtin_labs
+    from awslab.lab_index import builtin_labs
 
     builtin = builtin_labs().get(name)
     if lab.spec and (builtin is None or Path(lab.spec).resolve() != builtin.resolve()):

@@ -6,21 +6,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from awslab.cli.common import Options, command, err, lost_labs, open_state, open_target, out, redeploy
 from awslab.errors import TargetError, UsageError
-from awslab.exercise import checks as checks_core
-from awslab.exercise import executions, http, invoke, logs, messages, upload
-from awslab.exercise import render as view
-from awslab.exercise.effects import DEFAULT_TIMEOUT as EFFECTS_TIMEOUT
-from awslab.exercise.labs import DeployedLab, lab_named, parse_json_option, pick_lab_with
+from awslab.exercise.defaults import EFFECTS_TIMEOUT, EXECUTION_TIMEOUT, LOGS_SINCE
 from awslab.render import print_json
-from awslab.spec import find_lab, load_spec
-from awslab.state import StateStore
-from awslab.target import Target
+
+# The exercise code (boto3, the spec models) is imported by the command that runs: --help and
+# the other commands must not pay for it.
+if TYPE_CHECKING:
+    from awslab.exercise.labs import DeployedLab
+    from awslab.exercise.logs import LogEvent
+    from awslab.state import StateStore
+    from awslab.target import Target
 
 app = typer.Typer()
 
@@ -83,6 +84,10 @@ def call_cmd(
     ] = None,
 ) -> None:
     """Send an HTTP request to a lab's API, like Postman or curl."""
+    from awslab.exercise import http
+    from awslab.exercise import render as view
+    from awslab.exercise.labs import parse_json_option, pick_lab_with
+
     if len(args) == 2 and http.is_method(args[0]):
         lab_name, method, path = None, args[0], args[1]
     elif len(args) == 3:
@@ -110,6 +115,10 @@ def invoke_cmd(
     payload: Annotated[str | None, typer.Option("--payload", "-p", help="JSON event (default {})")] = None,
 ) -> None:
     """Invoke a lab's Lambda function and show its response and log tail."""
+    from awslab.exercise import invoke
+    from awslab.exercise import render as view
+    from awslab.exercise.labs import lab_named, parse_json_option
+
     event = parse_json_option(payload, "--payload") if payload is not None else None
     target, store, where = _open(opts)
     with waiting(f"Invoking {function}…"):
@@ -129,6 +138,9 @@ def upload_cmd(
     wait: WaitOption = EFFECTS_TIMEOUT,
 ) -> None:
     """Upload a file (upload lab: POST /files; image lab: its bucket) and show the record written."""
+    from awslab.exercise import render as view
+    from awslab.exercise import upload
+
     target, store, where = _open(opts)
     deployed = _live(target, store, upload.pick_upload_lab(store, target, lab, where=where))
     with waiting(f"Uploading {file.name} to lab '{deployed.name}'…"):
@@ -147,6 +159,10 @@ def send_message_cmd(
     wait: WaitOption = EFFECTS_TIMEOUT,
 ) -> None:
     """Send a message to a lab's SQS queue and show the row its consumer wrote."""
+    from awslab.exercise import messages
+    from awslab.exercise import render as view
+    from awslab.exercise.labs import pick_lab_with
+
     target, store, where = _open(opts)
     deployed = _live(target, store, pick_lab_with(store, "sqs.queue", lab, where=where))
     with waiting(f"Sending to lab '{deployed.name}' and waiting for the consumer…"):
@@ -163,6 +179,10 @@ def publish_cmd(
     wait: WaitOption = EFFECTS_TIMEOUT,
 ) -> None:
     """Publish to a lab's SNS topic and show what each subscriber's consumer wrote."""
+    from awslab.exercise import messages
+    from awslab.exercise import render as view
+    from awslab.exercise.labs import pick_lab_with
+
     target, store, where = _open(opts)
     deployed = _live(target, store, pick_lab_with(store, "sns.topic", lab, where=where))
     with waiting(f"Publishing to lab '{deployed.name}' and waiting for the subscribers…"):
@@ -177,9 +197,13 @@ def start_execution_cmd(
     input_: Annotated[str | None, typer.Option("--input", "-i", help="JSON input (default {})")] = None,
     wait: Annotated[
         float, typer.Option("--wait", min=0, help="seconds to wait for the end")
-    ] = executions.DEFAULT_TIMEOUT,
+    ] = EXECUTION_TIMEOUT,
 ) -> None:
     """Run a lab's state machine and show its states, one by one, and its output."""
+    from awslab.exercise import executions
+    from awslab.exercise import render as view
+    from awslab.exercise.labs import parse_json_option, pick_lab_with
+
     value = parse_json_option(input_, "--input") if input_ is not None else None
     target, store, where = _open(opts)
     deployed = _live(target, store, pick_lab_with(store, "stepfunctions.state_machine", lab, where=where))
@@ -200,9 +224,12 @@ def logs_cmd(
     ] = False,
     since: Annotated[
         str, typer.Option("--since", help="how far back: 30s, 10m, 2h, 1d, or a time")
-    ] = logs.DEFAULT_SINCE,
+    ] = LOGS_SINCE,
 ) -> None:
     """Show a lab function's CloudWatch logs."""
+    from awslab.exercise import logs
+    from awslab.exercise.labs import lab_named
+
     logs.parse_since(since)  # a bad --since is a usage error before any call
     target, store, where = _open(opts)
     res = logs.read_logs(target, _live(target, store, lab_named(store, lab, where=where)), function, since)
@@ -226,7 +253,9 @@ def logs_cmd(
         raise typer.Exit(0) from None
 
 
-def _print_event(opts: Options, e: logs.LogEvent) -> None:
+def _print_event(opts: Options, e: LogEvent) -> None:
+    from awslab.exercise import render as view
+
     if opts.json:  # one JSON object per line, so a follow can be piped
         out.print_json(data=e.to_dict(), indent=None)
     else:
@@ -238,6 +267,11 @@ def check_cmd(
     opts: Options, lab: Annotated[str, typer.Argument(help="a deployed lab (name or spec path)")]
 ) -> None:
     """Run a lab's end-to-end checks against the deployed lab; exit 1 if any fails."""
+    from awslab.exercise import checks as checks_core
+    from awslab.exercise import render as view
+    from awslab.exercise.labs import DeployedLab
+    from awslab.spec import find_lab, load_spec
+
     target, store, where = _open(opts)
     state = store.lab(lab)
     spec_path = Path(state.spec) if state is not None and state.spec and Path(state.spec).is_file() else None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from awslab import render, state_files
+from awslab import render
 from awslab.cli.common import (
     Options,
     command,
@@ -18,13 +18,16 @@ from awslab.cli.common import (
     out,
     redeploy,
 )
-from awslab.engine.execute import apply_plan
-from awslab.engine.plan import Progress, plan_changes
-from awslab.engine.status import ResourceStatus, lab_status
-from awslab.errors import SpecError, UsageError
-from awslab.spec import builtin_labs, find_lab, load_spec
-from awslab.state import StateStore
-from awslab.target import Target
+from awslab.errors import UsageError
+
+# The engine, the spec models and boto3 are imported by the commands that use them: `labs` and
+# `validate` must start fast (tests/unit/test_import_discipline.py).
+if TYPE_CHECKING:
+    from awslab.engine.plan import Progress
+    from awslab.engine.status import ResourceStatus
+    from awslab.spec import LabSpec
+    from awslab.state import LabState, StateStore
+    from awslab.target import Target
 
 app = typer.Typer()
 
@@ -41,18 +44,19 @@ def _progress(p: Progress) -> None:
 def labs_cmd(opts: Options) -> None:
     """List the built-in labs, and where each is deployed (from the state files on this machine)."""
     # Nothing is started and no cloud is called: a local cloud is only asked (on 127.0.0.1) which
-    # instance runs, to mark the labs that went with an earlier one as gone.
+    # instance runs, to mark the labs that went with an earlier one as gone. Specs are read, not
+    # validated ('awslab validate LAB' does): validating all of them is most of this command's time.
+    from awslab import state_files
+    from awslab.lab_index import builtin_labs, summarize
+
     deployed, unreadable = state_files.deployments(_running_local_cloud)
     for exc in unreadable:
         err.print(f"[yellow]warning:[/] {exc}")
     rows = []
     for name, path in builtin_labs().items():
-        try:
-            spec = load_spec(path)
-            description, count = spec.description, len(spec.resources)
-        except SpecError as exc:
-            description, count = f"invalid: {exc.problems[0]}", 0
-        row = {"name": name, "description": description, "resources": count, "path": str(path)}
+        summary = summarize(path)
+        description = f"invalid: {summary.problem}" if summary.problem else summary.description
+        row = {"name": name, "description": description, "resources": summary.resources, "path": str(path)}
         rows.append({**row, "deployed": deployed.pop(name, [])})
     for name, where in sorted(deployed.items()):  # labs deployed from a spec of the user's
         spec_path = where[0]["spec"]
@@ -75,6 +79,8 @@ def _running_local_cloud(endpoint: str) -> dict[str, Any] | None:
 @command(app, "validate", target=False, output=True)
 def validate_cmd(opts: Options, lab: LabArg) -> None:
     """Validate a lab spec without touching any cloud."""
+    from awslab.spec import find_lab, load_spec
+
     spec = load_spec(find_lab(lab))
     if opts.json:
         render.print_json(out, {"lab": spec.name, "valid": True, "resources": spec.order})
@@ -88,6 +94,9 @@ def validate_cmd(opts: Options, lab: LabArg) -> None:
 @command(app, "plan", output=True)
 def plan_cmd(opts: Options, lab: LabArg) -> None:
     """Show what 'up' would change, without changing anything."""
+    from awslab.engine.plan import plan_changes
+    from awslab.spec import find_lab, load_spec
+
     spec = load_spec(find_lab(lab))
     target = open_target(opts)
     store = open_state(opts, target)
@@ -103,6 +112,10 @@ def plan_cmd(opts: Options, lab: LabArg) -> None:
 @command(app, "up", output=True, yes=True)
 def up_cmd(opts: Options, lab: LabArg) -> None:
     """Create or update a lab's resources (resumes an interrupted run)."""
+    from awslab.engine.execute import apply_plan
+    from awslab.engine.plan import plan_changes
+    from awslab.spec import find_lab, load_spec
+
     spec = load_spec(find_lab(lab))
     target = open_target(opts)
     store = open_state(opts, target)
@@ -120,6 +133,7 @@ def up_cmd(opts: Options, lab: LabArg) -> None:
         if not opts.json:
             err.print(f"{render.plan_summary(plan)} Target: {target.describe()}.")
         result = apply_plan(plan, store, target, on_progress=None if opts.json else _progress)
+    _say_stand_in_runtimes(spec, target)
     if opts.json:
         render.print_json(
             out,
@@ -135,6 +149,21 @@ def up_cmd(opts: Options, lab: LabArg) -> None:
     err.print(f"[green]Lab '{spec.name}' is up[/] ({changed} changed in {result.seconds:.1f}s).")
     if result.outputs:
         out.print(render.outputs_table(spec.name, result.outputs))
+
+
+def _say_stand_in_runtimes(spec: LabSpec, target: Target) -> None:
+    """On the local cloud, one line per function that runs on another Python than it declares."""
+    if target.kind != "local" or target.local_port is None:
+        return
+    from awslab.local.daemon import LocalCloud
+    from awslab.local.runtimes import stand_ins
+
+    functions = {r.logical: str(r.fields.get("runtime") or r.cls.Props.model_fields["runtime"].default)
+                 for r in spec.resources.values() if r.kind == "lambda.function"}  # fmt: skip
+    status = LocalCloud(target.local_port).status() if functions else None
+    for name, runtime, python in stand_ins(functions, status.lambda_runtimes if status else None):
+        err.print(f"[yellow]warning:[/] function '{name}' declares {runtime}, which is not installed here: "
+                  f"it runs on Python {python} (install {runtime} to run it as on AWS)")  # fmt: skip
 
 
 def _say_gone(opts: Options, store: StateStore, target: Target, lab: str) -> None:
@@ -156,13 +185,9 @@ def status_cmd(
     if lab and lab not in store.deployed:
         raise UsageError(f"lab '{lab}' is not deployed on {target.describe()}", hint=f"run 'awslab up {lab}'")
     gone = {n: line for n, line in lost_labs(store, target).items() if n in names}
-    rows = [
-        r
-        for name in names
-        for r in (
-            _gone_rows(name, store, target) if name in gone else lab_status(name, store.labs[name], target)
-        )
-    ]
+    live = {n: store.labs[n] for n in names if n not in gone}
+    checked = _check_live(live, target) if live else {}
+    rows = [r for name in names for r in (_gone_rows(name, store, target) if name in gone else checked[name])]
     if opts.json:
         render.print_json(
             out,
@@ -194,7 +219,15 @@ def status_cmd(
         raise typer.Exit(1)
 
 
+def _check_live(labs: dict[str, LabState], target: Target) -> dict[str, list[ResourceStatus]]:
+    from awslab.engine.status import labs_status
+
+    return labs_status(labs, target)  # every lab's resources in one pool
+
+
 def _gone_rows(name: str, store: StateStore, target: Target) -> list[ResourceStatus]:
+    from awslab.engine.status import ResourceStatus
+
     since = "stopped" if target.local_cloud is None else "restarted"
     detail = f"the local cloud {since} since the lab was deployed; 'up' creates it again"
     return [

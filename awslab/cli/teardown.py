@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from awslab import render, state_files
+from awslab import render
 from awslab.cli.common import Options, command, confirm, err, lost_labs, open_state, open_target, out
-from awslab.engine.plan import Progress
-from awslab.engine.sweep import Orphan, find_orphans
-from awslab.engine.sweep import sweep as sweep_orphans
-from awslab.engine.teardown import teardown_lab
 from awslab.errors import AwslabError
-from awslab.state import StateStore
-from awslab.target import Target
+
+if TYPE_CHECKING:  # the engine is imported when the command runs: --help must start fast
+    from awslab.engine.plan import Progress
+    from awslab.engine.sweep import Orphan
+    from awslab.state import StateStore
+    from awslab.target import Target
 
 app = typer.Typer()
 
@@ -44,6 +44,9 @@ def teardown_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only list what would be deleted")] = False,
 ) -> None:
     """Delete every resource of a lab (or of all labs), dependents first; re-runnable."""
+    from awslab.engine.sweep import sweep as sweep_orphans
+    from awslab.engine.teardown import teardown_lab
+
     # Not started: a new local cloud is empty; the labs that went with the old one are forgotten.
     target = open_target(opts, start_local=False)
     store = open_state(opts, target)
@@ -159,6 +162,9 @@ def _find_orphans(
     other state file for this target records is spared: its resources, and every stack of its
     labs (they stay locked until the command ends). Of this state, what stays recorded (the labs
     not torn down now) is spared the same way. Returns the orphans and the state files read."""
+    from awslab import state_files
+    from awslab.engine.sweep import find_orphans
+
     others = state_files.lock_others_for(store, locks)
     stores = [store, *others]
     known = {

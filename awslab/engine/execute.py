@@ -1,23 +1,30 @@
 """Execute a plan: creates, updates and replacements in dependency order (in parallel where
 independent), then deletes of resources removed from the spec. The state is written before
-each create (the intent) and after each create, update and delete."""
+each create (the intent) and after each create, update and delete.
+
+A kind whose create returns before AWS has finished making the resource (a function Pending, a
+table CREATING) gets a second step, `wait_ready`, run in the runner's pool for waits: its
+dependents that need only its name go on meanwhile, those that declare they need it usable
+(`needs_ready`) wait for that step, and `up` ends when every such step has. So waits overlap
+with each other and with the rest of the work instead of following one another."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from awslab.engine.plan import Change, Plan, Progress, ProgressFn, build_resource, field_hashes
-from awslab.engine.runner import run_graph
+from awslab.engine.plan import Change, Plan, Predicted, Progress, ProgressFn, build_resource, field_hashes
+from awslab.engine.runner import RunResult, run_graph
 from awslab.errors import AwslabError, ProvisionError, describe_cause
-from awslab.resources.base import Context, Record, UpdateNotSupported, kind_class
+from awslab.resources.base import Context, Record, Resource, UpdateNotSupported, kind_class
 from awslab.spec import LabSpec, resolve
 from awslab.state import StateStore
 from awslab.target import Target
 
+READY = "#ready"  # suffix of a resource's wait_ready step in the graph (not a valid logical name)
 ACTION_VERBS = {
     "create": "creating",
     "update": "updating",
@@ -99,8 +106,10 @@ def apply_plan(
     if lab_state.stack_id != plan.stack_id:  # the plan was made for a stack id now recorded
         lab_state.stack_id = plan.stack_id
         store.save()
-    resolved: dict[str, Mapping[str, Any]] = {}
+    # name-only references resolve to presumed attributes until the resource is made
+    resolved: dict[str, Mapping[str, Any]] = dict(plan.presumed)
     resolved_lock = threading.Lock()
+    made: dict[str, Resource] = {}  # the instances created or updated, for their wait_ready
     changes = {c.logical: c for c in plan.changes}
     counts = {a: 0 for a in ("create", "update", "replace", "delete", "keep")}
     notify: Callable[[Progress], None] = on_progress or (lambda _p: None)
@@ -112,13 +121,17 @@ def apply_plan(
             target=target, lab=spec.name, stack_id=plan.stack_id, base_dir=spec.base_dir, resolved=snapshot
         )
 
-    def run(logical: str) -> None:
+    def run(name: str) -> None:
+        if name.endswith(READY):
+            ready(name.removesuffix(READY))
+            return
+        logical = name
         change = changes[logical]
         t0 = time.monotonic()
         if change.action != "keep":
             notify(Progress(logical, change.kind, change.action, "start", change.reason))
         try:
-            attrs, action = _apply_one(change, spec, store, ctx())
+            attrs, action, resource = _apply_one(change, spec, store, ctx())
         except Exception as exc:
             notify(Progress(logical, change.kind, change.action, "failed", str(exc), time.monotonic() - t0))
             if isinstance(exc, AwslabError):  # already says what and where (ProvisionError, SpecError)
@@ -127,22 +140,52 @@ def apply_plan(
         with resolved_lock:
             if attrs is not None:
                 resolved[logical] = attrs
+            if resource is not None:
+                made[logical] = resource
             counts[action] += 1
         if action != "keep" or change.action != "keep":
             notify(Progress(logical, change.kind, action, "done", change.reason, time.monotonic() - t0))
 
-    def skipped(logical: str) -> None:
-        c = changes[logical]
-        notify(Progress(logical, c.kind, c.action, "skipped", "a dependency failed"))
+    def ready(logical: str) -> None:
+        resource = made.get(logical)
+        if resource is None:  # kept after all: nothing was made
+            return
+        kind = changes[logical].kind
+        t0 = time.monotonic()
+        try:
+            waited = resource.wait_ready()
+        except Exception as exc:
+            notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
+            raise ProvisionError(kind, logical, "waiting until it is ready", exc) from exc
+        if waited:
+            notify(Progress(logical, kind, "ready", "done", "", time.monotonic() - t0))
 
-    forward = {c.logical: set(c.depends_on) for c in plan.changes if c.action != "delete"}
-    result = run_graph(forward, run, workers=workers, on_skip=skipped)
+    def skipped(name: str) -> None:
+        if name.endswith(READY):
+            return
+        c = changes[name]
+        notify(Progress(name, c.kind, c.action, "skipped", "a dependency failed"))
+
+    forward, waits = _graph(plan)
+    result = _by_resource(run_graph(forward, run, workers=workers, on_skip=skipped, waits=waits))
     if not result.failed:
         # resources removed from the spec: dependents first
         removed = {c.logical: set(c.depends_on) for c in plan.changes if c.action == "delete"}
         reverse = {n: {m for m, ds in removed.items() if n in ds} for n in removed}
         deleted = run_graph(reverse, run, workers=workers, skip_dependents_of_failures=False)
         result.failed.update(deleted.failed)
+    if not result.failed:
+        # a name-only reference resolved to a prediction that turned out wrong (an endpoint that
+        # names things its own way): what used it is brought in line now, not by the next `up`
+        for logical in _used_wrong_predictions(plan, resolved):
+            changes[logical] = replace(
+                changes[logical], action="update", reason="an ARN it names was mispredicted"
+            )
+            try:
+                run(logical)
+                ready(logical)
+            except Exception as exc:
+                result.failed[logical] = exc
     if result.failed:
         kinds = {c.logical: c.kind for c in plan.changes}
         raise ApplyError(spec.name, result.failed, result.skipped, skipped_by=result.skipped_by, kinds=kinds)
@@ -152,17 +195,71 @@ def apply_plan(
     return ApplyResult(spec.name, outputs, counts, time.monotonic() - started)
 
 
+def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
+    """The creates and updates with their dependencies, plus a wait_ready step after each one
+    whose kind may need it; dependents wait for that step only when their kind needs it."""
+    changes = {c.logical: c for c in plan.changes if c.action != "delete"}
+    waits = {
+        c.logical + READY
+        for c in changes.values()
+        if c.action in ("create", "update", "replace") and kind_class(c.kind).has_readiness()
+    }
+    forward: dict[str, set[str]] = {}
+    for c in changes.values():
+        needs = kind_class(c.kind).needs_ready
+        forward[c.logical] = set(c.depends_on) | {
+            d + READY for d in c.depends_on if d in changes and changes[d].kind in needs
+        }
+    forward.update({name: {name.removesuffix(READY)} for name in waits})
+    return forward, waits
+
+
+def _by_resource(run: RunResult) -> RunResult:
+    """The run's outcome in resources: a failed wait_ready step is its resource's failure, and
+    skipped steps are not listed (their resource is, or was made)."""
+
+    def logical(name: str) -> str:
+        return name.removesuffix(READY)
+
+    def kept(names: list[str]) -> list[str]:
+        return [n for n in names if not n.endswith(READY)]
+
+    return RunResult(
+        done=kept(run.done),
+        failed={logical(n): exc for n, exc in run.failed.items()},
+        skipped=kept(run.skipped),
+        skipped_by={logical(n): kept(v) for n, v in run.skipped_by.items()},
+    )
+
+
+def _used_wrong_predictions(plan: Plan, resolved: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Resources built while a name-only reference resolved to a predicted attribute that the
+    resource, once made, does not have."""
+    wrong = {
+        logical
+        for logical, presumed in plan.presumed.items()
+        if isinstance(presumed, Predicted)
+        and any(resolved[logical].get(attr) != value for attr, value in presumed.items())
+    }
+    return [
+        c.logical
+        for c in plan.changes
+        if c.action != "delete" and plan.spec.resources[c.logical].predicted & wrong
+    ]
+
+
 def _apply_one(
     change: Change, spec: LabSpec, store: StateStore, ctx: Context
-) -> tuple[dict[str, Any] | None, str]:
-    """Carry out one change; return (attributes, the action really taken)."""
+) -> tuple[dict[str, Any] | None, str, Resource | None]:
+    """Carry out one change; return (attributes, the action really taken, the resource instance
+    created or updated)."""
     lab = spec.name
     lab_state = store.lab(lab)
     rec = lab_state.resources.get(change.logical) if lab_state else None
     if change.action == "delete":
         assert rec is not None
         _delete(store, lab, rec, ctx)
-        return None, "delete"
+        return None, "delete", None
 
     rs = spec.resources[change.logical]
     resource = build_resource(rs, ctx)
@@ -171,12 +268,12 @@ def _apply_one(
         # run may have changed an attribute this resource references; drift (a setting changed
         # outside awslab) is repaired although the spec is unchanged
         if resource.fingerprint() == rec.fingerprint and not change.drift:
-            return rec.attrs, "keep"
+            return rec.attrs, "keep", None
         try:
             attrs = resource.update(rec)
         except UpdateNotSupported:
             _delete(store, lab, rec, ctx)
-            return _create(store, lab, resource, rs.fields, change), "replace"
+            return _create(store, lab, resource, rs.fields, change), "replace", resource
         store.put_record(
             lab,
             Record(
@@ -190,10 +287,10 @@ def _apply_one(
                 field_hashes(rs.fields),
             ),
         )
-        return attrs, "update"
+        return attrs, "update", resource
     if rec is not None and change.action == "replace":
         _delete(store, lab, rec, ctx)
-    return _create(store, lab, resource, rs.fields, change), change.action
+    return _create(store, lab, resource, rs.fields, change), change.action, resource
 
 
 def _create(

@@ -8,11 +8,15 @@ was changed outside awslab (drift: the live values `read` returns differ from th
 
 The one thing a plan records is a new lab's stack id (the suffix of every physical name), so
 that `up` creates the names the plan showed.
+
+A reference that a kind's name-only field (a role's policy) makes to a predictable attribute (an
+ARN known from the name) is no dependency: until the resource exists, it resolves to the
+prediction (`Plan.presumed`), here and in `up`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -57,6 +61,9 @@ class Plan:
     stack_id: str
     spec: LabSpec
     changes: list[Change]
+    # attributes that name-only references resolve to while the resource is not made yet: the
+    # recorded ones, or those predicted from the planned physical name
+    presumed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -96,6 +103,7 @@ def plan_changes(
     ctx = Context(target=target, lab=spec.name, stack_id=stack_id, base_dir=spec.base_dir)
 
     live = _read_live(ctx, records, workers) if check_live else {}
+    presumed = _presumed(spec, records, ctx)
     changes: dict[str, Change] = {}
     known: dict[str, Mapping[str, Any]] = {}  # attrs we can trust at plan time
     names: dict[str, Mapping[str, Any]] = {}  # and the names of those still to be created
@@ -103,7 +111,8 @@ def plan_changes(
         rs = spec.resources[logical]
         rec = records.get(logical)
         physical = rec.physical if rec else _planned_name(rs, ctx, names)
-        change = _plan_one(rs, rec, physical, live, known, ctx, check_live, changes)
+        trusted = {**{d: presumed[d] for d in rs.predicted}, **known}
+        change = _plan_one(rs, rec, physical, live, trusted, ctx, check_live, changes)
         changes[logical] = change
         if change.action in ("keep", "update") and rec is not None:
             known[logical] = rec.attrs  # what `up` resolves against too
@@ -117,7 +126,44 @@ def plan_changes(
             logical, rec.kind, "delete", "removed from the spec", rec.physical, sorted(rec.depends_on)
         )
     ordered = [changes[k] for k in spec.order] + [c for k, c in changes.items() if k not in spec.resources]
-    return Plan(spec.name, stack_id, spec, ordered)
+    return Plan(spec.name, stack_id, spec, ordered, presumed)
+
+
+class Predicted(Mapping[str, Any]):
+    """The predictable attributes of a resource not made yet, computed on first use (an ARN
+    needs the account id, which may cost a request)."""
+
+    def __init__(self, cls: type[Resource], target: Target, physical: str) -> None:
+        self._cls, self._target, self._physical = cls, target, physical
+        self._values: dict[str, Any] | None = None
+
+    def _all(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = self._cls.predict(self._target, self._physical)
+        return self._values
+
+    def __getitem__(self, attr: str) -> Any:
+        return self._all()[attr]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _presumed(spec: LabSpec, records: Mapping[str, Record], ctx: Context) -> dict[str, Mapping[str, Any]]:
+    """For every resource a name-only field references: its recorded attributes when it exists
+    (a replacement keeps its name, so its ARN), else those predicted from its planned name."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for logical in sorted({d for rs in spec.resources.values() for d in rs.predicted}):
+        rs, rec = spec.resources[logical], records.get(logical)
+        if rec is not None and rec.kind == rs.kind and rec.status == "created":
+            out[logical] = rec.attrs
+        else:
+            physical = rec.physical if rec is not None and rec.kind == rs.kind else _planned_name(rs, ctx, {})
+            out[logical] = Predicted(rs.cls, ctx.target, physical)
+    return out
 
 
 def _stack_id(spec: LabSpec, store: StateStore) -> str:

@@ -1,5 +1,7 @@
 """Run tasks of a dependency graph in a bounded thread pool: each starts as soon as what it
-depends on has finished (not in lockstep batches), independent ones in parallel."""
+depends on has finished (not in lockstep batches), independent ones in parallel. Tasks that
+mostly wait (polling until AWS has made something) run in a pool of their own, so that however
+many wait at once, they never hold back the others."""
 
 from __future__ import annotations
 
@@ -25,10 +27,13 @@ def run_graph(
     workers: int = 4,
     skip_dependents_of_failures: bool = True,
     on_skip: Callable[[str], None] | None = None,
+    waits: Set[str] = frozenset(),
+    wait_workers: int = 16,
 ) -> RunResult:
     """Run `task(name)` for every name after its dependencies (names outside `deps` are
     ignored). With `skip_dependents_of_failures` a failure skips everything waiting on it;
-    without, everything still runs (teardown: delete as much as possible)."""
+    without, everything still runs (teardown: delete as much as possible). The names in `waits`
+    run in a second pool of `wait_workers` threads."""
     waiting = {n: {d for d in ds if d in deps} for n, ds in deps.items()}
     result = RunResult()
     # a task waiting on a failure -> the failures behind it (directly or through skipped tasks)
@@ -42,7 +47,10 @@ def run_graph(
                 if causes and skip_dependents_of_failures:
                     blocked.setdefault(other, set()).update(causes)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="awslab") as pool:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="awslab") as pool,
+        ThreadPoolExecutor(max_workers=max(1, wait_workers), thread_name_prefix="awslab-wait") as waiters,
+    ):
         while waiting or running:
             # A skip releases its dependents at once, which may make more tasks ready (to skip
             # or to run): go on until nothing more is ready, before concluding anything.
@@ -52,7 +60,7 @@ def run_graph(
                     del waiting[name]
                     causes = blocked.pop(name, set())
                     if not causes:
-                        running[pool.submit(task, name)] = name
+                        running[(waiters if name in waits else pool).submit(task, name)] = name
                         continue
                     result.skipped.append(name)
                     for cause in sorted(causes):

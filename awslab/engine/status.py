@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from awslab.resources.base import Context, Record, kind_class
 from awslab.state import LabState
 from awslab.target import Target
 
-Health = Literal["present", "missing", "changed", "incomplete", "unknown", "gone"]  # gone: with the local cloud
+Health = Literal[
+    "present", "missing", "changed", "incomplete", "unknown", "gone"
+]  # gone: with the local cloud
 
 
 @dataclass
@@ -38,11 +41,26 @@ class ResourceStatus:
         }
 
 
-def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 4) -> list[ResourceStatus]:
-    base_dir = Path(lab_state.spec).parent if lab_state.spec else Path.cwd()
-    ctx = Context(target=target, lab=lab, stack_id=lab_state.stack_id, base_dir=base_dir)
+def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 8) -> list[ResourceStatus]:
+    return labs_status({lab: lab_state}, target, workers=workers)[lab]
 
-    def check(rec: Record) -> ResourceStatus:
+
+def labs_status(
+    labs: Mapping[str, LabState], target: Target, *, workers: int = 8
+) -> dict[str, list[ResourceStatus]]:
+    """Every resource of every lab checked live, all in one pool: labs are not checked one after
+    another, and each boto3 client is built once (one at a time, by `Target.client`) for them all."""
+    contexts = {
+        lab: Context(
+            target=target,
+            lab=lab,
+            stack_id=state.stack_id,
+            base_dir=Path(state.spec).parent if state.spec else Path.cwd(),
+        )
+        for lab, state in labs.items()
+    }
+
+    def check(lab: str, rec: Record) -> ResourceStatus:
         def status(health: Health, detail: str = "") -> ResourceStatus:
             return ResourceStatus(lab, rec.logical, rec.kind, rec.physical, health, detail)
 
@@ -50,7 +68,7 @@ def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 
             return status("incomplete", f"{rec.status} was interrupted; 'up' resumes, 'teardown' removes it")
         try:
             cls = kind_class(rec.kind)
-            live = cls.read(ctx, rec)
+            live = cls.read(contexts[lab], rec)
         except Exception as exc:
             return status("unknown", describe_cause(exc))
         if live is None:
@@ -61,5 +79,10 @@ def lab_status(lab: str, lab_state: LabState, target: Target, *, workers: int = 
             return status("changed", f"changed outside awslab: {changed}; 'up' restores the spec")
         return status("present")
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(check, lab_state.resources.values()))
+    tasks = [(lab, rec) for lab, state in labs.items() for rec in state.resources.values()]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
+        rows = list(pool.map(lambda task: check(*task), tasks))
+    result: dict[str, list[ResourceStatus]] = {lab: [] for lab in labs}
+    for row in rows:
+        result[row.lab].append(row)
+    return result

@@ -1,5 +1,6 @@
 """Teardown: delete every resource a lab's state records, dependents first, carrying on past
-failures, and report what is left. Works from the state alone (the spec may be gone)."""
+failures, and report what is left. Works from the state alone (the spec may be gone). Last, the
+log groups of the deleted functions that an invocation made again after their delete."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from awslab.engine.plan import Progress, ProgressFn
 from awslab.engine.runner import run_graph
 from awslab.errors import ProvisionError
+from awslab.resources.awslambda import remove_log_groups
 from awslab.resources.base import Context, kind_class
 from awslab.state import StateStore
 from awslab.target import Target
@@ -60,6 +62,11 @@ def teardown_lab(
     run = run_graph(reverse, delete, workers=workers, skip_dependents_of_failures=False)
     result.deleted = run.done
     result.failed = {n: str(e) for n, e in run.failed.items()}
+    functions = [records[n].physical for n in run.done if records[n].kind == "lambda.function"]
+    try:
+        remove_log_groups(ctx, functions)
+    except Exception as exc:
+        result.failed["log groups"] = str(ProvisionError("logs.log_group", "log groups", "deleting", exc))
     if not result.failed:
         store.drop_lab(lab)
     result.seconds = time.monotonic() - started

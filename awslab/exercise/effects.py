@@ -21,10 +21,10 @@ from boto3.dynamodb.types import Binary, TypeDeserializer
 from botocore.exceptions import ClientError
 
 from awslab.errors import ExerciseError
+from awslab.exercise.defaults import EFFECTS_TIMEOUT as DEFAULT_TIMEOUT
 from awslab.resources.base import is_not_found
 from awslab.target import Target
 
-DEFAULT_TIMEOUT = 15.0
 _FIRST_DELAY = 0.1
 _MAX_DELAY = 1.0
 _deserializer = TypeDeserializer()

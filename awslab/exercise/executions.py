@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from awslab.exercise.defaults import EXECUTION_TIMEOUT as DEFAULT_TIMEOUT
 from awslab.exercise.labs import DeployedLab, pick_resource
 from awslab.target import Target
 
-DEFAULT_TIMEOUT = 60.0
 _CONTAINERS = ("Parallel", "Map", "Iteration", "Execution")
 _SCHEDULED = ("LambdaFunctionScheduled", "TaskScheduled", "ActivityScheduled")
 _SUCCEEDED = (

@@ -13,11 +13,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from awslab.errors import UsageError
+from awslab.exercise.defaults import LOGS_SINCE as DEFAULT_SINCE
 from awslab.exercise.labs import DeployedLab, function_record
 from awslab.resources.base import is_not_found
 from awslab.target import Target
 
-DEFAULT_SINCE = "10m"
 FOLLOW_POLL_SECONDS = 1.0
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _SINCE_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)

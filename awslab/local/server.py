@@ -178,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     from werkzeug.serving import make_server
 
     from awslab.local import executor as lambda_executor
-    from awslab.local import sqs_poller
+    from awslab.local import moto_fidelity, sqs_poller
+
+    moto_fidelity.install()
     from awslab.local.http_handler import LocalCloudRequestHandler
 
     work_dir = args.work_dir or Path.cwd() / "work"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
@@ -26,6 +26,7 @@ from awslab.resources.base import (
     Resource,
     error_code,
     is_not_found,
+    partition_of,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates
@@ -136,14 +137,6 @@ class RestApiProps(Props):
                         )
                 parent += "/" + seg
         return {f"{m} {p}": v[k] for (m, p), k in seen.items()}
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 @register
@@ -458,6 +451,7 @@ def _create_resource(apigw: Any, api_id: str, parent_id: str, part: str) -> str:
     """CreateResource, once: AWS refuses a second child of the same name (a retried call whose
     first answer was lost: the one there is adopted); moto makes one per attempt (the answered
     one is kept)."""
+    from botocore.exceptions import ClientError
 
     def same() -> list[str]:
         return [
@@ -483,6 +477,8 @@ def _put_new(call: Callable[..., Any], **params: Any) -> None:
     """PutMethod / PutMethodResponse on a method or response that `_sync_tree` just cleared. AWS
     refuses to overwrite one (ConflictException): a retried call whose first answer was lost
     finds its own, which is done."""
+    from botocore.exceptions import ClientError
+
     try:
         call(**params)
     except ClientError as exc:
@@ -491,15 +487,9 @@ def _put_new(call: Callable[..., Any], **params: Any) -> None:
 
 
 def _delete_api(apigw: Any, api_id: str) -> None:
+    # gone is done: also what botocore's retry of a delete whose first answer was lost meets
     with missing_ok():
-        apigw.get_rest_api(restApiId=api_id)  # moto answers the delete of a missing API with a 500
-        try:
-            apigw.delete_rest_api(restApiId=api_id)
-        except Exception:
-            # ...which is also what botocore's retry of a delete whose answer was lost meets (a
-            # KeyError in moto's in-process mock): gone is done, anything else is raised
-            apigw.get_rest_api(restApiId=api_id)
-            raise
+        apigw.delete_rest_api(restApiId=api_id)
 
 
 def _statement_ids(ctx: Context, function: str) -> set[str]:

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import cached_property
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, field_validator
 
 from awslab.build import Bundle, build_bundle
@@ -17,13 +18,17 @@ from awslab.resources.base import (
     Props,
     Record,
     Resource,
+    arn_of,
     error_code,
     fingerprint_of,
     is_not_found,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours
-from awslab.resources.retry import retry_propagation
+from awslab.resources.retry import poll_until, retry_propagation
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 LOG_RETENTION_DAYS = 7
 # Lambda sets these itself and refuses them in a function's environment.
@@ -35,8 +40,12 @@ RESERVED_ENV = frozenset({
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })  # fmt: skip
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: `$` accepts a trailing newline
-# Lambda's waiters poll every second or so; a deadline of five minutes covers a cold account.
-_WAIT = {"Delay": 1, "MaxAttempts": 300}
+# A new function is Pending for seconds; five minutes covers a cold account.
+_WAIT_SECONDS = 300.0
+
+
+class FunctionFailed(Exception):
+    """Lambda could not make or update the function (its State or LastUpdateStatus is Failed)."""
 
 
 class FunctionProps(Props):
@@ -80,8 +89,10 @@ class Function(Resource):
     )  # fmt: skip
     drift_labels = {"code_sha256": "code"}
     drift_shown = frozenset({"memory", "timeout", "handler", "runtime", "architecture"})
+    predictable = frozenset({"name", "arn"})
 
     props: FunctionProps
+    _settling = False  # AWS is still making or updating it: `wait_ready` waits
 
     @cached_property
     def bundle(self) -> Bundle:
@@ -122,8 +133,16 @@ class Function(Resource):
                 raise
         logs.put_retention_policy(logGroupName=group, retentionInDays=LOG_RETENTION_DAYS)
 
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        return {"name": physical, "arn": arn_of(target, "lambda", f"function:{physical}")}
+
     # ---- calls ----------------------------------------------------------------------------------
     def create(self) -> dict[str, Any]:
+        """Returns as soon as Lambda has the function: a new one is Pending for seconds, which
+        only an invoke or an update must wait for (`wait_ready`)."""
+        from botocore.exceptions import ClientError
+
         lam = self.ctx.client("lambda")
         name = self.physical
         self._ensure_log_group(name)
@@ -141,36 +160,48 @@ class Function(Resource):
             # a retried create whose first answer was lost, or one an earlier run left: adopted
             # (and brought in line) when its tags say it is this function
             return adopt_or_raise(exc, ("ResourceConflictException",), self._adopt, fragment="already exist")
-        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=_WAIT)
+        self._settling = not _usable(fn)
         return _attrs(fn)
+
+    def wait_ready(self) -> bool:
+        """Until the function is Active with no update in progress (it may be invoked, updated)."""
+        if not self._settling:
+            return False
+        _wait_usable(self.ctx.client("lambda"), self.physical)
+        self._settling = False
+        return True
 
     def _adopt(self) -> dict[str, Any] | None:
         lam = self.ctx.client("lambda")
         if not is_ours(lam.get_function(FunctionName=self.physical).get("Tags"), self.ctx, self.logical):
             return None
-        lam.get_waiter("function_active_v2").wait(FunctionName=self.physical, WaiterConfig=_WAIT)
+        _wait_usable(lam, self.physical)  # it may be Pending, and update needs it Active
         return self.update(Record(self.kind, self.logical, self.physical, "creating"))
 
     def update(self, record: Record) -> dict[str, Any]:
-        """Change only what differs from the live function: configuration, then code."""
+        """Change only what differs from the live function: configuration, then code. The second
+        update waits for the first; `wait_ready` waits for the last."""
         lam = self.ctx.client("lambda")
         name = record.physical
         self._ensure_log_group(name)
         live = lam.get_function(FunctionName=name)["Configuration"]
         wanted = self._configuration()
+        code_differs = live.get("CodeSha256") != self.bundle.sha256 or live.get(
+            "Architectures", ["x86_64"]
+        ) != [self.props.architecture]
         if _config_differs(live, wanted):
-            retry_propagation(lambda: lam.update_function_configuration(FunctionName=name, **wanted))
-            lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAIT)
-        if live.get("CodeSha256") != self.bundle.sha256 or live.get("Architectures", ["x86_64"]) != [
-            self.props.architecture
-        ]:
-            retry_propagation(
+            # a function Pending or still updating refuses it: retried until it may be updated
+            live = retry_propagation(lambda: lam.update_function_configuration(FunctionName=name, **wanted))
+            if code_differs:
+                _wait_usable(lam, name)
+        if code_differs:
+            live = retry_propagation(
                 lambda: lam.update_function_code(
                     FunctionName=name, ZipFile=self.bundle.zip_bytes, Architectures=[self.props.architecture]
                 )
             )
-            lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAIT)
-        return _attrs(lam.get_function(FunctionName=name)["Configuration"])
+        self._settling = not _usable(live)
+        return _attrs(live)
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -184,7 +215,8 @@ class Function(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        """The function first (so nothing writes a new log stream), then its log group."""
+        """The function first (so nothing writes a new log stream), then its log group: Lambda
+        leaves it, and it costs while it holds logs."""
         name = record.physical
         for call in (
             lambda: ctx.client("lambda").delete_function(FunctionName=name),
@@ -195,6 +227,27 @@ class Function(Resource):
             except Exception as exc:
                 if not is_not_found(exc):
                     raise
+
+
+def remove_log_groups(ctx: Context, functions: Collection[str]) -> list[str]:
+    """Delete the log groups of these deleted functions that are there again, and return them.
+    An invocation still running when its function is deleted sends its logs afterwards, and
+    Lambda creates the group for them (the role may create log groups). One listing for all."""
+    wanted = {log_group_of(name) for name in functions}
+    if not wanted:
+        return []
+    first, last = min(wanted), max(wanted)  # the extremes share the prefix all share
+    shared = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))
+    logs = ctx.client("logs")
+    pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=first[:shared])
+    found = sorted({g["logGroupName"] for page in pages for g in page["logGroups"]} & wanted)
+    for group in found:
+        try:
+            logs.delete_log_group(logGroupName=group)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+    return found
 
 
 def _attrs(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +268,27 @@ def _attrs(cfg: dict[str, Any]) -> dict[str, Any]:
         "role": cfg.get("Role"),
         "description": cfg.get("Description") or "",
     }
+
+
+def _usable(cfg: dict[str, Any]) -> bool:
+    """Whether a configuration (as Lambda returns it) says the function may be invoked and
+    updated; a failed creation or update is raised with Lambda's reason."""
+    state, update = cfg.get("State", "Active"), cfg.get("LastUpdateStatus", "Successful")
+    if state == "Failed" or update == "Failed":
+        reason = cfg.get("StateReason") or cfg.get("LastUpdateStatusReason") or "no reason given"
+        code = cfg.get("StateReasonCode") or cfg.get("LastUpdateStatusReasonCode") or "Failed"
+        name = cfg.get("FunctionName")
+        raise FunctionFailed(f"function {name} is {state}, its last update {update}: {code}: {reason}")
+    return state == "Active" and update != "InProgress"
+
+
+def _wait_usable(lam: Any, name: str) -> None:
+    """Poll the configuration (the waiters function_active_v2 / function_updated_v2 test the same)."""
+    poll_until(
+        lambda: _usable(lam.get_function_configuration(FunctionName=name)),
+        f"function {name}",
+        deadline=_WAIT_SECONDS,
+    )
 
 
 def _config_differs(live: dict[str, Any], wanted: dict[str, Any]) -> bool:

@@ -5,6 +5,17 @@ A kind is one class: its fields (a pydantic `Props` model), the attributes it ex
 spec; `dependencies()` adds the ones a kind knows of, such as route targets named bare), and its
 boto3 calls: `create`, `read`, `delete`, and `update` where that is cheap.
 
+`create` returns as soon as AWS has named the resource; when AWS goes on making it (a function
+Pending, a table CREATING), `wait_ready` waits until it is usable. The engine runs that apart,
+so that what needs only the name (an ARN in a policy, a route's integration) goes on meanwhile,
+and before the dependents that declare they need the resource usable (`needs_ready`) and before
+`up` ends.
+
+Some attributes are known before the resource exists, from its physical name (`predictable`,
+`predict`: ARNs are built from the service, region, account and name). A reference to one of
+them from a field that only names resources (`name_only_fields`: an IAM policy's statements)
+adds no dependency, so a role that grants access to functions is created with them, not after.
+
 `read` and `delete` are classmethods that work from the state record alone, so `status` and
 `teardown` work even when the spec has changed or is gone. `read` returns the live values of
 the settings awslab manages under the same keys as the attributes `create` / `update` record
@@ -126,6 +137,24 @@ class Context:
         return p if p.is_absolute() else (self.base_dir / p).resolve()
 
 
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def arn_of(
+    target: Target, service: str, resource: str, *, regional: bool = True, account: bool = True
+) -> str:
+    """The ARN AWS gives a resource of `service` on `target`: arn:partition:service:region:
+    account:resource (IAM's have no region, S3 buckets' neither region nor account)."""
+    region = target.region if regional else ""
+    owner = target.account_id if account else ""
+    return f"arn:{partition_of(target.region)}:{service}:{region}:{owner}:{resource}"
+
+
 def physical_name(lab: str, logical: str, stack_id: str, rule: NameRule = NameRule()) -> str:
     """`awslab-<lab>-<logical>-<stack id>`, within the service's length and charset rules.
 
@@ -200,6 +229,14 @@ class Resource(ABC):
     replace_fields: ClassVar[frozenset[str]] = frozenset()
     # the kind that bare logical names in `dependencies()` must name (route targets), if any
     dependency_kind: ClassVar[str | None] = None
+    # attributes `predict` knows from the physical name alone, before the resource exists
+    predictable: ClassVar[frozenset[str]] = frozenset()
+    # fields that only name other resources (policy statements): a reference there to a
+    # predictable attribute is resolved from the prediction and adds no dependency
+    name_only_fields: ClassVar[frozenset[str]] = frozenset()
+    # kinds of dependencies that must be usable (`wait_ready` done), not only named, before this
+    # resource is created or updated
+    needs_ready: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, ctx: Context, logical: str, props: Props) -> None:
         self.ctx = ctx
@@ -226,6 +263,22 @@ class Resource(ABC):
     @abstractmethod
     def create(self) -> dict[str, Any]:
         """Create the resource; return its attributes (at least `attributes`)."""
+
+    def wait_ready(self) -> bool:
+        """After `create` (or `update`) of this instance: wait until AWS has finished making the
+        resource and it is usable. True when it had to wait. By default usable at once."""
+        return False
+
+    @classmethod
+    def has_readiness(cls) -> bool:
+        """Whether `create` may return before the resource is usable (the kind overrides
+        `wait_ready`)."""
+        return cls.wait_ready is not Resource.wait_ready
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        """The `predictable` attributes of the resource named `physical` on `target`."""
+        return {}
 
     @classmethod
     def can_update(cls) -> bool:

@@ -3,9 +3,10 @@ optional stream and an optional TTL attribute."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import contextlib
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, field_validator
 
 from awslab.resources.base import (
@@ -15,15 +16,20 @@ from awslab.resources.base import (
     Record,
     Resource,
     UpdateNotSupported,
+    arn_of,
     error_code,
     is_not_found,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, already_exists, is_ours
+from awslab.resources.retry import NotReady, poll_until
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 StreamView = Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"]
 # Tables take seconds to become ACTIVE (or to go away) on AWS; moto answers at once.
-_WAIT = {"Delay": 2, "MaxAttempts": 150}
+_WAIT_SECONDS = 300.0
 BILLING_MODE = "PAY_PER_REQUEST"  # on demand: a lab costs nothing while idle
 
 
@@ -61,46 +67,83 @@ class Table(Resource):
     drift_keys = ("arn", "billing_mode", "stream", "stream_arn", "ttl")
     drift_labels = {"billing_mode": "billing mode", "stream_arn": "stream ARN"}
     drift_shown = frozenset({"billing_mode", "stream", "ttl"})
+    predictable = frozenset({"name", "arn"})
 
     props: TableProps
+    _settling = False  # still CREATING: `wait_ready` waits
+    _ttl_to_enable: str | None = None  # a new table's TTL attribute, set once it is ACTIVE
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        return {"name": physical, "arn": arn_of(target, "dynamodb", f"table/{physical}")}
 
     def create(self) -> dict[str, Any]:
+        """Returns as soon as DynamoDB has the table: it is CREATING for seconds, which only what
+        reads or changes it must wait for (`wait_ready`, which also sets the TTL)."""
+        from botocore.exceptions import ClientError
+
         ddb = self.ctx.client("dynamodb")
         name = self.physical
         extra: dict[str, Any] = {}
         if self.props.stream:
             extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": self.props.stream}
         try:
-            ddb.create_table(
+            table = ddb.create_table(
                 TableName=name,
                 KeySchema=self.props.key_schema(),
                 AttributeDefinitions=self.props.attribute_definitions(),
-                BillingMode="PAY_PER_REQUEST",
+                BillingMode=BILLING_MODE,
                 Tags=[{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()],
                 **extra,
-            )
+            )["TableDescription"]
         except ClientError as exc:
             # a retried create whose first answer was lost, or one an earlier run left: adopted
             # when its tags say it is this table
             return adopt_or_raise(exc, ("ResourceInUseException",), self._adopt, fragment="exists")
-        ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
-        if self.props.ttl:
+        self._settling = table.get("TableStatus", "ACTIVE") != "ACTIVE"
+        self._ttl_to_enable = self.props.ttl
+        # the answer may lack the billing summary: the table was just made on demand
+        return {**_attrs(table, self.props.ttl), "billing_mode": BILLING_MODE}
+
+    def wait_ready(self) -> bool:
+        """Until the table is ACTIVE (items may be read and written, settings changed); then the
+        TTL setting of a new table, which UpdateTimeToLive refuses while it is CREATING (if that
+        fails, the next plan sees the TTL missing and repairs it)."""
+        from botocore.exceptions import ClientError
+
+        ddb = self.ctx.client("dynamodb")
+        waited = self._settling
+        if waited:
+            _wait_active(ddb, self.physical)
+            self._settling = False
+        if self._ttl_to_enable:
+            spec = {"Enabled": True, "AttributeName": self._ttl_to_enable}
             try:
-                ddb.update_time_to_live(
-                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": self.props.ttl}
-                )
+                ddb.update_time_to_live(TableName=self.physical, TimeToLiveSpecification=spec)
             except ClientError as exc:
                 # a retried call whose first answer was lost finds TTL on already
                 if not already_exists(exc, ("ValidationException",), "already enabled"):
                     raise
-        return _attrs(ddb.describe_table(TableName=name)["Table"], self.props.ttl)
+            self._ttl_to_enable = None
+        return waited
 
     def _adopt(self) -> dict[str, Any] | None:
         ddb, name = self.ctx.client("dynamodb"), self.physical
+        _wait_active(ddb, name)  # it may be CREATING
         arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
-        if not is_ours(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags"), self.ctx, self.logical):
+        # ListTagsOfResource is eventually consistent (AWS's API reference): the tags CreateTable
+        # set a moment ago may not show yet, so an empty answer is asked again for a few seconds.
+        found: list[Any] = []
+
+        def tagged() -> bool:
+            found[:] = ddb.list_tags_of_resource(ResourceArn=arn).get("Tags") or []
+            return bool(found)
+
+        with contextlib.suppress(NotReady):
+            poll_until(tagged, f"the tags of table {name}", deadline=5.0)
+        tags = found
+        if not is_ours(tags, self.ctx, self.logical):
             return None
-        ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)  # it may be CREATING
         return self.update(Record(self.kind, self.logical, name, "creating"))
 
     def update(self, record: Record) -> dict[str, Any]:
@@ -108,6 +151,8 @@ class Table(Resource):
         ddb = self.ctx.client("dynamodb")
         name = record.physical
         table = ddb.describe_table(TableName=name)["Table"]
+        if table.get("TableStatus", "ACTIVE") != "ACTIVE":  # CREATING or UPDATING refuses changes
+            _wait_active(ddb, name)
         live_key = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
         live_schema = sorted(table["KeySchema"], key=lambda k: k["KeyType"])  # HASH before RANGE
         if live_schema != self.props.key_schema() or any(
@@ -116,7 +161,7 @@ class Table(Resource):
             raise UpdateNotSupported(f"{self.kind}: the key of table {name} changes")
         if _billing_mode(table) != BILLING_MODE:  # switched outside awslab
             ddb.update_table(TableName=name, BillingMode=BILLING_MODE)
-            ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
+            _wait_active(ddb, name)
 
         spec = table.get("StreamSpecification") or {}
         live_stream = spec.get("StreamViewType") if spec.get("StreamEnabled") else None
@@ -124,7 +169,7 @@ class Table(Resource):
             # DynamoDB cannot switch the view type of an enabled stream: disable, then enable.
             if live_stream is not None:
                 ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
-                ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
+                _wait_active(ddb, name)
             if self.props.stream is not None:
                 try:
                     ddb.update_table(TableName=name, StreamSpecification={
@@ -135,7 +180,7 @@ class Table(Resource):
                         msg = f"{self.kind}: the stream of {name} cannot be re-enabled"
                         raise UpdateNotSupported(msg) from exc
                     raise
-                ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
+                _wait_active(ddb, name)
 
         live_ttl = _live_ttl(ddb, name)
         if live_ttl != self.props.ttl:
@@ -173,13 +218,34 @@ class Table(Resource):
                 # still CREATING or UPDATING (a record left in "creating"): wait, then delete
                 if error_code(exc) != "ResourceInUseException":
                     raise
-                ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAIT)
+                _wait_active(ddb, name)
                 ddb.delete_table(TableName=name)
         except Exception as exc:
             if is_not_found(exc):
                 return
             raise
-        ddb.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig=_WAIT)
+        # DELETING for seconds; a replacement of the same name must wait for it to be gone
+        poll_until(lambda: _gone(ddb, name), f"deletion of table {name}", deadline=_WAIT_SECONDS)
+
+
+def _wait_active(ddb: Any, name: str) -> None:
+    poll_until(
+        lambda: ddb.describe_table(TableName=name)["Table"].get("TableStatus") == "ACTIVE",
+        f"table {name}",
+        deadline=_WAIT_SECONDS,
+    )
+
+
+def _gone(ddb: Any, name: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        ddb.describe_table(TableName=name)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return True
+        raise
+    return False
 
 
 def _billing_mode(table: dict[str, Any]) -> str:

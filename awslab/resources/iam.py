@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
@@ -16,10 +16,14 @@ from awslab.resources.base import (
     Props,
     Record,
     Resource,
+    arn_of,
     is_not_found,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 INLINE_POLICY = "awslab-inline"
 # \Z, not `$`: `$` also matches before a trailing newline
@@ -101,8 +105,17 @@ class Role(Resource):
     attributes = ("name", "arn")
     name_rule: ClassVar[NameRule] = NameRule(max_len=64, allowed="+=,.@_-")
     drift_keys = ("arn",)
+    predictable = frozenset({"name", "arn"})
+    # a policy may name what does not exist yet: granting access to a function, table or queue
+    # does not wait for it (nor for the propagation of the role it uses)
+    name_only_fields = frozenset({"allow"})
 
     props: RoleProps
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        # awslab creates roles with the default path "/"
+        return {"name": physical, "arn": arn_of(target, "iam", f"role/{physical}", regional=False)}
 
     # ---- documents ----------------------------------------------------------------------------
     def inline_policy(self) -> dict[str, Any] | None:
@@ -127,6 +140,8 @@ class Role(Resource):
 
     # ---- calls ----------------------------------------------------------------------------------
     def create(self) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         iam = self.ctx.client("iam")
         tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
         try:

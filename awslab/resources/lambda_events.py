@@ -9,9 +9,10 @@ it by those (or by its tags) when a record has nothing else.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, cast
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field
 
 from awslab.resources.base import (
@@ -28,7 +29,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
-from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates, was_retried
+from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates, is_ours, was_retried
 from awslab.resources.retry import is_propagation_error, retry_propagation
 
 ArnRef = ArnRef
@@ -43,6 +44,8 @@ def function_name_of(function: str) -> str:
 
 # ---- invoke permissions ----------------------------------------------------------------------
 def _statement(lam: Any, function: str, statement_id: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
     try:
         policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
     except ClientError as exc:
@@ -89,6 +92,8 @@ def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
     """AddPermission with a fixed StatementId that was not there, so that a lost answer cannot
     matter: the retried call finds its own statement (ResourceConflictException on AWS: done),
     and an endpoint that adds the same statement id twice (moto) has the copy removed."""
+    from botocore.exceptions import ClientError
+
     try:
         # a function just created may still be Pending ("The operation cannot be performed at this time")
         response = retry_propagation(lambda: lam.add_permission(**params))
@@ -107,6 +112,8 @@ def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
 
 def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> None:
     """Remove one statement from a function's policy; the function or statement being gone is done."""
+    from botocore.exceptions import ClientError
+
     try:
         retry_propagation(
             lambda: ctx.client("lambda").remove_permission(FunctionName=function, StatementId=statement_id)
@@ -166,6 +173,8 @@ class EventSource(Resource):
         return settings
 
     def create(self) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         lam = self.ctx.client("lambda")
         params = {
             **self._settings(creating=True),
@@ -190,10 +199,14 @@ class EventSource(Resource):
         return _attrs(mapping)
 
     def _adopt(self) -> dict[str, Any] | None:
-        """The mapping of the same function and queue (the function's name carries the stack id,
-        so it is this lab's), brought in line and tagged."""
+        """The mapping of the same function and source, brought in line and tagged, when it is
+        ours: tagged as this resource, or untagged (a create whose tagging was lost) on a function
+        of this lab. A mapping another tool made for a function named in the spec is left alone."""
         existing = _find(self.ctx, self.cfg.function, self.cfg.source)
         if existing is None:
+            return None
+        tags = self.ctx.client("lambda").list_tags(Resource=_mapping_arn(existing)).get("Tags")
+        if not is_ours(tags, self.ctx, self.logical) and (tags or not self._function_is_this_labs()):
             return None
         mapping = self._update_mapping(existing["UUID"])
         self.ctx.client("lambda").tag_resource(
@@ -201,7 +214,15 @@ class EventSource(Resource):
         )
         return mapping
 
+    def _function_is_this_labs(self) -> bool:
+        name = function_name_of(self.cfg.function)
+        return any(
+            isinstance(attrs, Mapping) and attrs.get("name") == name for attrs in self.ctx.resolved.values()
+        )
+
     def update(self, record: Record) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         if record.attrs.get("source") and record.attrs["source"] != self.cfg.source:
             raise UpdateNotSupported(f"{self.kind}: the source queue of a mapping cannot change")
         uuid = record.attrs.get("uuid")
@@ -230,6 +251,8 @@ class EventSource(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
         uuid = _uuid_of(ctx, record)
         if uuid is None:
             return None
@@ -259,6 +282,8 @@ class EventSource(Resource):
 
 
 def _delete_mapping(ctx: Context, uuid: str) -> None:
+    from botocore.exceptions import ClientError
+
     lam = ctx.client("lambda")
     try:
         retry_propagation(
@@ -320,6 +345,8 @@ def _find_by_tags(ctx: Context, logical: str) -> dict[str, Any] | None:
 
 
 def _all_by_tags(ctx: Context, logical: str) -> list[dict[str, Any]]:
+    from botocore.exceptions import ClientError
+
     lam = ctx.client("lambda")
     wanted = {TAG_LAB: ctx.lab, TAG_STACK: ctx.stack_id, TAG_LOGICAL: logical}
     found = []

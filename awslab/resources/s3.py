@@ -11,7 +11,7 @@ import json
 import mimetypes
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,6 +23,7 @@ from awslab.resources.base import (
     Props,
     Record,
     Resource,
+    arn_of,
     error_code,
     fingerprint_of,
     is_not_found,
@@ -30,6 +31,9 @@ from awslab.resources.base import (
 )
 from awslab.resources.retry import retry_propagation
 from awslab.target import origin_of
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 LIST_PAGE = 1000  # what S3 returns at most per listing
@@ -53,11 +57,7 @@ def content_type(name: str) -> str:
 
 
 def _arn(ctx: Context, bucket: str) -> str:
-    region = ctx.target.region
-    partition = (
-        "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-    )
-    return f"arn:{partition}:s3:::{bucket}"
+    return arn_of(ctx.target, "s3", bucket, regional=False, account=False)
 
 
 # ---- s3.bucket ---------------------------------------------------------------------------
@@ -87,7 +87,12 @@ class Bucket(Resource):
     attributes = ("name", "arn", "domain_name", "website_url", "website_origin")
     name_rule: ClassVar[NameRule] = NameRule(max_len=63, lowercase=True, allowed="-")
     drift_keys = ("website_url",)
+    predictable = frozenset({"name", "arn"})
     props: BucketProps
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        return {"name": physical, "arn": arn_of(target, "s3", physical, regional=False, account=False)}
 
     def create(self) -> dict[str, Any]:
         s3, name = self.ctx.client("s3"), self.physical

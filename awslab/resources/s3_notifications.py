@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any, cast
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, field_validator
 
 from awslab.resources.base import (
@@ -158,6 +158,8 @@ class BucketNotification(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
         notification_id = record.attrs.get("id") or record.physical
         bucket = record.attrs.get("bucket") or _find_bucket(ctx, notification_id)
         if not bucket:
@@ -179,6 +181,8 @@ class BucketNotification(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
+        from botocore.exceptions import ClientError
+
         notification_id = record.attrs.get("id") or record.physical
         bucket = record.attrs.get("bucket") or _find_bucket(ctx, notification_id)
         function = record.attrs.get("function")
@@ -198,6 +202,8 @@ def _find_bucket(ctx: Context, notification_id: str) -> str | None:
     """A record with empty attrs (the process died during create): look for the entry in this
     lab's buckets (awslab-<lab>-...), the only ones a lab's notification can be on unless the
     spec named an outside bucket."""
+    from botocore.exceptions import ClientError
+
     s3 = ctx.client("s3")
     prefix = f"{NAME_PREFIX}-{ctx.lab}-".lower()
     for b in s3.list_buckets().get("Buckets", []):

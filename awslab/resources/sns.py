@@ -11,14 +11,27 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, model_validator
 
-from awslab.resources.base import ArnRef, Context, NameRule, Props, Record, Resource, is_not_found, register
+from awslab.resources.base import (
+    ArnRef,
+    Context,
+    NameRule,
+    Props,
+    Record,
+    Resource,
+    arn_of,
+    is_not_found,
+    register,
+)
 from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 MANAGED_PROTOCOLS = ("sqs", "lambda")  # others (an email someone added by hand) are left alone
 SNS_PRINCIPAL = "sns.amazonaws.com"
@@ -99,6 +112,8 @@ def _find_topic(sns: Any, name: str) -> str | None:
 
 
 def _unsubscribe(sns: Any, subscription_arn: str) -> None:
+    from botocore.exceptions import ClientError
+
     try:
         sns.unsubscribe(SubscriptionArn=subscription_arn)
     except ClientError as exc:
@@ -128,6 +143,11 @@ class Topic(Resource):
     attributes = ("name", "arn", "subscription_arns")
     name_rule = NameRule(max_len=256)
     drift_keys = ("subscription_arns",)
+    predictable = frozenset({"name", "arn"})
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        return {"name": physical, "arn": arn_of(target, "sns", physical)}
 
     @property
     def cfg(self) -> TopicProps:
@@ -183,6 +203,8 @@ class Topic(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
         sns = ctx.client("sns")
         arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
         if not arn:
@@ -201,6 +223,8 @@ class Topic(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
+        from botocore.exceptions import ClientError
+
         sns = ctx.client("sns")
         arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
         if not arn:

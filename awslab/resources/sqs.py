@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field
 
 from awslab.resources.base import (
@@ -21,12 +21,16 @@ from awslab.resources.base import (
     Record,
     Resource,
     UpdateNotSupported,
+    arn_of,
     error_code,
     is_not_found,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import retry_propagation
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 DEFAULT_RETENTION = 345_600  # SQS's default: 4 days
 _EXISTS = ("QueueAlreadyExists", "QueueNameExists")
@@ -62,6 +66,11 @@ class Queue(Resource):
     drift_keys = ("visibility_timeout", "retention_seconds", "dead_letter_target", "max_receive_count")
     drift_labels = {"retention_seconds": "retention", "dead_letter_target": "dead-letter queue"}
     drift_shown = frozenset({"visibility_timeout", "retention_seconds", "max_receive_count"})
+    predictable = frozenset({"name", "arn"})  # not the URL: its form differs between endpoints
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        return {"name": physical, "arn": arn_of(target, "sqs", physical)}
 
     @property
     def cfg(self) -> QueueProps:
@@ -88,6 +97,8 @@ class Queue(Resource):
         return attrs
 
     def create(self) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         sqs = self.ctx.client("sqs")
         attrs = self._settable_attributes()
         if self.cfg.fifo:
@@ -139,6 +150,8 @@ class Queue(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
         sqs = ctx.client("sqs")
         try:
             url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
@@ -150,6 +163,8 @@ class Queue(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
+        from botocore.exceptions import ClientError
+
         sqs = ctx.client("sqs")
         try:
             url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
@@ -219,6 +234,8 @@ def put_queue_policy_statement(ctx: Context, queue_arn: str, statement: dict[str
 def remove_queue_policy_statement(ctx: Context, queue_arn: str, sid: str) -> bool:
     """Remove the statement `sid` from the queue's policy. A queue that is gone, or a statement
     that is not there, counts as done (False); True when a statement was removed."""
+    from botocore.exceptions import ClientError
+
     sqs = ctx.client("sqs")
     try:
         with _lock_for(queue_arn):

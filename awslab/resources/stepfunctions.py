@@ -17,9 +17,9 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from botocore.exceptions import ClientError
+# botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import ValidationInfo, field_validator
 
 from awslab.errors import SpecError
@@ -31,6 +31,8 @@ from awslab.resources.base import (
     Record,
     Resource,
     UpdateNotSupported,
+    arn_of,
+    error_code,
     fingerprint_of,
     is_not_found,
     register,
@@ -38,25 +40,17 @@ from awslab.resources.base import (
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import is_propagation_error, retry_propagation
 
+if TYPE_CHECKING:
+    from awslab.target import Target
+
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 REFERENCE = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)$")
 
 
-def _code_and_message(exc: BaseException) -> tuple[str, str]:
-    err = getattr(exc, "response", {}).get("Error", {})
-    return str(err.get("Code", "")), str(err.get("Message", ""))
-
-
 def _retryable(exc: BaseException) -> bool:
-    code, message = _code_and_message(exc)
-    # a new role is not yet assumable by states.amazonaws.com ("Neither the global service
-    # principal states.amazonaws.com, nor the regional one is authorized to assume the provided
-    # role"); a machine of this name deleted a moment ago is still DELETING
-    return (
-        is_propagation_error(exc)
-        or (code == "AccessDeniedException" and "assume the provided role" in message)
-        or code == "StateMachineDeleting"
-    )
+    # a new role is not yet assumable by states.amazonaws.com (is_propagation_error knows AWS's
+    # wording); a machine of this name deleted a moment ago is still DELETING
+    return is_propagation_error(exc) or error_code(exc) == "StateMachineDeleting"
 
 
 class StateMachineProps(Props):
@@ -162,6 +156,11 @@ class StateMachine(Resource):
     replace_fields = frozenset({"type"})
     name_rule = NameRule(max_len=80)
     drift_keys = ("role", "definition_sha256")
+    predictable = frozenset({"name", "arn"})
+
+    @classmethod
+    def predict(cls, target: Target, physical: str) -> dict[str, Any]:
+        return {"name": physical, "arn": arn_of(target, "states", f"stateMachine:{physical}")}
 
     @property
     def cfg(self) -> StateMachineProps:
@@ -220,6 +219,8 @@ class StateMachine(Resource):
         }
 
     def create(self) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         sfn = self.ctx.client("stepfunctions")
         definition = self.rendered_definition()
         tags = [{"key": k, "value": v} for k, v in self.ctx.tags(self.logical).items()]
@@ -252,6 +253,8 @@ class StateMachine(Resource):
         return arn
 
     def update(self, record: Record) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
         sfn = self.ctx.client("stepfunctions")
         arn = record.attrs.get("arn") or _find(sfn, self.physical)
         if not arn:
@@ -282,6 +285,8 @@ class StateMachine(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
         sfn = ctx.client("stepfunctions")
         arn = record.attrs.get("arn") or _find(sfn, record.physical)
         if not arn:
@@ -304,6 +309,8 @@ class StateMachine(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
+        from botocore.exceptions import ClientError
+
         sfn = ctx.client("stepfunctions")
         arn = record.attrs.get("arn") or _find(sfn, record.physical)
         if not arn:

@@ -194,7 +194,10 @@ def test_a_cloud_running_in_another_mode_is_not_reused(
     other = cloud_at(tmp_path, like_cloud.port, LikeAws(scale=0.1))
     with pytest.raises(LocalCloudError) as exc:
         other.ensure_running()
-    assert "runs with other AWS-like settings (scale 1, " in exc.value.message and "asked: scale 0.1" in exc.value.message
+    assert (
+        "runs with other AWS-like settings (scale 1, " in exc.value.message
+        and "asked: scale 0.1" in exc.value.message
+    )
     # asking for nothing reuses either; asking for the same settings reuses the AWS-like one
     assert cloud_at(tmp_path, running_cloud.cloud.port, None).ensure_running()[1] is False
     assert cloud_at(tmp_path, like_cloud.port, SETTINGS).ensure_running()[1] is False

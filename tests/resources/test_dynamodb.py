@@ -74,6 +74,7 @@ def test_create_read_delete_cycle(ctx: Context) -> None:
 def test_sort_key_stream_and_ttl(ctx: Context) -> None:
     res = make(ctx, logical="events", key={"pk": "S", "at": "N"}, stream="NEW_AND_OLD_IMAGES", ttl="expires")
     attrs = res.create()
+    res.wait_ready()  # the TTL is set once the table is ACTIVE
     table = live(ctx, res.physical)
     assert table["KeySchema"] == [
         {"AttributeName": "pk", "KeyType": "HASH"},

@@ -385,6 +385,7 @@ def test_a_resource_of_the_name_that_is_not_ours_is_not_adopted(kind: str, ctx: 
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
+            Tags=[{"Key": "awslab:stack", "Value": "someone-else"}],
         )
         fields = {"key": {"id": "S"}}
     else:
@@ -398,6 +399,29 @@ def test_a_resource_of_the_name_that_is_not_ours_is_not_adopted(kind: str, ctx: 
         "ResourceInUseException",
         "ResourceConflictException",
     )
+
+
+@pytest.mark.parametrize("case", ["ours", "untagged on a lab function", "untagged", "tagged by another"])
+def test_an_existing_mapping_is_adopted_only_when_it_is_ours(case: str, ctx: Context) -> None:
+    """AWS refuses a second mapping of a function and queue; the one there is taken over only when
+    its tags say it is this resource, or it is untagged (its tagging was lost) on a function of
+    this lab. A mapping another tool made for a function the spec names literally is left alone."""
+    fn = make_function(ctx, "consumer")
+    _, queue = make_queue(ctx, "orders")
+    tags = {"ours": ctx.tags("consume"), "tagged by another": {"owner": "terraform"}}.get(case, {})
+    lam = ctx.client("lambda")
+    uuid = lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=queue, Tags=tags)["UUID"]
+    if case == "untagged on a lab function":
+        ctx.resolved = {"consumer": {"name": fn.rsplit(":", 1)[-1], "arn": fn}}
+    adopted = EventSource(ctx, "consume", EventSourceProps(function=fn, source=queue))._adopt()
+    if case in ("ours", "untagged on a lab function"):
+        assert adopted is not None and adopted["UUID"] == uuid
+    else:
+        assert adopted is None
+        assert (
+            lam.list_tags(Resource=lam.get_event_source_mapping(UUID=uuid)["EventSourceMappingArn"])["Tags"]
+            == tags
+        )
 
 
 @pytest.mark.parametrize("recorded", ["nothing", "function and source"])

@@ -61,7 +61,9 @@ def labs_json(runner: CliRunner) -> dict[str, dict[str, Any]]:
     return {row["name"]: row for row in json.loads(result.output)}
 
 
-def test_the_deployed_column_says_where_each_lab_is(runner: CliRunner, deployed: Path) -> None:
+def test_the_deployed_column_says_where_each_lab_is(
+    runner: CliRunner, deployed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = labs_json(runner)
     crud = {(d["where"], d["default_state"], d.get("gone")) for d in rows["crud"]["deployed"]}
     # nothing runs on the port: the local cloud that held crud has stopped since
@@ -72,7 +74,11 @@ def test_the_deployed_column_says_where_each_lab_is(runner: CliRunner, deployed:
     assert rows["my-lab"]["path"] == "/specs/my-lab.yaml"
     assert [d["state_file"] for d in rows["my-lab"]["deployed"]] == [str(deployed.resolve())]
 
-    text = runner.invoke(app, ["labs"], env={"COLUMNS": "250"})
+    from awslab.cli import common
+
+    # the console's width was fixed when it was made (by whichever test imported it first)
+    monkeypatch.setattr(common.out, "width", 250)
+    text = runner.invoke(app, ["labs"])
     assert text.exit_code == 0, text.output
     line = next(ln for ln in text.output.splitlines() if "│ crud" in ln)
     assert f"local:{PORT} (gone)" in line

@@ -64,7 +64,9 @@ def test_a_symlinked_code_directory_is_judged_by_its_target(lab_dir: Path, outsi
 
 
 def test_website_source_definition_and_check_uploads_are_held_in_too(lab_dir: Path, outside: Path) -> None:
-    problems = problems_of(lab_dir, f"""\
+    problems = problems_of(
+        lab_dir,
+        f"""\
 name: a
 resources:
   b: {{type: s3.bucket}}
@@ -72,8 +74,13 @@ resources:
   sm: {{type: stepfunctions.state_machine, role: 'arn:aws:iam::1:role/r', definition: /etc/hostname}}
 checks:
   - upload: {outside}/secret.txt
-""")
-    assert [p.split(": ")[1] for p in problems] == ["resources.f.source", "resources.sm.definition", "checks[0].upload"]
+""",
+    )
+    assert [p.split(": ")[1] for p in problems] == [
+        "resources.f.source",
+        "resources.sm.definition",
+        "checks[0].upload",
+    ]
     assert all("leads outside" in p for p in problems), problems
 
 
@@ -102,7 +109,9 @@ def test_the_builtin_labs_use_the_lab_tree() -> None:
 
 # ---- symlinks in handler and website directories (build and upload) ----------------------------
 def bundle(code: Path, spec_dir: Path) -> list[str]:
-    b = build_bundle(code, bundle_requirements=False, runtime="python3.12", architecture="x86_64", spec_dir=spec_dir)
+    b = build_bundle(
+        code, bundle_requirements=False, runtime="python3.12", architecture="x86_64", spec_dir=spec_dir
+    )
     return zipfile.ZipFile(io.BytesIO(b.zip_bytes)).namelist()
 
 
@@ -122,11 +131,15 @@ def test_a_link_out_of_the_project_in_a_handler_dir_is_refused_and_named(
     project: Path, outside: Path, target: str
 ) -> None:
     link = project / "handlers" / "fn" / "leak"
-    link.symlink_to({"file": outside / "secret.txt", "directory": outside, "dangling": project / "gone"}[target])
+    link.symlink_to(
+        {"file": outside / "secret.txt", "directory": outside, "dangling": project / "gone"}[target]
+    )
     with pytest.raises(OutsideProjectError) as info:
         bundle(project / "handlers" / "fn", project)
     assert str(link) in str(info.value)
-    assert ("does not exist" if target == "dangling" else f"outside the lab's project {project}") in str(info.value)
+    assert ("does not exist" if target == "dangling" else f"outside the lab's project {project}") in str(
+        info.value
+    )
     assert info.value.hint and "inside the project" in info.value.hint
 
 
@@ -139,7 +152,9 @@ def test_links_inside_the_project_are_followed(project: Path) -> None:
 
 def test_a_link_loop_is_refused(project: Path) -> None:
     (project / "handlers" / "fn" / "again").symlink_to(project / "handlers")
-    with pytest.raises(OutsideProjectError, match=r"again: a symlink to .*handlers, which contains it \(a loop\)"):
+    with pytest.raises(
+        OutsideProjectError, match=r"again: a symlink to .*handlers, which contains it \(a loop\)"
+    ):
         bundle(project / "handlers" / "fn", project)
 
 
@@ -162,13 +177,17 @@ def website_files(project: Path, source: str) -> dict[str, Any]:
     return Files(ctx, "site", FilesProps(bucket="b", source=source))._files()
 
 
-def test_a_link_out_of_the_project_in_a_website_dir_is_refused_and_named(project: Path, outside: Path) -> None:
+def test_a_link_out_of_the_project_in_a_website_dir_is_refused_and_named(
+    project: Path, outside: Path
+) -> None:
     site = project / "site"
     site.mkdir()
     (site / "index.html").write_text("<h1>hi</h1>")
     (site / "passwords.txt").symlink_to(outside / "secret.txt")
     link = re.escape(str(site / "passwords.txt"))
-    with pytest.raises(OutsideProjectError, match=rf"^{link}: a symlink to .*secret\.txt, outside the lab's project"):
+    with pytest.raises(
+        OutsideProjectError, match=rf"^{link}: a symlink to .*secret\.txt, outside the lab's project"
+    ):
         website_files(project, "site")
     (site / "passwords.txt").unlink()
     (site / "shared.js").symlink_to(project / "shared" / "util.py")  # inside: served
@@ -183,7 +202,9 @@ def test_walk_files_passes_over_fifos(tmp_path: Path) -> None:
 
 # ---- the built-in labs -----------------------------------------------------------------------------
 @pytest.mark.parametrize("lab", sorted(builtin_labs()))
-def test_the_builtin_labs_validate_and_build(lab: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_builtin_labs_validate_and_build(
+    lab: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("AWSLAB_CACHE_DIR", str(tmp_path / "cache"))
     spec = load_spec(builtin_labs()[lab])
     ctx = Context(target=cast(Any, None), lab=lab, stack_id="s1", base_dir=spec.base_dir)
@@ -192,4 +213,6 @@ def test_the_builtin_labs_validate_and_build(lab: str, monkeypatch: pytest.Monke
             module = r.fields.get("handler", "app.handler").rsplit(".", 1)[0] + ".py"
             assert module in bundle(ctx.path(r.fields["code"]), spec.base_dir)
         elif r.kind == "s3.files" and "source" in r.fields:
-            assert any(k.endswith("index.html") for k in Files(ctx, r.logical, FilesProps(**r.fields))._files())
+            assert any(
+                k.endswith("index.html") for k in Files(ctx, r.logical, FilesProps(**r.fields))._files()
+            )

@@ -43,14 +43,17 @@ def test_an_alias_bomb_stops_at_the_line_that_explodes(lab_dir: Path, levels: in
     problems = problems_of(lab_dir, laughs(levels))
     assert len(problems) == 1
     # l0..l3 expand to 9 + 90 + 819 + 7380 values; l4 passes the budget
-    assert_problem(problems[0], 11, "checks[0].payload.l4", rf"YAML aliases expand to more than {MAX_ALIAS_NODES:,}")
+    assert_problem(
+        problems[0], 11, "checks[0].payload.l4", rf"YAML aliases expand to more than {MAX_ALIAS_NODES:,}"
+    )
 
 
 def test_merge_keys_count_too(lab_dir: Path) -> None:
     keys = ", ".join(f"k{i}: x" for i in range(10))
     levels = [f"      m0: &m0 {{{keys}}}"]
     levels += [
-        f"      m{i}: &m{i} {{{', '.join(f'k{j}: {{<<: *m{i - 1}}}' for j in range(10))}}}" for i in range(1, 6)
+        f"      m{i}: &m{i} {{{', '.join(f'k{j}: {{<<: *m{i - 1}}}' for j in range(10))}}}"
+        for i in range(1, 6)
     ]
     text = VALID + "checks:\n  - invoke: fn\n    payload:\n" + "\n".join(levels) + "\n"
     problems = problems_of(lab_dir, text)
@@ -84,10 +87,10 @@ def test_a_mapping_that_merges_itself(lab_dir: Path) -> None:
     assert_problem(problems[0], 3, "", "not valid YAML: a mapping merges itself")
 
 
-def test_a_spec_over_1_mb_is_refused_before_it_is_read(lab_dir: Path) -> None:
+def test_a_spec_over_256_kb_is_refused_before_it_is_read(lab_dir: Path) -> None:
     padding = "# " + "x" * 98 + "\n"
     (lab_dir / "lab.yaml").write_text(VALID + padding * (MAX_SPEC_BYTES // len(padding) + 1))
-    with pytest.raises(SpecError, match=r"^lab\.yaml: the file is larger than 1,000,000 bytes \(1 MB\)"):
+    with pytest.raises(SpecError, match=r"^lab\.yaml: the file is larger than 262,144 bytes \(256 KB\)"):
         load_spec("lab.yaml")
 
 
@@ -100,7 +103,9 @@ def test_a_spec_that_is_not_a_regular_file(lab_dir: Path) -> None:
 # ---- names match whole ---------------------------------------------------------------------------
 def test_a_lab_name_with_a_trailing_newline(lab_dir: Path) -> None:
     problems = problems_of(lab_dir, VALID.replace("name: a", 'name: "a\\n"'))
-    assert_problem(problems[0], 1, "name", r"^invalid lab name 'a\\n'; expected")  # shown escaped, on one line
+    assert_problem(
+        problems[0], 1, "name", r"^invalid lab name 'a\\n'; expected"
+    )  # shown escaped, on one line
 
 
 def test_a_logical_name_with_a_trailing_newline(lab_dir: Path) -> None:
@@ -156,3 +161,14 @@ def test_an_unknown_field_lists_the_valid_ones_and_the_closest(lab_dir: Path) ->
 def test_unknown_fields_at_any_depth(lab_dir: Path, text: str, line: int, path: str, gist: str) -> None:
     problems = problems_of(lab_dir, text)
     assert_problem(problems[-1], line, path, gist)
+
+
+def test_thousands_of_problems_are_cut_to_the_first_fifty(lab_dir: Path) -> None:
+    buckets = "".join(f"  b{i}: {{type: s3.bucket, nope: 1}}\n" for i in range(300))
+    (lab_dir / "lab.yaml").write_text("name: a\nresources:\n" + buckets)
+    with pytest.raises(SpecError) as info:
+        load_spec("lab.yaml")
+    assert len(info.value.problems) == 300  # all kept for --output json and for callers
+    lines = str(info.value).splitlines()
+    assert len(lines) == SpecError.MAX_SHOWN + 1
+    assert lines[-1] == "... and 250 more problems"

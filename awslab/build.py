@@ -74,8 +74,7 @@ def build_bundle(
     if bundle_requirements and (code_dir / REQUIREMENTS).is_file():
         deps = install_requirements(code_dir, runtime=runtime, architecture=architecture)
         entries.update(_walk(deps, deps, DEPS_EXCLUDES))
-    root = project_root(spec_dir) if spec_dir is not None else code_dir
-    entries.update(_walk(code_dir, root, (*DEFAULT_EXCLUDES, *(exclude or []))))
+    entries.update(code_files(code_dir, spec_dir, exclude or ()))
     zip_bytes = _zip(entries)
     digest = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode("ascii")
     return Bundle(zip_bytes=zip_bytes, sha256=digest, files=len(entries))
@@ -97,6 +96,15 @@ def _excluded(rel: str, patterns: Iterable[str]) -> bool:
         elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
             return True
     return False
+
+
+def code_files(
+    code_dir: Path, spec_dir: Path | None, exclude: Iterable[str] = ()
+) -> Iterator[tuple[str, Path]]:
+    """The handler files a bundle holds: symlinks may point anywhere in the project of the spec in
+    `spec_dir` (without one, only inside `code_dir`)."""
+    root = project_root(spec_dir) if spec_dir is not None else code_dir
+    return _walk(code_dir, root, (*DEFAULT_EXCLUDES, *exclude))
 
 
 def _walk(top: Path, root: Path, patterns: Iterable[str]) -> Iterator[tuple[str, Path]]:

@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from awslab.engine.graph import CycleError, topological_order
-from awslab.errors import SpecError, UsageError
-from awslab.project_files import builtin_configs_dir, is_inside, project_root
+from awslab.errors import OutsideProjectError, SpecError, UsageError
+from awslab.project_files import builtin_configs_dir, is_inside, project_root, shown
 from awslab.resources.base import Props, Resource, load_kinds
 from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
@@ -218,7 +218,7 @@ def _pydantic_problems(
 def load_spec(path: Path | str) -> LabSpec:
     """Read and validate a spec; raise SpecError listing every problem found."""
     path = Path(path).resolve()
-    where = _display(path)
+    where = shown(path)
     too_big = SpecError(
         [f"{where}: the file is larger than {MAX_SPEC_BYTES:,} bytes (256 KB); a lab spec is a few kilobytes"]
     )
@@ -319,6 +319,15 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             for k, v in fields.items()
             if k in PATH_FIELDS.get(kind, {}) and isinstance(v, str) and not REF_RE.search(v)
         }
+        if not any(
+            isinstance(fields.get(k), str) and REF_RE.search(fields[k]) for k in PATH_FIELDS.get(kind, {})
+        ):
+            try:
+                for _ in cls.local_files(props, path.parent):  # the walk build and upload make
+                    pass
+            except OutsideProjectError as exc:
+                problems.append(f"{where}:{line}: resources.{logical}: {exc}; {exc.hint}")
+                continue
         try:
             extra = cls.dependencies(cls.Props.model_validate({**fields, **absolute}) if absolute else props)
         except SpecError as exc:
@@ -394,7 +403,7 @@ def _check_paths(
             continue
         ok = target.is_dir() if what == "directory" else target.is_file()
         if must_exist and not ok:
-            problems.append(f"{at}: {what} '{value}' not found (looked in {_display(target)})")
+            problems.append(f"{at}: {what} '{value}' not found (looked in {shown(target)})")
     return problems
 
 
@@ -523,10 +532,3 @@ def _find_path(value: Any, needle: str, path: Path_) -> Path_:
         if found:
             return found
     return ()
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -33,6 +33,7 @@ from awslab.resources.base import (
     kind_class,
     physical_name,
 )
+from awslab.resources.idempotent import tag_map
 from awslab.target import Target
 
 PREFIX = f"{NAME_PREFIX}-"
@@ -138,11 +139,6 @@ def _logical_from_name(name: str, lab: str, stack: str) -> str:
     return ""
 
 
-def _tag_dict(items: Iterable[dict[str, str]]) -> dict[str, str]:
-    """[{Key, Value}] or [{key, value}] -> {key: value}."""
-    return {str(t.get("Key", t.get("key"))): str(t.get("Value", t.get("value", ""))) for t in items}
-
-
 def _tags_or_none(call: Callable[[], dict[str, str]], *untagged: str) -> dict[str, str] | None:
     """The tags `call` returns; {} for the codes that mean "no tags"; None when the resource
     went away or cannot be read here (then it is not claimed)."""
@@ -190,7 +186,7 @@ class _Scan:
 
         def tags(name: str) -> dict[str, str]:
             pages = iam.get_paginator("list_role_tags").paginate(RoleName=name)
-            return _tag_dict(t for page in pages for t in page["Tags"])
+            return tag_map(t for page in pages for t in page["Tags"])
 
         roles = self._pages("iam", "list_roles", "Roles")
         return self._tagged(
@@ -247,7 +243,7 @@ class _Scan:
             if table.get("TableStatus") == "DELETING":
                 raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
             pages = ddb.get_paginator("list_tags_of_resource").paginate(ResourceArn=table["TableArn"])
-            return _tag_dict(t for page in pages for t in page.get("Tags", []))
+            return tag_map(t for page in pages for t in page.get("Tags", []))
 
         names = self._pages("dynamodb", "list_tables", "TableNames")
         return self._tagged("dynamodb.table", ((n, partial(tags, n), "", {}) for n in names))
@@ -266,7 +262,7 @@ class _Scan:
             if not name.startswith(PREFIX):
                 continue
             tags = _tags_or_none(
-                lambda n=name: _tag_dict(s3.get_bucket_tagging(Bucket=n).get("TagSet", [])), "NoSuchTagSet"
+                lambda n=name: tag_map(s3.get_bucket_tagging(Bucket=n).get("TagSet", [])), "NoSuchTagSet"
             )
             owner = owner_of(tags, name) if tags else None
             # names are global: a bucket of another region belongs to that region's state
@@ -315,7 +311,7 @@ class _Scan:
         sns = self.target.client("sns")
 
         def tags(arn: str) -> dict[str, str]:
-            return _tag_dict(sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
+            return tag_map(sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
 
         arns = (t["TopicArn"] for t in self._pages("sns", "list_topics", "Topics"))
         return self._tagged(
@@ -326,7 +322,7 @@ class _Scan:
         sfn = self.target.client("stepfunctions")
 
         def tags(arn: str) -> dict[str, str]:
-            return _tag_dict(sfn.list_tags_for_resource(resourceArn=arn)["tags"])
+            return tag_map(sfn.list_tags_for_resource(resourceArn=arn)["tags"])
 
         machines = (
             (m["name"], m["stateMachineArn"])

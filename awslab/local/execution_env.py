@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from awslab.lambda_env import RESERVED_ENV
 from awslab.local import worker
 from awslab.local.runtimes import Interpreter
 from awslab.target import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
@@ -29,15 +30,7 @@ BOOTSTRAP = "bootstrap.py"  # the worker, as the runtime directory holds it
 # run, and nothing AWS.
 _CARRIED_ENV = ("PATH", "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP", "TMPDIR", "HOME",
                 "USERPROFILE", "LC_ALL", "LC_CTYPE", "LD_LIBRARY_PATH")  # fmt: skip
-# AWS's reserved runtime variables ("Defined runtime environment variables"), and the two that keep
-# boto3 in a handler on the dummy credentials.
-RESERVED_ENV = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})  # fmt: skip
+# the two that keep boto3 in a handler on the dummy credentials (besides Lambda's reserved ones)
 _OURS = frozenset({"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"})
 
 

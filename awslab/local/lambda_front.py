@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from awslab.local.execution_env import RESERVED_ENV
+from awslab.lambda_env import RESERVED_ENV
 
 SYNC_LIMIT = 6291456
 EVENT_LIMIT = 1048576

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, field_validator
 
-from awslab.build import Bundle, build_bundle
+from awslab.build import Bundle, build_bundle, code_files
+from awslab.lambda_env import RESERVED_ENV
 from awslab.resources.base import (
     Context,
     NameRule,
@@ -31,14 +33,6 @@ if TYPE_CHECKING:
     from awslab.target import Target
 
 LOG_RETENTION_DAYS = 7
-# Lambda sets these itself and refuses them in a function's environment.
-RESERVED_ENV = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})  # fmt: skip
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: `$` accepts a trailing newline
 # A new function is Pending for seconds; five minutes covers a cold account.
 _WAIT_SECONDS = 300.0
@@ -93,6 +87,11 @@ class Function(Resource):
 
     props: FunctionProps
     _settling = False  # AWS is still making or updating it: `wait_ready` waits
+
+    @classmethod
+    def local_files(cls, props: Props, spec_dir: Path) -> Iterable[tuple[str, Path]]:
+        p = cast(FunctionProps, props)
+        return code_files(spec_dir / p.code, spec_dir, p.exclude)
 
     @cached_property
     def bundle(self) -> Bundle:

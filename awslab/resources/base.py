@@ -31,7 +31,7 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -253,6 +253,13 @@ class Resource(ABC):
         """Logical names this resource needs besides its `${...}` references (e.g. route targets
         given as bare names). Spec validation checks they exist."""
         return set()
+
+    @classmethod
+    def local_files(cls, props: Props, spec_dir: Path) -> Iterable[tuple[str, Path]]:
+        """(relative path, path) of the files of the spec's project this kind zips or uploads, by
+        the same walk that build and upload use: validation walks them too, so a symlink leading
+        outside the project is refused before anything is created. None by default."""
+        return ()
 
     def fingerprint(self) -> str:
         """Changes when the resource must be updated: by default its resolved props. Kinds with

@@ -42,7 +42,7 @@ def tag_map(tags: Mapping[str, str] | Iterable[Mapping[str, str]] | None) -> dic
         return {}
     if isinstance(tags, Mapping):
         return {str(k): str(v) for k, v in tags.items()}
-    return {str(t.get("Key", t.get("key"))): str(t.get("Value", t.get("value"))) for t in tags}
+    return {str(t.get("Key", t.get("key"))): str(t.get("Value", t.get("value", ""))) for t in tags}
 
 
 def is_ours(tags: Mapping[str, str] | Iterable[Mapping[str, str]] | None, ctx: Context, logical: str) -> bool:

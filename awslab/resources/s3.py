@@ -11,7 +11,7 @@ import json
 import mimetypes
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -336,6 +336,11 @@ class Files(Resource):
     @property
     def physical(self) -> str:
         return self.props.bucket
+
+    @classmethod
+    def local_files(cls, props: Props, spec_dir: Path) -> Iterable[tuple[str, Path]]:
+        source = cast(FilesProps, props).source
+        return _walk(spec_dir / source, spec_dir) if source is not None else ()
 
     def fingerprint(self) -> str:
         tree = {key: hashlib.sha256(body).hexdigest() for key, (body, _, _) in self._files().items()}

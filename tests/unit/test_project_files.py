@@ -172,6 +172,29 @@ def test_without_a_spec_links_stay_inside_the_code_directory(project: Path) -> N
                      architecture="x86_64")  # fmt: skip
 
 
+@pytest.mark.parametrize("where", ["handler", "website"])
+def test_validation_refuses_a_link_out_before_anything_is_created(
+    lab_dir: Path, outside: Path, where: str
+) -> None:
+    """`validate`, `plan` and `up` stop at the spec, not half-way through `up` (a role made, then the
+    function refused); an excluded directory may still link where it likes."""
+    (lab_dir / "code").mkdir(exist_ok=True)
+    (lab_dir / "code" / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    (lab_dir / "code" / ".venv").mkdir()
+    (lab_dir / "code" / ".venv" / "python").symlink_to(outside / "secret.txt")  # excluded: fine
+    spec = fn_with_code("code")
+    if where == "handler":
+        (lab_dir / "code" / "leak.txt").symlink_to(outside / "secret.txt")
+    else:
+        (lab_dir / "site").mkdir()
+        (lab_dir / "site" / "leak.txt").symlink_to(outside / "secret.txt")
+        spec += "  files: {type: s3.files, bucket: b, source: site}\n"
+    problems = problems_of(lab_dir, spec)
+    line, resource = (3, "fn") if where == "handler" else (4, "files")
+    assert len(problems) == 1
+    assert_problem(problems[0], line, f"resources.{resource}", r"leak\.txt: a symlink to .*secret\.txt, outside")
+
+
 def website_files(project: Path, source: str) -> dict[str, Any]:
     ctx = Context(target=cast(Any, None), lab="a", stack_id="s1", base_dir=project)
     return Files(ctx, "site", FilesProps(bucket="b", source=source))._files()

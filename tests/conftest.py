@@ -3,12 +3,30 @@ that could point at one is replaced before each test."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+_STATE_DIR: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No test reads or writes the user's own awslab state (state files, the list of state files,
+    local clouds' pid files and logs): each test process gets a state directory of its own, and
+    tests that need one of their own still set AWSLAB_STATE_DIR themselves."""
+    global _STATE_DIR
+    _STATE_DIR = Path(tempfile.mkdtemp(prefix="awslab-test-state-"))
+    os.environ["AWSLAB_STATE_DIR"] = str(_STATE_DIR)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE_DIR is not None:
+        shutil.rmtree(_STATE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

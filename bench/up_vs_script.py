@@ -364,8 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"# awslab against a hand-written boto3 script\n\n`python bench/up_vs_script.py` on {started} UTC, "
         f"{os.cpu_count()} cores; median of {a.repeat} runs; proxy delay {a.delay_ms:g} ms per request. "
-        "Ratios below 1 mean awslab is faster. The AWS-like consistency mode of the local cloud does "
-        "not exist yet, so no figures for it.\n\n"
+        "Ratios below 1 mean awslab is faster. Runs against the local cloud's AWS-like mode "
+        "(`awslab local start --like-aws`) are not part of this benchmark yet.\n\n"
     )
     print(header + text)
     if a.results:

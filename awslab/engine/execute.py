@@ -151,12 +151,18 @@ def apply_plan(
         if resource is None:  # kept after all: nothing was made
             return
         kind = changes[logical].kind
+        # Until the wait succeeds the record says "not ready": a wait that fails or is cut short
+        # (Ctrl-C, a crash) is taken up by the next `up` instead of keeping a Pending or Failed
+        # resource as if it were done.
+        settled = _set_ready(store, spec.name, logical, False)
         t0 = time.monotonic()
         try:
             waited = resource.wait_ready()
         except Exception as exc:
             notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
             raise ProvisionError(kind, logical, "waiting until it is ready", exc) from exc
+        if settled:
+            _set_ready(store, spec.name, logical, True)
         if waited:
             notify(Progress(logical, kind, "ready", "done", "", time.monotonic() - t0))
 
@@ -193,6 +199,17 @@ def apply_plan(
     outputs = {k: resolve(v, resolved) for k, v in spec.outputs.items()}
     store.set_outputs(spec.name, outputs)
     return ApplyResult(spec.name, outputs, counts, time.monotonic() - started)
+
+
+def _set_ready(store: StateStore, lab: str, logical: str, ready: bool) -> bool:
+    """Record whether the resource is ready (the state's `ready` flag); False if it has no record."""
+    state = store.lab(lab)
+    rec = state.resources.get(logical) if state else None
+    if rec is None:
+        return False
+    if rec.ready != ready:
+        store.put_record(lab, replace(rec, ready=ready))
+    return True
 
 
 def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
@@ -266,8 +283,9 @@ def _apply_one(
     if change.action in ("keep", "update") and rec is not None:
         # re-checked here, not trusted from the plan: a dependency updated or replaced in this
         # run may have changed an attribute this resource references; drift (a setting changed
-        # outside awslab) is repaired although the spec is unchanged
-        if resource.fingerprint() == rec.fingerprint and not change.drift:
+        # outside awslab) is repaired although the spec is unchanged, and so is a resource an
+        # earlier `up` left before it was ready
+        if resource.fingerprint() == rec.fingerprint and not change.drift and rec.ready:
             return rec.attrs, "keep", None
         try:
             attrs = resource.update(rec)

@@ -237,6 +237,8 @@ def _plan_one(
         return change(
             "replace", f"an earlier {'create' if rec.status == 'creating' else 'delete'} was interrupted"
         )
+    if not rec.ready:
+        return change("update", "an earlier 'up' stopped before it was ready")
     if check_live:
         current = live.get(rs.logical)
         if current is None:

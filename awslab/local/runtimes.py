@@ -104,11 +104,15 @@ class RuntimeFinder:
 
     def report(self) -> dict[str, Any]:
         """What the health document says: the local cloud's own Python version, and the version
-        each supported runtime runs on here (None: not installed, the own Python stands in)."""
-        runtimes = {}
+        each supported runtime runs on here (None: not installed, the own Python stands in;
+        "pending": still being looked up). It never waits for a lookup: the health document is
+        what `awslab` polls while the local cloud starts."""
+        with self._lock:
+            found = dict(self._found)
+        runtimes: dict[str, str | None] = {}
         for runtime in SUPPORTED:
-            found = self.resolve(runtime)
-            runtimes[runtime] = found.version if found.native else None
+            f = found.get(runtime)
+            runtimes[runtime] = PENDING if f is None else (f.version if f.native else None)
         return {"python": platform.python_version(), "runtimes": runtimes}
 
     def _lookup(self, runtime: str) -> Interpreter:
@@ -180,6 +184,9 @@ def probe(command: list[str]) -> tuple[str, str] | None:
     return lines[0], lines[1]
 
 
+PENDING = "pending"
+
+
 def stand_ins(functions: Mapping[str, str], report: Mapping[str, Any] | None) -> list[tuple[str, str, str]]:
     """(function, declared runtime, Python it runs on) for each function of `functions` (name ->
     runtime) the local cloud whose health `report` this is runs on another Python."""
@@ -188,6 +195,7 @@ def stand_ins(functions: Mapping[str, str], report: Mapping[str, Any] | None) ->
     known = report.get("runtimes") or {}
     own = str(report.get("python") or "")
     own_runtime = "python" + ".".join(own.split(".")[:2])
+    # a runtime still being looked up is not named: the function's log says it at its cold start
     return [(name, runtime, own) for name, runtime in functions.items()
             if runtime != own_runtime and not known.get(runtime)]  # fmt: skip
 

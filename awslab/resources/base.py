@@ -69,6 +69,8 @@ class Record:
     depends_on: list[str] = field(default_factory=list)
     # hash of each spec field as last applied: lets a plan say which fields changed
     inputs: dict[str, str] = field(default_factory=dict)
+    # False while `up` waits for it to become usable (a function Pending, a table CREATING)
+    ready: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class Record:
             "fingerprint": self.fingerprint,
             "depends_on": list(self.depends_on),
             "inputs": dict(self.inputs),
+            **({} if self.ready else {"ready": False}),
         }
 
     @classmethod
@@ -93,6 +96,7 @@ class Record:
             fingerprint=d.get("fingerprint", ""),
             depends_on=list(d.get("depends_on") or []),
             inputs=dict(d.get("inputs") or {}),
+            ready=bool(d.get("ready", True)),
         )
 
 

@@ -474,3 +474,18 @@ def test_max_memory_used_is_the_real_peak(
         )
         used.append(int(re.search(r"Max Memory Used: (\d+) MB", report).group(1)))  # type: ignore[union-attr]
     assert used[0] < 120 <= used[1] < 512
+
+
+def test_the_health_report_never_waits_for_a_lookup(tmp_path: Path) -> None:
+    """The health document is what `awslab` polls while the local cloud starts: runtimes still
+    being looked up are "pending" (and named by no `up` warning), never waited for."""
+    from awslab.local.runtimes import PENDING, SUPPORTED, RuntimeFinder, stand_ins
+
+    finder = RuntimeFinder(search_path=str(tmp_path), places=[])
+    report = finder.report()
+    assert set(report["runtimes"].values()) == {PENDING}
+    assert stand_ins({"fn": SUPPORTED[-1]}, report) == []
+    finder.resolve(SUPPORTED[-1])  # nothing on the search path: the own Python stands in
+    after = finder.report()["runtimes"]
+    own = "python" + ".".join(platform.python_version().split(".")[:2])
+    assert after[SUPPORTED[-1]] is None or SUPPORTED[-1] == own

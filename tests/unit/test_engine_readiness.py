@@ -181,6 +181,29 @@ def test_a_resource_that_never_becomes_ready_fails_as_itself_and_holds_back_what
     assert "#" not in str(err)
 
 
+def test_a_wait_that_failed_is_taken_up_by_the_next_up(
+    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    """A function left Pending or Failed is not kept as done: the record says it was not ready,
+    the next plan updates it (its wait runs again) and only then is it kept."""
+    SlowThing.fail_ready.add("a")
+    opens_gate("a")()
+    spec = write_spec({"a": {"type": SLOW}})
+    with pytest.raises(ApplyError):
+        up(spec, store, target)
+    rec = store.lab(LAB).resources["a"]  # type: ignore[union-attr]
+    assert rec.status == "created" and rec.ready is False
+    assert StateStore(store.path, {}).lab(LAB).resources["a"].ready is False  # type: ignore[union-attr]
+    change = next(c for c in plan_changes(spec, store, target, check_live=False).changes if c.logical == "a")
+    assert (change.action, change.reason) == ("update", "an earlier 'up' stopped before it was ready")
+
+    SlowThing.fail_ready.clear()
+    up(spec, store, target)
+    assert cloud.log.count(("wait_ready", "a")) == 2
+    assert store.lab(LAB).resources["a"].ready is True  # type: ignore[union-attr]
+    assert [c.action for c in plan_changes(spec, store, target, check_live=False).changes] == ["keep"]
+
+
 def test_a_policy_naming_a_predictable_arn_does_not_wait_for_the_resource(
     cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
 ) -> None:

@@ -192,7 +192,9 @@ def test_validation_refuses_a_link_out_before_anything_is_created(
     problems = problems_of(lab_dir, spec)
     line, resource = (3, "fn") if where == "handler" else (4, "files")
     assert len(problems) == 1
-    assert_problem(problems[0], line, f"resources.{resource}", r"leak\.txt: a symlink to .*secret\.txt, outside")
+    assert_problem(
+        problems[0], line, f"resources.{resource}", r"leak\.txt: a symlink to .*secret\.txt, outside"
+    )
 
 
 def website_files(project: Path, source: str) -> dict[str, Any]:

@@ -57,6 +57,10 @@ def is_propagation_error(exc: BaseException) -> bool:
         return False
     err = response.get("Error", {})
     code, message = str(err.get("Code", "")), str(err.get("Message", ""))
+    if message.startswith("User: "):
+        # "User: arn:aws:iam::1:user/ada is not authorized to perform: iam:PassRole ...": the
+        # caller's own permission is missing (common on restricted accounts), waiting cannot help
+        return False
     return any(code == c and fragment in message for c, fragment in PROPAGATION_ERRORS)
 
 

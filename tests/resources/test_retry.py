@@ -85,6 +85,17 @@ def test_every_wording_aws_uses_for_not_propagated_yet_is_retried(code: str, mes
     [
         ("InvalidParameterValueException", "Unzipped size must be smaller than 262144000 bytes"),
         ("AccessDeniedException", "User: arn:aws:iam::123456789012:user/x is not authorized to perform: x"),
+        # the caller lacks iam:PassRole (a restricted account): permanent, so not waited on for minutes
+        (
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/ada is not authorized to perform: iam:PassRole on "
+            "resource: arn:aws:iam::123456789012:role/awslab-crud-role-abc123",
+        ),
+        (
+            "InvalidParameterValueException",
+            "User: arn:aws:sts::123456789012:assumed-role/Learner/ada is not authorized to perform: "
+            "iam:PassRole on resource: arn:aws:iam::123456789012:role/r",
+        ),
         ("ResourceConflictException", "Function already exist: f"),
         ("ValidationException", "1 validation error detected"),
     ],

@@ -65,21 +65,39 @@ def check(environ: dict[str, Any]) -> tuple[str, str, str] | None:
 
 
 def _payload_refusal(environ: dict[str, Any], path: str) -> tuple[str, str, str] | None:
+    if _INVOKE_ASYNC.match(path):
+        limit, operation = INVOKE_ASYNC_LIMIT, "InvokeAsync"
+    elif environ.get("HTTP_X_AMZ_INVOCATION_TYPE") == "Event":
+        limit, operation = EVENT_LIMIT, ""
+    else:
+        limit, operation = SYNC_LIMIT, "InvokeFunction"
     size = _content_length(environ)
     if size is None:
+        size = _chunked_size(environ, limit)
+    if size is None or size <= limit:
         return None
-    if _INVOKE_ASYNC.match(path):
-        limit = INVOKE_ASYNC_LIMIT
-        message = f"Request must be smaller than {limit} bytes for the InvokeAsync operation"
-    elif environ.get("HTTP_X_AMZ_INVOCATION_TYPE") == "Event":
-        limit = EVENT_LIMIT
-        message = f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+    if operation:
+        message = f"Request must be smaller than {limit} bytes for the {operation} operation"
     else:
-        limit = SYNC_LIMIT
-        message = f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
-    if size <= limit:
-        return None
+        message = f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
     return "413 Request Entity Too Large", "RequestEntityTooLargeException", message
+
+
+def _chunked_size(environ: dict[str, Any], limit: int) -> int | None:
+    """The size of a body sent without Content-Length (chunked), which must not slip past the
+    limit: up to `limit` bytes are kept for the app behind; past it the rest is only counted."""
+    if not environ.get("wsgi.input_terminated"):  # the server cannot tell where it ends
+        return None
+    stream = environ["wsgi.input"]
+    body = stream.read(limit + 1)
+    if len(body) <= limit:
+        environ["wsgi.input"] = io.BytesIO(body)  # the app behind reads the same bytes
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return len(body)
+    size = len(body)
+    while chunk := stream.read(1 << 20):  # refused: drained, to say how large it was
+        size += len(chunk)
+    return size
 
 
 def _reserved_refusal(environ: dict[str, Any]) -> tuple[str, str, str] | None:

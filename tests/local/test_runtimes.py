@@ -375,6 +375,42 @@ def test_invoke_payloads_over_lambdas_limits_are_refused_with_its_answers(
     lam.delete_function(FunctionName=name)
 
 
+def test_a_chunked_invoke_cannot_slip_past_the_limit(
+    running_cloud: RunningCloud, unique: Callable[[str], str]
+) -> None:
+    """Without Content-Length (Transfer-Encoding: chunked) the body is measured as it arrives."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    lam, iam = running_cloud.client("lambda"), running_cloud.client("iam")
+    name = unique("chunked")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    create(lam, role, name, {"app.py": "def handler(event, context):\n    return len(event)\n"}, "python3.11")
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    url = urlsplit(running_cloud.endpoint)
+
+    def send_chunked(payload: bytes) -> tuple[int, dict[str, Any]]:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        headers = {  # the guard asks for an AWS signature's shape; the local cloud does not verify it
+            "Authorization": "AWS4-HMAC-SHA256 Credential=awslab/20261130/us-east-1/lambda/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+            "Content-Type": "application/json",
+        }
+        pieces = (payload[i : i + 65536] for i in range(0, len(payload), 65536))
+        conn.request("POST", f"/2015-03-31/functions/{name}/invocations", body=pieces, headers=headers,
+                     encode_chunked=True)  # fmt: skip
+        resp = conn.getresponse()
+        answer = json.loads(resp.read() or b"null")
+        conn.close()
+        return resp.status, answer
+
+    assert send_chunked(_json_of_size(1000)) == (200, 998)  # small: reaches the handler whole
+    status, answer = send_chunked(_json_of_size(6291457))
+    assert status == 413
+    assert answer["message"] == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    lam.delete_function(FunctionName=name)
+
+
 def test_a_response_over_6_mb_is_lambdas_error_for_every_invoke_path(
     executor_for: Callable[[runtimes.RuntimeFinder], LambdaExecutor], lambda_client: Any, lambda_role: str,
 ) -> None:  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from awslab.local.like_aws.answers import Answer, Forward
@@ -12,7 +13,7 @@ from awslab.local.like_aws.settings import LikeAws
 Proceed = Callable[[], Answer]  # the rest of the chain (in the end moto) for this call
 
 
-class Behaviour:
+class Behaviour(ABC):
     """One way AWS behaves between calls. `operations` are (signing name, operation) pairs; for
     each, `handle` either answers itself (AWS's error) or calls `proceed` and may rewrite moto's
     answer. `moto` runs another request straight through moto (a lookup)."""
@@ -23,10 +24,10 @@ class Behaviour:
         self.settings = settings
         self.clock = clock
 
-    def handle(self, call: Call, proceed: Proceed, moto: Forward) -> Answer:
-        raise NotImplementedError
+    @abstractmethod
+    def handle(self, call: Call, proceed: Proceed, moto: Forward) -> Answer: ...
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (most behaviours keep nothing to forget)
         """Forget everything (the local cloud was reset)."""
 
 

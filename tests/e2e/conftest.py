@@ -154,17 +154,22 @@ def local_cli(home: Path) -> Iterator[Cli]:
     try:
         yield cli
     finally:
-        status = cli("local", "status", "--output", "json", check=False)
-        pid = status.json().get("pid") if status.code == 0 and status.stdout.strip() else None
-        cli("local", "stop", check=False)
-        deadline = time.monotonic() + 10
-        while (
-            (pid and process_group_alive(pid)) or processes_mentioning(str(home))
-        ) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not (pid and process_group_alive(pid)), "the local cloud's process group is still alive"
-        # Lambda workers run in sessions of their own; their command lines name the work dir
-        assert not processes_mentioning(str(home)), "the local cloud left Lambda workers behind"
+        stop_local_cloud(cli, home)
+
+
+def stop_local_cloud(cli: Cli, home: Path) -> None:
+    """Stop the CLI's local cloud and check that its process group and its Lambda workers are gone."""
+    status = cli("local", "status", "--output", "json", check=False)
+    pid = status.json().get("pid") if status.code == 0 and status.stdout.strip() else None
+    cli("local", "stop", check=False)
+    deadline = time.monotonic() + 10
+    while (
+        (pid and process_group_alive(pid)) or processes_mentioning(str(home))
+    ) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (pid and process_group_alive(pid)), "the local cloud's process group is still alive"
+    # Lambda workers run in sessions of their own; their command lines name the work dir
+    assert not processes_mentioning(str(home)), "the local cloud left Lambda workers behind"
 
 
 def processes_mentioning(text: str) -> list[int]:

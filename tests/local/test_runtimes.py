@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from awslab.local import deps, runtimes
 from awslab.local.executor import LambdaExecutor, install, uninstall
 from awslab.local.worker import WorkerProcess
-from tests.e2e.conftest import Cli, clean_env, free_port, process_group_alive, processes_mentioning
+from tests.e2e.conftest import Cli, clean_env, free_port, stop_local_cloud
 from tests.local.conftest import RunningCloud
 from tests.local.lambda_helpers import ENDPOINT, invoke, process_gone, zip_of
 from tests.local.test_deps import WHEEL, tiny_wheel
@@ -211,15 +211,7 @@ def cli_without(tmp_path: Path) -> Iterator[tuple[Cli, str]]:
     try:
         yield cli, missing[0]
     finally:
-        status = cli("local", "status", "--output", "json", check=False)
-        pid = status.json().get("pid") if status.code == 0 and status.stdout.strip() else None
-        cli("local", "stop", check=False)
-        deadline = time.monotonic() + 10
-        while (
-            (pid and process_group_alive(pid)) or processes_mentioning(str(home))
-        ) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not (pid and process_group_alive(pid)) and not processes_mentioning(str(home))
+        stop_local_cloud(cli, home)
 
 
 def test_up_names_each_function_that_runs_on_another_python(
@@ -342,14 +334,20 @@ def _json_of_size(size: int) -> bytes:
     return b'"' + b"a" * (size - 2) + b'"'
 
 
-def test_invoke_payloads_over_lambdas_limits_are_refused_with_its_answers(
-    running_cloud: RunningCloud, unique: Callable[[str], str]
-) -> None:
+def _length_function(running_cloud: RunningCloud, name: str) -> str:
+    """An Active function that answers the length of its event."""
     lam, iam = running_cloud.client("lambda"), running_cloud.client("iam")
-    name = unique("limits")
     role = iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     create(lam, role, name, {"app.py": "def handler(event, context):\n    return len(event)\n"}, "python3.11")
     lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
+
+
+def test_invoke_payloads_over_lambdas_limits_are_refused_with_its_answers(
+    running_cloud: RunningCloud, unique: Callable[[str], str]
+) -> None:
+    lam = running_cloud.client("lambda")
+    name = _length_function(running_cloud, unique("limits"))
 
     at_limit = lam.invoke(FunctionName=name, Payload=_json_of_size(6291456))
     assert json.loads(at_limit["Payload"].read()) == 6291454  # 6 MB reaches the handler
@@ -382,11 +380,8 @@ def test_a_chunked_invoke_cannot_slip_past_the_limit(
     import http.client
     from urllib.parse import urlsplit
 
-    lam, iam = running_cloud.client("lambda"), running_cloud.client("iam")
-    name = unique("chunked")
-    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    create(lam, role, name, {"app.py": "def handler(event, context):\n    return len(event)\n"}, "python3.11")
-    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    lam = running_cloud.client("lambda")
+    name = _length_function(running_cloud, unique("chunked"))
     url = urlsplit(running_cloud.endpoint)
 
     def send_chunked(payload: bytes) -> tuple[int, dict[str, Any]]:

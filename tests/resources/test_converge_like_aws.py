@@ -122,6 +122,7 @@ def calls_since(aws: AwsBetweenCalls, start: int) -> Counter[str]:
 def test_a_function_is_named_at_once_and_waited_for_only_by_wait_ready(
     aws: AwsBetweenCalls, ctx: Context
 ) -> None:
+    aws.pending_for = 2.0  # long enough to be seen Pending on a busy machine
     role = make_role(ctx, "fn-role")
     aws.trust.clear()  # a role made long ago
     fn = Function(ctx, "fn", FunctionProps(code=HANDLER, role=role))
@@ -140,6 +141,7 @@ def test_a_function_is_named_at_once_and_waited_for_only_by_wait_ready(
 
 def test_an_update_of_a_function_still_pending_waits_for_it(aws: AwsBetweenCalls, ctx: Context) -> None:
     """A function left Pending by an interrupted `up`: the update is retried until it may be made."""
+    aws.pending_for = 2.0  # the update must meet the window even on a busy machine
     role = make_role(ctx, "fn-role")
     aws.trust.clear()
     attrs = Function(ctx, "fn", FunctionProps(code=HANDLER, role=role)).create()

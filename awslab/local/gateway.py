@@ -1,4 +1,6 @@
 """API Gateway REST front of the local cloud: execute-api requests -> moto's API data -> Lambda.
+(HTTP APIs and Lambda function URLs arrive here too and are handed to http_api.py and
+http_api_function_urls.py.)
 
 moto stores REST APIs but serves no stage URLs in server mode. This WSGI app does what the
 execute-api endpoint does for REST APIs: route on the (resource, method) pair, build the Lambda
@@ -22,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Iterable
@@ -51,7 +54,9 @@ from awslab.local.apigw_proxy import (
     new_request_ids,
     response_ids,
 )
-from awslab.local.urls import parse_api_path
+from awslab.local.http_api import HttpApiFront, find_http_api
+from awslab.local.http_api_function_urls import FunctionUrlFront
+from awslab.local.urls import API_PREFIX, LAMBDA_URL_PREFIX, parse_api_path
 
 log = logging.getLogger("awslab.local.gateway")
 
@@ -119,7 +124,12 @@ def request_from_environ(environ: dict[str, Any], stage_path: str, trace_id: str
 
 
 class ApiGatewayFront:
-    """WSGI app for `urls.API_PREFIX/<api id>/<stage>/<path>`."""
+    """WSGI app for `urls.API_PREFIX/<api id>/<stage>/<path>` (REST APIs here, HTTP APIs in
+    http_api.py) and `urls.LAMBDA_URL_PREFIX/<url id>/<path>` (http_api_function_urls.py)."""
+
+    def __init__(self) -> None:
+        self.http_apis = HttpApiFront()
+        self.function_urls = FunctionUrlFront()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         response = self.handle(environ)
@@ -135,8 +145,24 @@ class ApiGatewayFront:
         ids = new_request_ids(now)
         # The raw URI keeps percent-encoding, as AWS does in `path`.
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
-        parsed = parse_api_path(urlsplit(raw).path)
+        raw_path = urlsplit(raw).path
+        if raw_path.startswith(LAMBDA_URL_PREFIX + "/"):
+            url_id, _, rest = raw_path[len(LAMBDA_URL_PREFIX) + 1 :].partition("/")
+            return self.function_urls.handle(
+                request_from_environ(environ, "/" + rest, ids.trace_id), url_id, ids, now
+            )
+        parsed = parse_api_path(raw_path)
         found = _find_api(parsed[0]) if parsed else None
+        if found is None:  # not a REST API: an HTTP API (whose `$default` stage has no name in the path)?
+            api_id, _, rest = raw_path[len(API_PREFIX) + 1 :].partition("/")
+            http_api = find_http_api(api_id) if api_id else None
+            if http_api is not None:
+                req = request_from_environ(environ, "/" + rest, ids.trace_id)
+                ids = dataclasses.replace(
+                    ids, trace_id=header_value(req.headers, TRACE_HEADER) or ids.trace_id
+                )
+                port = os.environ.get("MOTO_PORT") or environ.get("SERVER_PORT", "")
+                return self.http_apis.handle(req, http_api, ids, now, f"http://127.0.0.1:{port}")
         if parsed is None or found is None or parsed[1] not in found[2].stages:
             return error_response(403, MISSING_TOKEN, ids)
         api_id, stage_name, path = parsed

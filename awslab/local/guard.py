@@ -16,8 +16,8 @@ So every request passes `route` first:
    keeps pages the local cloud serves itself (a website on localhost:PORT, an API answer on
    127.0.0.1:PORT, both same-origin with the control plane) from driving it.
 3. The browser-facing parts stay open, with the CORS the lab configured: API Gateway stages
-   (urls.API_PREFIX), S3 websites (urls.WEBSITE_PREFIX), the health document, and presigned S3
-   URLs (a query signature scoped to S3: X-Amz-Credential .../s3/... with X-Amz-Signature, or
+   (urls.API_PREFIX), Lambda function URLs (urls.LAMBDA_URL_PREFIX), S3 websites
+   (urls.WEBSITE_PREFIX), the health document, and presigned S3 URLs (a query signature scoped to S3: X-Amz-Credential .../s3/... with X-Amz-Signature, or
    S3's SigV2 AWSAccessKeyId + Signature + Expires) for GET, HEAD, PUT and their OPTIONS preflight.
    Those always go to moto's S3 (never to another service picked by moto from the path or the
    body); POST and DELETE are refused: a page sends a POST without any preflight (POST ?delete
@@ -86,7 +86,7 @@ def route(environ: dict[str, Any], port: int) -> Route | Refusal:
     path = environ.get("PATH_INFO", "")
     if path == urls.HEALTH_PATH:
         return Route.HEALTH
-    if path.startswith(urls.API_PREFIX + "/"):
+    if path.startswith((urls.API_PREFIX + "/", urls.LAMBDA_URL_PREFIX + "/")):  # function URLs too
         return Route.API
     if path.startswith(urls.WEBSITE_PREFIX + "/"):
         return Route.WEBSITE

@@ -12,11 +12,22 @@ from urllib.parse import urlsplit
 
 API_PREFIX = "/_aws/execute-api"
 WEBSITE_PREFIX = "/_aws/s3-website"
+LAMBDA_URL_PREFIX = "/_aws/lambda-url"  # Lambda function URLs: <prefix>/<url id>/<path>
 HEALTH_PATH = "/_awslab/health"
 
 
 def api_url(endpoint_url: str, api_id: str, stage: str) -> str:
     return f"{endpoint_url.rstrip('/')}{API_PREFIX}/{api_id}/{stage}"
+
+
+def http_api_url(endpoint_url: str, api_id: str, stage: str) -> str:
+    """An HTTP API stage: `$default` is served at the API's root, as on AWS."""
+    base = f"{endpoint_url.rstrip('/')}{API_PREFIX}/{api_id}"
+    return base if stage == "$default" else f"{base}/{stage}"
+
+
+def function_url(endpoint_url: str, url_id: str) -> str:
+    return f"{endpoint_url.rstrip('/')}{LAMBDA_URL_PREFIX}/{url_id}/"
 
 
 def website_url(endpoint_url: str, bucket: str) -> str:

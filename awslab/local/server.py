@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_moto(args.port)
     from werkzeug.serving import make_server
 
-    from awslab.local import executor as lambda_executor
-    from awslab.local import moto_fidelity, sqs_poller
+    from awslab.local import eventbridge, moto_fidelity, moto_patches, sqs_poller
 
     moto_fidelity.install()
     from awslab.local.http_handler import LocalCloudRequestHandler
@@ -187,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     work_dir.chmod(0o700)  # unpacked handler code: the user's alone, also when made earlier
     endpoint = f"http://127.0.0.1:{args.port}"
-    executor = lambda_executor.install(work_dir, endpoint)
+    executor = moto_patches.install(work_dir, endpoint)
     poller = sqs_poller.install()  # after the executor: the batches it invokes run there
+    bridge = eventbridge.install()  # PutEvents deliveries and schedules (Lambda targets: the executor)
     like_aws = LikeAws.from_arg(args.like_aws) if args.like_aws is not None else None
     if like_aws is not None:  # asynchronous invokes retry after AWS's delays, times the mode's scale
         executor.async_events.retry_scale = like_aws.scale
@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
         poller.stop()  # before the executor goes, so no new batch starts on a dying executor
+        bridge.stop()
         executor.shutdown()
         log.info("stopped")
     return 0

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 if TYPE_CHECKING:  # for the types only: the engine is not imported by the commands that only list
+    from rich.console import Console
+    from rich.table import Table
+
     from awslab.engine.plan import Plan, Progress
     from awslab.engine.status import ResourceStatus
 
@@ -30,8 +30,14 @@ def print_json(console: Console, data: Any) -> None:
     console.print_json(json.dumps(data, default=str))
 
 
+def _table(title: str, **options: Any) -> Table:
+    from rich.table import Table  # a command that shows no table (validate) does not import it
+
+    return Table(title=title, title_justify="left", **options)
+
+
 def plan_table(plan: Plan) -> Table:
-    t = Table(title=f"Plan for lab '{plan.lab}' (stack {plan.stack_id})", title_justify="left")
+    t = _table(f"Plan for lab '{plan.lab}' (stack {plan.stack_id})")
     for col in ("action", "resource", "kind", "physical name", "reason"):
         t.add_column(col, overflow="fold")
     for c in plan.changes:
@@ -59,7 +65,7 @@ def progress_line(p: Progress) -> str | None:
 
 
 def outputs_table(lab: str, outputs: Mapping[str, Any]) -> Table:
-    t = Table(title=f"Outputs of lab '{lab}'", title_justify="left", show_header=False)
+    t = _table(f"Outputs of lab '{lab}'", show_header=False)
     t.add_column("name", style="bold")
     t.add_column("value", overflow="fold")
     for k, v in outputs.items():
@@ -68,7 +74,7 @@ def outputs_table(lab: str, outputs: Mapping[str, Any]) -> Table:
 
 
 def status_table(rows: Iterable[ResourceStatus], title: str) -> Table:
-    t = Table(title=title, title_justify="left")
+    t = _table(title)
     for col in ("lab", "resource", "kind", "physical name", "status", "detail"):
         t.add_column(col, overflow="fold")
     for r in rows:
@@ -77,7 +83,7 @@ def status_table(rows: Iterable[ResourceStatus], title: str) -> Table:
 
 
 def labs_table(rows: Iterable[Mapping[str, Any]]) -> Table:
-    t = Table(title="Labs", title_justify="left")
+    t = _table("Labs")
     for col in ("lab", "description", "resources", "deployed"):
         t.add_column(col)
     for r in rows:

@@ -19,15 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from awslab.engine.graph import CycleError, topological_order
 from awslab.errors import OutsideProjectError, SpecError, UsageError
+from awslab.exercise.actions import Check  # the model of `checks:`, derived from the check actions
+from awslab.graph import CycleError, topological_order
 from awslab.project_files import builtin_configs_dir, is_inside, project_root, shown
+from awslab.references import REF_RE, references
 from awslab.resources.base import Props, Resource, load_kinds
 from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
-REF_RE = re.compile(r"\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}")
 # Names are matched whole (fullmatch): `$` would also accept a trailing newline ("crud\n").
 LAB_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,19}")
 LOGICAL_RE = re.compile(r"[a-z][a-z0-9-]{0,39}")
@@ -44,51 +45,6 @@ Path_ = KeyPath
 
 
 # ---- the spec's own models -------------------------------------------------------------
-class Expect(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    status: int | None = None
-    json_: Any = Field(default=None, alias="json")
-    body_contains: str | None = None
-    error: bool | None = None  # invoke: whether the function errored
-    output: Any = None  # start-execution: subset of the output
-    execution_status: str | None = None  # start-execution: SUCCEEDED / FAILED
-    record: Any = None  # send-message / publish / upload: subset of what the consumer wrote
-
-
-class Check(BaseModel):
-    """One step of a lab's end-to-end scenario. Exactly one action key."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str | None = None
-    call: str | None = None  # "METHOD /path" on the lab's API
-    api: str | None = None  # logical name of the API when the lab has several
-    json_: Any = Field(default=None, alias="json")
-    body: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    invoke: str | None = None  # logical name of a lambda.function
-    payload: Any = None
-    send_message: Any = Field(default=None, alias="send-message")
-    publish: Any = None
-    start_execution: Any = Field(default=None, alias="start-execution")
-    upload: str | None = None  # a file path, relative to the spec
-    expect: Expect = Field(default_factory=Expect)
-
-    @model_validator(mode="after")
-    def _one_action(self) -> Check:
-        actions = [a for a in ACTIONS if getattr(self, a) is not None]
-        if len(actions) != 1:
-            names = ", ".join(a.replace("_", "-") for a in ACTIONS)
-            raise ValueError(f"a check needs exactly one of: {names}")
-        return self
-
-    @property
-    def action(self) -> str:
-        return next(a for a in ACTIONS if getattr(self, a) is not None)
-
-
-ACTIONS = ("call", "invoke", "send_message", "publish", "start_execution", "upload")
-
-
 class _TopLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -128,36 +84,6 @@ class LabSpec:
 
     def kinds(self) -> set[str]:
         return {r.kind for r in self.resources.values()}
-
-
-# ---- references ------------------------------------------------------------------------
-def references(value: Any) -> set[tuple[str, str]]:
-    """Every (logical, attribute) that `value` mentions, at any depth."""
-    found: set[tuple[str, str]] = set()
-    if isinstance(value, str):
-        found.update(REF_RE.findall(value))
-    elif isinstance(value, Mapping):
-        for k, v in value.items():
-            found |= references(k) | references(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            found |= references(v)
-    return found
-
-
-def resolve(value: Any, attrs: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Replace references with attribute values. A string that is exactly one reference takes
-    the attribute's value as is (it may be a list); embedded references are formatted in."""
-    if isinstance(value, str):
-        whole = REF_RE.fullmatch(value)
-        if whole:
-            return attrs[whole.group(1)][whole.group(2)]
-        return REF_RE.sub(lambda m: str(attrs[m.group(1)][m.group(2)]), value)
-    if isinstance(value, Mapping):
-        return {resolve(k, attrs): resolve(v, attrs) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [resolve(v, attrs) for v in value]
-    return value
 
 
 # ---- finding labs ----------------------------------------------------------------------
@@ -337,10 +263,9 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line)
         extras[logical] = extra
 
-    for i, check in enumerate(top.checks):
-        if check.upload is not None:  # `awslab check` uploads it: it must be the project's too
-            problems += _check_paths({"upload": "file"}, {"upload": check.upload}, ("checks", i), lines, where,
-                                     path.parent, root, must_exist=False)  # fmt: skip
+    for i, check in enumerate(top.checks):  # files a check sends (an upload) must be the project's too
+        problems += _check_paths(check.handler.paths(check), check.model_dump(by_alias=True), ("checks", i),
+                                 lines, where, path.parent, root, must_exist=False)  # fmt: skip
     problems += _check_references(top, specs, lines, where)
     if problems:
         raise SpecError(problems, file=where)
@@ -495,14 +420,13 @@ def _check_references(
             elif wanted and dep in specs and specs[dep].kind != wanted:
                 problems.append(f"{at}: '{dep}' is a {specs[dep].kind}; expected a {wanted}")
     for i, c in enumerate(top.checks):
-        for logical, wanted_kind in ((c.invoke, "lambda.function"), (c.api, "apigateway.rest_api")):
-            if logical is None:
-                continue
+        for logical, wanted_kinds in c.handler.resources(c):
             at = f"{where}:{line_for(lines, ('checks', i))}: checks[{i}]"
             if logical not in declared:
                 problems.append(f"{at}: unknown resource '{logical}'")
-            elif logical in specs and specs[logical].kind != wanted_kind:
-                problems.append(f"{at}: '{logical}' is a {specs[logical].kind}; expected a {wanted_kind}")
+            elif logical in specs and specs[logical].kind not in wanted_kinds:
+                wanted_text = " or a ".join(wanted_kinds)
+                problems.append(f"{at}: '{logical}' is a {specs[logical].kind}; expected a {wanted_text}")
     return problems
 
 

@@ -19,7 +19,8 @@ import yaml
 
 from awslab.errors import SpecError
 
-KeyPath = tuple[str | int, ...]
+# a key YAML reads as a number stays one (the spec error says to quote it)
+KeyPath = tuple[str | int | float, ...]
 
 # Far above what `<<: *defaults` and shared lists use in a lab (tens to hundreds of values), far
 # below what makes loading slow: an alias bomb stops in milliseconds.

@@ -12,24 +12,49 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from awslab.errors import AwslabError, LocalCloudError, TargetError, UsageError, describe_cause
 
 # What a command needs is imported when it runs: `--help`, `labs` and `validate` must not pay
 # for boto3, pydantic or the engine (see tests/unit/test_import_discipline.py).
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from awslab.state import LabState, StateStore
     from awslab.target import Target
 
-# No :emoji: codes: awslab prints none, and ARNs and event names are full of colons (not looking
-# them up also spares importing rich's emoji table).
-out = Console(highlight=False, soft_wrap=True, emoji=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+class _LazyConsole:
+    """A rich Console made when first used: importing rich's console costs a quick command about
+    20 ms, and `validate` (one plain line) or an exit code alone need none."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def _get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            # No :emoji: codes: awslab prints none, and ARNs and event names are full of colons
+            # (not looking them up also spares importing rich's emoji table).
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True, emoji=False)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:  # `out.width = 250` sets the console's
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._get(), name, value)
+
+
+out = cast("Console", _LazyConsole(stderr=False))
+err = cast("Console", _LazyConsole(stderr=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,6 +210,8 @@ def fail(exc: BaseException, debug: bool) -> None:
     """Print one clear line (and a hint) for an error and exit with its code; --debug re-raises."""
     if debug:
         raise exc
+    from rich.markup import escape
+
     exc = translate(exc)
     if isinstance(exc, AwslabError):
         lines = str(exc).splitlines() or [type(exc).__name__]
@@ -269,7 +296,8 @@ def ensure_local_cloud(target: Target) -> None:
     from awslab.local.daemon import LocalCloud
 
     assert target.local_port is not None
-    status, started = LocalCloud(target.local_port).ensure_running()
+    # booted=False: this command's own start-up overlaps the server's boot; its AWS calls wait for it
+    status, started = LocalCloud(target.local_port).ensure_running(booted=False)
     target.local_cloud = {"pid": status.pid, "started_at": status.started_at}
     target.local_cloud_started = started
     if started:

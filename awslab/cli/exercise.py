@@ -1,5 +1,6 @@
 """Commands that exercise a deployed lab: call, invoke, upload, send-message, publish,
-start-execution, logs, check. Each parses its options, calls `awslab.exercise`, renders."""
+start-execution, logs, check; and `event`, which prints sample events. Each parses its options,
+calls `awslab.exercise`, renders."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from awslab.render import print_json
 if TYPE_CHECKING:
     from awslab.exercise.labs import DeployedLab
     from awslab.exercise.logs import LogEvent
+    from awslab.spec import LabSpec
     from awslab.state import StateStore
     from awslab.target import Target
 
@@ -67,6 +69,30 @@ def _emit(opts: Options, data: dict[str, Any], renderable: Any) -> None:
         out.print(renderable)
 
 
+AttributeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--attribute",
+        "-a",
+        help="message attribute NAME=VALUE, or NAME:TYPE=VALUE (Number, Binary, String.Array); repeatable",
+    ),
+]
+BODY_HELP = "inline, @FILE, or @- for standard input"
+
+
+def _spec_of(lab: DeployedLab) -> LabSpec | None:
+    """The lab's spec as `up` last applied it, when the file is still there and valid."""
+    from awslab.errors import SpecError
+    from awslab.spec import load_spec
+
+    if lab.spec_path is None:
+        return None
+    try:
+        return load_spec(lab.spec_path)
+    except SpecError:
+        return None
+
+
 @command(app, "call", output=True)
 def call_cmd(
     opts: Options,
@@ -74,8 +100,10 @@ def call_cmd(
         list[str],
         typer.Argument(metavar="[LAB] METHOD PATH", help="e.g. 'crud GET /items' or 'POST /items?x=1'"),
     ],
-    json_: Annotated[str | None, typer.Option("--json", help="JSON body (sets Content-Type)")] = None,
-    data: Annotated[str | None, typer.Option("--data", "-d", help="raw body, or @FILE")] = None,
+    json_: Annotated[
+        str | None, typer.Option("--json", help=f"JSON body (sets Content-Type): {BODY_HELP}")
+    ] = None,
+    data: Annotated[str | None, typer.Option("--data", "-d", help=f"raw body: {BODY_HELP}")] = None,
     header: Annotated[
         list[str] | None, typer.Option("--header", "-H", help="'Name: value' (repeatable)")
     ] = None,
@@ -83,10 +111,12 @@ def call_cmd(
         str | None, typer.Option("--api", help="the API's logical name, when the lab has several")
     ] = None,
 ) -> None:
-    """Send an HTTP request to a lab's API, like Postman or curl."""
+    """Send an HTTP request to a lab's API or function URL, like Postman or curl."""
     from awslab.exercise import http
     from awslab.exercise import render as view
-    from awslab.exercise.labs import parse_json_option, pick_lab_with
+    from awslab.exercise.defaults import HTTP_KINDS
+    from awslab.exercise.labs import pick_lab_with
+    from awslab.exercise.values import json_option, option_text
 
     if len(args) == 2 and http.is_method(args[0]):
         lab_name, method, path = None, args[0], args[1]
@@ -96,10 +126,12 @@ def call_cmd(
         raise UsageError("expected [LAB] METHOD PATH", hint="e.g. awslab call crud GET /items")
     if not http.is_method(method):
         raise UsageError(f"unknown HTTP method '{method}'", hint=f"use one of {', '.join(http.METHODS)}")
-    body: dict[str, Any] = {"json_body": parse_json_option(json_, "--json")} if json_ is not None else {}
+    body: dict[str, Any] = {"json_body": json_option(json_, "--json")} if json_ is not None else {}
+    if data == "@-":  # a file (@FILE) is sent as its bytes by http.call
+        data = option_text(data, "--data")
     headers = http.parse_headers(header)
     target, store, where = _open(opts)
-    lab = _live(target, store, pick_lab_with(store, "apigateway.rest_api", lab_name, where=where))
+    lab = _live(target, store, pick_lab_with(store, HTTP_KINDS, lab_name, where=where))
     record = http.api_record(lab, api)
     res = http.call(record.attrs["url"], method, path, data=data, headers=headers, **body)
     _emit(opts, {"lab": lab.name, "api": record.logical, **res.to_dict()}, view.call_view(res))
@@ -111,18 +143,33 @@ def call_cmd(
 def invoke_cmd(
     opts: Options,
     lab: Annotated[str, typer.Argument(help="a deployed lab")],
-    function: Annotated[str, typer.Argument(help="the function's logical name in the lab")],
-    payload: Annotated[str | None, typer.Option("--payload", "-p", help="JSON event (default {})")] = None,
+    function_arg: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FUNCTION]", help="the function's logical name (default: the lab's only one)"
+        ),
+    ] = None,
+    function: Annotated[
+        str | None, typer.Option("--function", help="the function's logical name, when the lab has several")
+    ] = None,
+    payload: Annotated[
+        str | None, typer.Option("--payload", "-p", help=f"JSON event (default {{}}): {BODY_HELP}")
+    ] = None,
 ) -> None:
     """Invoke a lab's Lambda function and show its response and log tail."""
     from awslab.exercise import invoke
     from awslab.exercise import render as view
-    from awslab.exercise.labs import lab_named, parse_json_option
+    from awslab.exercise.labs import lab_named, pick_resource
+    from awslab.exercise.values import json_option
 
-    event = parse_json_option(payload, "--payload") if payload is not None else None
+    if function_arg is not None and function is not None and function_arg != function:
+        raise UsageError("give the function once: as FUNCTION or with --function")
+    event = json_option(payload, "--payload") if payload is not None else None
     target, store, where = _open(opts)
-    with waiting(f"Invoking {function}…"):
-        res = invoke.invoke(target, _live(target, store, lab_named(store, lab, where=where)), function, event)
+    deployed = _live(target, store, lab_named(store, lab, where=where))
+    name = function_arg or function or pick_resource(deployed, "lambda.function", option="--function").logical
+    with waiting(f"Invoking {name}…"):
+        res = invoke.invoke(target, deployed, name, event)
     _emit(opts, res.to_dict(), view.invoke_view(res))
     if not res.ok:
         raise typer.Exit(1)
@@ -135,17 +182,48 @@ def upload_cmd(
         Path, typer.Argument(help="the file to upload", exists=True, dir_okay=False, readable=True)
     ],
     lab: LabOption = None,
+    route: Annotated[
+        str | None,
+        typer.Option(
+            "--route",
+            help="the API route that takes files, e.g. 'POST /files' (default: the lab's upload check's)",
+        ),
+    ] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="the API's logical name, when the lab has several")
+    ] = None,
     wait: WaitOption = EFFECTS_TIMEOUT,
 ) -> None:
-    """Upload a file (upload lab: POST /files; image lab: its bucket) and show the record written."""
+    """Upload a file (to the API route the lab's upload check names, or into the bucket of its S3
+    notification) and show the record written."""
     from awslab.exercise import render as view
     from awslab.exercise import upload
+    from awslab.exercise.actions.upload import summaries, upload_route
+
+    if route is not None:
+        upload.parse_route(route)  # a bad route is a usage error before any call
+    specs: dict[str, LabSpec | None] = {}
+
+    def spec(d: DeployedLab) -> LabSpec | None:  # read once: picking the lab may ask about each
+        if d.name not in specs:
+            specs[d.name] = _spec_of(d)
+        return specs[d.name]
+
+    def way(d: DeployedLab) -> tuple[str | None, str | None]:
+        """(route, API) to upload to: the options', else the lab's upload check's."""
+        found = spec(d)
+        spec_route, spec_api = upload_route(found.checks) if found is not None else (None, None)
+        return (route, api) if route is not None else (spec_route, api or spec_api)
 
     target, store, where = _open(opts)
-    deployed = _live(target, store, upload.pick_upload_lab(store, target, lab, where=where))
+    picked = upload.pick_upload_lab(store, lab, where=where, route_of=lambda d: way(d)[0])
+    deployed = _live(target, store, picked)
+    lab_spec = spec(deployed)
+    to_route, to_api = way(deployed)
     with waiting(f"Uploading {file.name} to lab '{deployed.name}'…"):
-        res = upload.upload(target, deployed, file, timeout=wait)
-    _emit(opts, res.to_dict(), view.upload_view(res))
+        res = upload.upload(target, deployed, file, route=to_route, api=to_api, timeout=wait)
+    lines = summaries(lab_spec.checks, res.record) if lab_spec is not None and res.record else []
+    _emit(opts, {**res.to_dict(), "summary": lines}, view.upload_view(res, lines))
     if not res.ok:
         raise typer.Exit(1)
 
@@ -153,40 +231,65 @@ def upload_cmd(
 @command(app, "send-message", output=True)
 def send_message_cmd(
     opts: Options,
-    body: Annotated[str | None, typer.Argument(help="message body (default: a sample order as JSON)")] = None,
+    body: Annotated[
+        str | None, typer.Argument(help=f"message body (default: a sample order as JSON): {BODY_HELP}")
+    ] = None,
     lab: LabOption = None,
+    queue: Annotated[
+        str | None, typer.Option("--queue", help="the queue's logical name, when the lab has several")
+    ] = None,
+    attribute: AttributeOption = None,
     count: Annotated[int, typer.Option("--count", "-n", help="how many messages")] = 1,
     wait: WaitOption = EFFECTS_TIMEOUT,
 ) -> None:
     """Send a message to a lab's SQS queue and show the row its consumer wrote."""
     from awslab.exercise import messages
     from awslab.exercise import render as view
+    from awslab.exercise.attributes import parse_options
     from awslab.exercise.labs import pick_lab_with
+    from awslab.exercise.values import option_text
 
+    text = option_text(body, "BODY") if body is not None else None
+    attributes = parse_options(attribute or [])
     target, store, where = _open(opts)
     deployed = _live(target, store, pick_lab_with(store, "sqs.queue", lab, where=where))
     with waiting(f"Sending to lab '{deployed.name}' and waiting for the consumer…"):
-        res = messages.send_message(target, deployed, body, count, timeout=wait)
+        res = messages.send_message(
+            target, deployed, text, count, queue=queue, attributes=attributes, timeout=wait
+        )
     _emit(opts, res.to_dict(), view.send_view(res))
 
 
 @command(app, "publish", output=True)
 def publish_cmd(
     opts: Options,
-    body: Annotated[str | None, typer.Argument(help="message (default: a sample order as JSON)")] = None,
+    body: Annotated[
+        str | None, typer.Argument(help=f"message (default: a sample order as JSON): {BODY_HELP}")
+    ] = None,
     subject: Annotated[str | None, typer.Option("--subject", help="SNS subject")] = None,
     lab: LabOption = None,
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="the topic's logical name, when the lab has several")
+    ] = None,
+    attribute: AttributeOption = None,
     wait: WaitOption = EFFECTS_TIMEOUT,
 ) -> None:
-    """Publish to a lab's SNS topic and show what each subscriber's consumer wrote."""
+    """Publish to a lab's SNS topic and show what each subscriber's consumer wrote (and which
+    subscribers' filter policies dropped it)."""
     from awslab.exercise import messages
     from awslab.exercise import render as view
+    from awslab.exercise.attributes import parse_options
     from awslab.exercise.labs import pick_lab_with
+    from awslab.exercise.values import option_text
 
+    text = option_text(body, "BODY") if body is not None else None
+    attributes = parse_options(attribute or [])
     target, store, where = _open(opts)
     deployed = _live(target, store, pick_lab_with(store, "sns.topic", lab, where=where))
     with waiting(f"Publishing to lab '{deployed.name}' and waiting for the subscribers…"):
-        res = messages.publish(target, deployed, body, subject, timeout=wait)
+        res = messages.publish(
+            target, deployed, text, subject, topic=topic, attributes=attributes, timeout=wait
+        )
     _emit(opts, res.to_dict(), view.publish_view(res))
 
 
@@ -194,7 +297,13 @@ def publish_cmd(
 def start_execution_cmd(
     opts: Options,
     lab: LabOption = None,
-    input_: Annotated[str | None, typer.Option("--input", "-i", help="JSON input (default {})")] = None,
+    input_: Annotated[
+        str | None, typer.Option("--input", "-i", help=f"JSON input (default {{}}): {BODY_HELP}")
+    ] = None,
+    state_machine: Annotated[
+        str | None,
+        typer.Option("--state-machine", help="the state machine's logical name, when the lab has several"),
+    ] = None,
     wait: Annotated[
         float, typer.Option("--wait", min=0, help="seconds to wait for the end")
     ] = EXECUTION_TIMEOUT,
@@ -202,16 +311,58 @@ def start_execution_cmd(
     """Run a lab's state machine and show its states, one by one, and its output."""
     from awslab.exercise import executions
     from awslab.exercise import render as view
-    from awslab.exercise.labs import parse_json_option, pick_lab_with
+    from awslab.exercise.labs import pick_lab_with
+    from awslab.exercise.values import json_option
 
-    value = parse_json_option(input_, "--input") if input_ is not None else None
+    value = json_option(input_, "--input") if input_ is not None else None
     target, store, where = _open(opts)
     deployed = _live(target, store, pick_lab_with(store, "stepfunctions.state_machine", lab, where=where))
     with waiting(f"Running the state machine of lab '{deployed.name}'…"):
-        res = executions.start_execution(target, deployed, value, timeout=wait)
+        res = executions.start_execution(target, deployed, value, state_machine=state_machine, timeout=wait)
     _emit(opts, res.to_dict(), view.execution_view(res))
     if not res.ok:
         raise typer.Exit(1)
+
+
+@command(app, "event", target=False)
+def event_cmd(
+    opts: Options,
+    kind: Annotated[
+        str | None,
+        typer.Argument(
+            help="api, api-v2, sqs, sns, s3-put, s3-delete, dynamodb-stream, eventbridge, schedule (none: list them)"
+        ),
+    ] = None,
+    body: Annotated[
+        str | None,
+        typer.Option("--body", help=f"the request body, message, new item or detail: {BODY_HELP}"),
+    ] = None,
+    method: Annotated[str, typer.Option("--method", help="api, api-v2: the HTTP method")] = "GET",
+    path: Annotated[str, typer.Option("--path", help="api, api-v2: the request path")] = "/items",
+    key: Annotated[
+        str, typer.Option("--key", help="s3-put, s3-delete: the object's key")
+    ] = "uploads/photo.jpg",
+    bucket: Annotated[
+        str, typer.Option("--bucket", help="s3-put, s3-delete: the bucket")
+    ] = "awslab-sample-bucket",
+) -> None:
+    """Print a sample event, shaped as AWS sends it to a Lambda function, e.g.
+    'awslab event sqs --body hi | awslab invoke LAB FN --payload @-'."""
+    from awslab.exercise import events
+    from awslab.exercise.values import option_text
+
+    if kind is None:
+        for name, what in events.describe().items():
+            out.print(f"[bold]{name:16}[/] {what}")
+        return
+    params = events.EventParams(
+        body=option_text(body, "--body") if body is not None else None,
+        method=method,
+        path=path,
+        key=key,
+        bucket=bucket,
+    )
+    print_json(out, events.sample_event(kind, params))
 
 
 @command(app, "logs", output=True)

@@ -85,8 +85,8 @@ def validate_cmd(opts: Options, lab: LabArg) -> None:
     if opts.json:
         render.print_json(out, {"lab": spec.name, "valid": True, "resources": spec.order})
     else:
-        out.print(
-            f"[green]✓[/] {spec.path.name}: lab '{spec.name}' is valid "
+        typer.echo(  # one plain line: no need to import rich's console for it
+            f"{typer.style('✓', fg='green')} {spec.path.name}: lab '{spec.name}' is valid "
             f"({len(spec.resources)} resources, {len(spec.checks)} checks)"
         )
 

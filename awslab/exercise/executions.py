@@ -258,14 +258,16 @@ def start_execution(
     lab: DeployedLab,
     input_value: Any = None,
     *,
+    state_machine: str | None = None,
     name: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> ExecutionResult:
-    """Start the lab's state machine with `input_value` (JSON-able; None means {}), wait up to
-    `timeout` seconds for it to end, and return its status, output and state tree."""
-    machine = pick_resource(lab, "stepfunctions.state_machine")
+    """Start the lab's state machine (the one named `state_machine` when it has several) with
+    `input_value` (JSON-able; None means {}), wait up to `timeout` seconds for it to end, and
+    return its status, output and state tree."""
+    machine = pick_resource(lab, "stepfunctions.state_machine", state_machine, option="--state-machine")
     arn = machine.attrs.get("arn") or ""
     sfn = target.client("stepfunctions")
     name = name or execution_name()

@@ -1,5 +1,5 @@
-"""`awslab call`: one HTTP request to a lab's API (an `apigateway.rest_api` url attribute), the way
-Postman or curl would send it, with urllib only."""
+"""`awslab call`: one HTTP request to a lab's API (the `url` attribute of a REST API, an HTTP API or a
+function URL), the way Postman or curl would send it, with urllib only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from awslab.errors import ExerciseError, UsageError
+from awslab.exercise.defaults import HTTP_KINDS
 from awslab.exercise.labs import DeployedLab, pick_resource
 from awslab.resources.base import Record
 
@@ -59,8 +60,8 @@ def parse_headers(values: list[str] | None) -> dict[str, str]:
 
 
 def api_record(lab: DeployedLab, api: str | None = None) -> Record:
-    """The lab's REST API (the one named `api` when it has several) with a url."""
-    record = pick_resource(lab, "apigateway.rest_api", api, option="--api")
+    """The lab's API or function URL (the one named `api` when it has several) with a url."""
+    record = pick_resource(lab, HTTP_KINDS, api, option="--api")
     if not record.attrs.get("url"):
         raise ExerciseError(
             f"API '{record.logical}' of lab '{lab.name}' has no stage URL",

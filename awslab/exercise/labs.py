@@ -1,10 +1,8 @@
 """Finding what to act on: the deployed lab that has the kind a command needs (or the one named
-with `--lab`), and the resource of that kind in it, from the state file alone; and the JSON
-values commands take as options."""
+with `--lab`), and the resource of that kind in it, from the state file alone."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +12,11 @@ from awslab.errors import ExerciseError, UsageError
 from awslab.resources.base import Record
 from awslab.state import LabState, StateStore
 
-# What a kind is called in messages, and the built-in lab (DESIGN.md section 8) that has one.
+# What a kind is called in messages.
 KIND_LABELS = {
     "apigateway.rest_api": "an API",
+    "apigateway.http_api": "an HTTP API",
+    "lambda.url": "a function URL",
     "sqs.queue": "an SQS queue",
     "sns.topic": "an SNS topic",
     "stepfunctions.state_machine": "a state machine",
@@ -24,17 +24,35 @@ KIND_LABELS = {
     "lambda.function": "a Lambda function",
     "dynamodb.table": "a table",
 }
-BUILTIN_LAB_FOR = {
-    "apigateway.rest_api": "crud",
-    "sqs.queue": "messaging",
-    "sns.topic": "messaging",
-    "stepfunctions.state_machine": "workflow",
-    "s3.notification": "image",
-}
 
 
 def label(kind: str) -> str:
     return KIND_LABELS.get(kind, f"a {kind}")
+
+
+def builtin_lab_with(accepts: Callable[[Mapping[str, Any]], bool]) -> str | None:
+    """The first built-in lab (by name) whose spec `accepts`: the one to suggest deploying. Read
+    as plain YAML, on the error path only."""
+    import yaml
+
+    from awslab.lab_index import builtin_labs
+
+    for name, path in builtin_labs().items():
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and accepts(data):
+            return name
+    return None
+
+
+def has_kind(spec: Mapping[str, Any], kinds: Iterable[str]) -> bool:
+    resources = spec.get("resources")
+    wanted = set(kinds)
+    return isinstance(resources, dict) and any(
+        isinstance(r, dict) and r.get("type") in wanted for r in resources.values()
+    )
 
 
 @dataclass
@@ -44,11 +62,12 @@ class DeployedLab:
     name: str
     state: LabState
 
-    def records(self, kind: str) -> list[Record]:
-        return [r for _, r in sorted(self.state.resources.items()) if r.kind == kind]
+    def records(self, kind: str | tuple[str, ...]) -> list[Record]:
+        kinds = (kind,) if isinstance(kind, str) else kind
+        return [r for _, r in sorted(self.state.resources.items()) if r.kind in kinds]
 
-    def has(self, kind: str) -> bool:
-        return any(r.kind == kind for r in self.state.resources.values())
+    def has(self, kind: str | tuple[str, ...]) -> bool:
+        return bool(self.records(kind))
 
     def record(self, logical: str) -> Record | None:
         return self.state.resources.get(logical)
@@ -95,12 +114,17 @@ def pick_lab(
     where: str,
     what: str,
     accepts: Callable[[DeployedLab], bool],
-    suggest: str | None,
+    suggest: str | Callable[[], str | None] | None,
 ) -> DeployedLab:
     """The lab named `lab`, or the one deployed lab that `accepts`. `what` names what it needs
-    ("an SQS queue (sqs.queue)"); `suggest` is the built-in lab to deploy when none has it."""
+    ("an SQS queue (sqs.queue)"); `suggest` is the built-in lab to deploy when none has it (or
+    finds it: it is called only then)."""
     labs = {name: DeployedLab(name, state) for name, state in sorted(store.deployed.items())}
-    up_hint = f"run 'awslab up {suggest}' first" if suggest else "deploy a lab that does with 'awslab up'"
+
+    def up_hint() -> str:
+        lab_name = suggest() if callable(suggest) else suggest
+        return f"run 'awslab up {lab_name}' first" if lab_name else "deploy a lab that does with 'awslab up'"
+
     if lab is not None:
         chosen = labs.get(lab)
         if chosen is None:
@@ -111,12 +135,12 @@ def pick_lab(
             )
         if not accepts(chosen):
             others = [n for n, d in labs.items() if accepts(d)]
-            hint = f"labs that do: {', '.join(others)}" if others else up_hint
+            hint = f"labs that do: {', '.join(others)}" if others else up_hint()
             raise UsageError(f"lab '{lab}' does not have {what}", hint=hint)
         return chosen
     candidates = [d for d in labs.values() if accepts(d)]
     if not candidates:
-        raise UsageError(f"no lab deployed on {where} has {what}", hint=up_hint)
+        raise UsageError(f"no lab deployed on {where} has {what}", hint=up_hint())
     if len(candidates) > 1:
         names = ", ".join(d.name for d in candidates)
         raise UsageError(
@@ -126,15 +150,18 @@ def pick_lab(
     return candidates[0]
 
 
-def pick_lab_with(store: StateStore, kind: str, lab: str | None, *, where: str) -> DeployedLab:
-    """The lab (named, or the only one) that has a resource of `kind`."""
+def pick_lab_with(
+    store: StateStore, kind: str | tuple[str, ...], lab: str | None, *, where: str
+) -> DeployedLab:
+    """The lab (named, or the only one) that has a resource of `kind` (or of one of the kinds)."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     return pick_lab(
         store,
         lab,
         where=where,
-        what=f"{label(kind)} ({kind})",
-        accepts=lambda d: d.has(kind),
-        suggest=BUILTIN_LAB_FOR.get(kind),
+        what=f"{label(kinds[0])} ({kinds[0]})" if len(kinds) == 1 else " or ".join(label(k) for k in kinds),
+        accepts=lambda d: d.has(kinds),
+        suggest=lambda: builtin_lab_with(lambda spec: has_kind(spec, kinds)),
     )
 
 
@@ -149,24 +176,26 @@ def lab_named(store: StateStore, lab: str, *, where: str) -> DeployedLab:
     return DeployedLab(lab, state)
 
 
-def pick_resource(lab: DeployedLab, kind: str, logical: str | None = None, *, option: str = "") -> Record:
-    """The lab's one resource of `kind`, or the one named `logical`; several -> UsageError."""
+def pick_resource(
+    lab: DeployedLab, kind: str | tuple[str, ...], logical: str | None = None, *, option: str = ""
+) -> Record:
+    """The lab's one resource of `kind` (or of one of the kinds), or the one named `logical`;
+    several -> UsageError naming the option that picks one."""
     records = lab.records(kind)
+    what = kind if isinstance(kind, str) else " / ".join(kind)
     if logical is not None:
         match = [r for r in records if r.logical == logical]
         if not match:
             raise UsageError(
-                f"lab '{lab.name}' has no {kind} named '{logical}'", hint=_choices(r.logical for r in records)
+                f"lab '{lab.name}' has no {what} named '{logical}'", hint=_choices(r.logical for r in records)
             )
         return ready(lab, match[0])
     if not records:
-        raise UsageError(f"lab '{lab.name}' has no {kind}")
+        raise UsageError(f"lab '{lab.name}' has no {what}")
     if len(records) > 1:
-        how = f"name one with {option}" if option else "name one"
-        raise UsageError(
-            f"lab '{lab.name}' has several {kind} resources: {', '.join(r.logical for r in records)}",
-            hint=how,
-        )
+        names = [r.logical for r in records]
+        how = f"pick one with {option}, e.g. {option} {names[0]}" if option else "name one"
+        raise UsageError(f"lab '{lab.name}' has several {what} resources: {', '.join(names)}", hint=how)
     return ready(lab, records[0])
 
 
@@ -184,15 +213,3 @@ def function_record(lab: DeployedLab, function: str) -> Record:
 def _choices(names: Iterable[str]) -> str:
     names = list(names)
     return f"it has: {', '.join(names)}" if names else "it has none"
-
-
-# ---- values given on the command line ---------------------------------------------------
-def parse_json_option(text: str, option: str) -> Any:
-    """The JSON value of an option such as --json, --payload or --input; UsageError naming it."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{option} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            hint=f'quote it for the shell, e.g. {option} \'{{"id": "1"}}\'',
-        ) from None

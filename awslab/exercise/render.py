@@ -1,5 +1,5 @@
 """Terminal rendering of the exercise commands' results: the response, and the effect downstream
-(the rows consumers wrote, the thumbnail, the state tree). No logic, no AWS calls; JSON output
+(the rows consumers wrote, the lab's summary of a row, the state tree). No logic, no AWS calls; JSON output
 is each result's `to_dict()` through `awslab.render.print_json`."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from awslab.exercise.attributes import MessageAttribute
 from awslab.exercise.checks import CheckReport, CheckResult
 from awslab.exercise.effects import Effects
 from awslab.exercise.executions import ExecutionResult, StateNode
@@ -132,10 +133,18 @@ def send_view(res: SendResult) -> RenderableType:
             Text.from_markup(
                 f"[bold green]✓[/] sent [bold]{escape(m.message_id)}[/] to queue "
                 f"[bold]{escape(res.queue)}[/] [dim]{escape(_one_line(m.body, 120))}[/]"
+                + _attributes_text(res.attributes)
             )
         )
         parts += _rows(m.effects) if m.effects else [_nothing(res.effects, hint)]
     return Group(*parts)
+
+
+def _attributes_text(attributes: Mapping[str, MessageAttribute]) -> str:
+    if not attributes:
+        return ""
+    shown = ", ".join(f"{name}={a.value}" for name, a in attributes.items())
+    return f" [dim]with attributes {escape(shown)}[/]"
 
 
 def publish_view(res: PublishResult) -> RenderableType:
@@ -143,6 +152,7 @@ def publish_view(res: PublishResult) -> RenderableType:
         Text.from_markup(
             f"[bold green]✓[/] published [bold]{escape(res.message_id)}[/] to topic "
             f"[bold]{escape(res.topic)}[/] [dim]{escape(_one_line(res.body, 120))}[/]"
+            + _attributes_text(res.attributes)
         )
     ]
     if not res.subscribers:
@@ -153,7 +163,9 @@ def publish_view(res: PublishResult) -> RenderableType:
         parts.append(
             Text.from_markup(f"  subscriber [bold]{escape(s.protocol)}[/] {escape(who)}{escape(via)}")
         )
-        if s.effects:
+        if not s.delivered:
+            parts.append(Text("    not delivered: its filter policy does not match", style="dim"))
+        elif s.effects:
             parts += _rows(s.effects, indent="    ")
         elif s.tables:
             parts.append(
@@ -225,14 +237,16 @@ def execution_view(res: ExecutionResult) -> RenderableType:
 
 
 # ---- upload -----------------------------------------------------------------------------
-def upload_view(res: UploadResult) -> RenderableType:
+def upload_view(res: UploadResult, summary: Iterable[str] = ()) -> RenderableType:
+    """The upload and the row written; `summary`: the lab's lines about that row (its upload
+    checks' `summary` templates, filled in)."""
     parts: list[RenderableType] = []
     if res.mode == "api":
         ok = res.status is not None and 200 <= res.status < 300
         style = "green" if ok else "red"
         parts.append(
             Text.from_markup(
-                f"[bold {style}]HTTP {res.status}[/] POST /files "
+                f"[bold {style}]HTTP {res.status}[/] {escape(res.route or '')} "
                 f"[bold]{escape(res.filename)}[/] ({res.size} bytes, "
                 f"{escape(res.content_type)}) [dim]{_ms(res.elapsed_ms)}[/]"
             )
@@ -254,16 +268,7 @@ def upload_view(res: UploadResult) -> RenderableType:
         )
         return Group(*parts)
     parts.append(Text.from_markup(f"  [green]→[/] record in [bold]{escape(str(res.table))}[/]"))
-    if "thumbnail_width" in rec:
-        parts.append(
-            Text.from_markup(
-                f"  thumbnail [bold]{rec.get('thumbnail_width')}x{rec.get('thumbnail_height')}[/] "
-                f"({rec.get('thumbnail_size')} bytes) at s3://{escape(str(rec.get('thumbnail_bucket')))}/"
-                f"{escape(str(rec.get('thumbnail_key')))} from {rec.get('width')}x{rec.get('height')}"
-            )
-        )
-    elif rec.get("status") == "rejected":
-        parts.append(Text.from_markup(f"  [red]rejected[/]: {escape(str(rec.get('reason', '')))}"))
+    parts += [Text(f"  {line}", style="bold") for line in summary]
     parts.append(record_table(rec))
     return Group(*parts)
 
@@ -289,15 +294,11 @@ def check_line(r: CheckResult) -> str:
 
 def checks_table(report: CheckReport) -> Table:
     t = Table(title=f"Checks of lab '{report.lab}'", title_justify="left")
-    for col, kw in (
-        ("#", {"justify": "right"}),
-        ("check", {}),
-        ("action", {}),
-        ("result", {}),
-        ("time", {"justify": "right"}),
-        ("detail", {"overflow": "fold"}),
-    ):
-        t.add_column(col, **kw)
+    t.add_column("#", justify="right")
+    for col in ("check", "action", "result"):
+        t.add_column(col)
+    t.add_column("time", justify="right")
+    t.add_column("detail", overflow="fold")
     for r in report.results:
         t.add_row(
             str(r.index),

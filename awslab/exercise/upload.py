@@ -1,35 +1,35 @@
-"""`awslab upload FILE`: through the upload lab's API (`POST /files`, JSON with the content in
-base64), or into the image lab's notified bucket (`uploads/<filename>`), then the row the
-Lambda wrote: the file's metadata, or the thumbnail's size."""
+"""`awslab upload FILE`: through a route of the lab's API that takes files (the route a lab's
+`upload` check names, or `--route`: a JSON body with the file's name, its content in base64 and
+its content type), or into the bucket of the lab's S3 notification (under the notification's
+prefix); then the row the Lambda wrote."""
 
 from __future__ import annotations
 
 import base64
 import mimetypes
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from awslab.errors import ExerciseError, SpecError, UsageError
-from awslab.exercise.effects import DEFAULT_TIMEOUT, snapshot, wait_for_effects
-from awslab.exercise.http import call
+from botocore.exceptions import ClientError
+
+from awslab.errors import ExerciseError, UsageError
+from awslab.exercise.defaults import EFFECTS_TIMEOUT as DEFAULT_TIMEOUT
+from awslab.exercise.defaults import HTTP_KINDS
+from awslab.exercise.effects import snapshot, wait_for_effects
+from awslab.exercise.http import api_record, call, is_method
 from awslab.exercise.labs import DeployedLab, pick_lab, ready
-from awslab.resources.apigateway import parse_route
 from awslab.resources.base import Record
-from awslab.spec import load_spec, resolve
 from awslab.state import StateStore
 from awslab.target import Target
-
-UPLOAD_ROUTE = "POST /files"
-UPLOAD_PREFIX = "uploads/"
 
 
 @dataclass
 class UploadResult:
     lab: str
-    mode: str  # "api" (POST /files) or "s3" (object into the notified bucket)
+    mode: str  # "api" (a route of the API) or "s3" (an object into the notified bucket)
     filename: str
     size: int
     content_type: str
@@ -40,6 +40,7 @@ class UploadResult:
     record: dict[str, Any] | None  # the row the Lambda wrote
     table: str | None  # its table (logical name)
     elapsed_ms: float
+    route: str | None = None  # the route it was sent to (api): POST /files
 
     @property
     def ok(self) -> bool:
@@ -52,75 +53,54 @@ class UploadResult:
 
 
 # ---- which lab, which way ---------------------------------------------------------------
-def spec_fields(lab: DeployedLab, logical: str) -> Mapping[str, Any] | None:
-    """A resource's fields in the lab's spec file; None when the spec cannot say: the file is
-    gone, is invalid now, or no longer has that resource (the spec moved on since `up`)."""
-    if lab.spec_path is None:
-        return None
-    try:
-        resource = load_spec(lab.spec_path).resources.get(logical)
-    except SpecError:
-        return None
-    return resource.fields if resource is not None else None
+def parse_route(route: str) -> tuple[str, str]:
+    """'POST /files' -> ('POST', '/files'); UsageError when it is not METHOD /path."""
+    method, _, path = route.strip().partition(" ")
+    path = path.strip()
+    if not is_method(method) or not path.startswith("/"):
+        raise UsageError(f"route {route!r} is not 'METHOD /path'", hint="e.g. --route 'POST /files'")
+    return method.upper(), path
 
 
-def api_routes(target: Target, lab: DeployedLab, api: Record) -> set[str]:
-    """'METHOD /path' of every route of an API: from the lab's spec, else from API Gateway."""
-    fields = spec_fields(lab, api.logical)
-    if fields is not None:  # a valid spec's routes parse
-        return {" ".join(parse_route(k)) for k in fields.get("routes", {})}
-    api_id = api.attrs.get("id")
-    if not api_id:
-        return set()
-    pages = (
-        target.client("apigateway")
-        .get_paginator("get_resources")
-        .paginate(restApiId=api_id, embed=["methods"])
-    )
-    return {
-        f"{m} {r['path']}"
-        for page in pages
-        for r in page.get("items", [])
-        for m in r.get("resourceMethods", {})
-    }
+def takes_uploads(lab: DeployedLab, route: str | None) -> bool:
+    """Whether `upload` can send the lab a file: it has an S3 notification, or an API and a route."""
+    return lab.has("s3.notification") or (route is not None and any(lab.has(k) for k in HTTP_KINDS))
 
 
-def upload_api(target: Target, lab: DeployedLab) -> Record | None:
-    """The lab's API that takes `POST /files`, if any."""
-    for api in lab.records("apigateway.rest_api"):
-        if UPLOAD_ROUTE in api_routes(target, lab, api):
-            return api
-    return None
-
-
-def pick_upload_lab(store: StateStore, target: Target, lab: str | None, *, where: str) -> DeployedLab:
+def pick_upload_lab(
+    store: StateStore, lab: str | None, *, where: str, route_of: Callable[[DeployedLab], str | None]
+) -> DeployedLab:
+    """The lab (named, or the only one) that takes uploads; `route_of` says which route of a lab's
+    API takes files (from `--route`, or the lab's `upload` checks), if any."""
     return pick_lab(
         store,
         lab,
         where=where,
-        what=f"an upload API ({UPLOAD_ROUTE}) or an S3 notification",
-        accepts=lambda d: d.has("s3.notification") or upload_api(target, d) is not None,
+        what="an upload route (an upload check naming it, or --route) or an S3 notification",
+        accepts=lambda d: takes_uploads(d, route_of(d)),
         suggest="upload",
     )
 
 
-def notification_bucket(lab: DeployedLab, record: Record) -> str:
-    """The bucket an s3.notification watches: from its attrs, else its spec field resolved."""
-    for key in ("bucket", "bucket_name"):
-        if record.attrs.get(key):
-            return str(record.attrs[key])
-    fields = spec_fields(lab, record.logical)
-    if fields is not None and fields.get("bucket"):
-        try:
-            bucket = resolve(fields["bucket"], lab.attrs())
-        except KeyError:  # it names a resource or attribute the state does not record
-            bucket = None
-        if isinstance(bucket, str) and bucket:
-            return bucket
-    raise ExerciseError(
-        f"cannot tell which bucket s3.notification '{record.logical}' of lab '{lab.name}' watches",
-        hint=f"run 'awslab up {lab.name}' to refresh its state",
-    )
+def notification_target(target: Target, lab: DeployedLab, record: Record) -> tuple[str, str]:
+    """(bucket, key prefix) of an s3.notification: the bucket from its attrs, the prefix from the
+    bucket's live notification configuration (the entry whose Id is the notification's)."""
+    bucket = record.attrs.get("bucket") or record.attrs.get("bucket_name")
+    if not bucket:
+        raise ExerciseError(
+            f"cannot tell which bucket s3.notification '{record.logical}' of lab '{lab.name}' watches",
+            hint=f"run 'awslab up {lab.name}' to refresh its state",
+        )
+    entry_id = record.attrs.get("id") or record.physical
+    try:
+        conf = target.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+    except ClientError:
+        conf = {}
+    for entry in conf.get("LambdaFunctionConfigurations", []):
+        if entry.get("Id") == entry_id:
+            rules = entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+            return str(bucket), next((str(r["Value"]) for r in rules if r["Name"].lower() == "prefix"), "")
+    return str(bucket), str(record.attrs.get("prefix") or "")
 
 
 # ---- uploading --------------------------------------------------------------------------
@@ -129,10 +109,13 @@ def upload(
     lab: DeployedLab,
     file: Path,
     *,
+    route: str | None = None,
+    api: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] | None = None,
 ) -> UploadResult:
-    """Upload `file` the way the lab takes files, and wait up to `timeout` s for its row."""
+    """Upload `file` to `route` (METHOD /path) of the lab's API (the one named `api` when it has
+    several), or with no route into its notified bucket; wait up to `timeout` s for its row."""
     file = Path(file).expanduser()
     try:
         content = file.read_bytes()
@@ -140,33 +123,36 @@ def upload(
         raise UsageError(f"cannot read {file}: {exc.strerror}") from None
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     kwargs: dict[str, Any] = {"timeout": timeout, **({"sleep": sleep} if sleep else {})}
+    if route is not None:
+        method, path = parse_route(route)
+        return _to_api(
+            lab, api_record(lab, api), method, path, file.name, content, content_type, target, **kwargs
+        )
     notifications = lab.records("s3.notification")
-    if notifications:
-        return _to_bucket(
-            target, lab, ready(lab, notifications[0]), file.name, content, content_type, **kwargs
-        )
-    api = upload_api(target, lab)
-    if api is None:
+    if not notifications:
         raise UsageError(
-            f"lab '{lab.name}' takes no uploads: it has no {UPLOAD_ROUTE} route and no S3 notification"
+            f"lab '{lab.name}' takes no uploads this way: no route was given and it has no S3 notification",
+            hint="name the route of its API that takes files, e.g. --route 'POST /files'",
         )
-    return _to_api(target, lab, ready(lab, api), file.name, content, content_type, **kwargs)
+    return _to_bucket(target, lab, ready(lab, notifications[0]), file.name, content, content_type, **kwargs)
 
 
 def _to_api(
-    target: Target,
     lab: DeployedLab,
     api: Record,
+    method: str,
+    path: str,
     filename: str,
     content: bytes,
     content_type: str,
+    target: Target,
     **wait: Any,
 ) -> UploadResult:
     start = time.perf_counter()
     resp = call(
         api.attrs.get("url", ""),
-        "POST",
-        "/files",
+        method,
+        path,
         json_body={
             "filename": filename,
             "content": base64.b64encode(content).decode(),
@@ -193,6 +179,7 @@ def _to_api(
         record,
         table,
         round((time.perf_counter() - start) * 1000, 1),
+        f"{method} {path}",
     )
 
 
@@ -205,8 +192,7 @@ def _to_bucket(
     content_type: str,
     **wait: Any,
 ) -> UploadResult:
-    bucket = notification_bucket(lab, notification)
-    prefix = str(notification.attrs.get("prefix") or UPLOAD_PREFIX)
+    bucket, prefix = notification_target(target, lab, notification)
     key = prefix + filename
     tables = lab.tables()
     baseline = snapshot(target, tables)  # the same file again rewrites its row: only a new row counts

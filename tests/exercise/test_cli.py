@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from awslab.state import StateStore
@@ -167,3 +168,66 @@ def test_logs_follow_stops_quietly_on_ctrl_c(state_path: Path, monkeypatch: pyte
     assert result.exit_code == 0, result.output
     assert "a new line" in result.stdout and "following /aws/lambda/" in result.stderr
     assert "interrupted" not in result.stderr
+
+
+def test_function_queue_topic_and_state_machine_options(
+    state_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each command picks among several resources of a lab with an option; bodies come inline,
+    from a file or from standard input."""
+    from awslab.exercise import executions, invoke, messages
+
+    calls: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def fake(name: str) -> Any:
+        def run(target: Any, lab: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append((name, args, kwargs))
+            raise typer.Exit(0)  # what was asked is all this test looks at
+
+        return run
+
+    monkeypatch.setattr(invoke, "invoke", fake("invoke"))
+    monkeypatch.setattr(messages, "send_message", fake("send"))
+    monkeypatch.setattr(messages, "publish", fake("publish"))
+    monkeypatch.setattr(executions, "start_execution", fake("execution"))
+    add_lab(store_at(state_path), "lab", fn_rec("a"), fn_rec("b"), rec("sqs.queue", "q1"), rec("sqs.queue", "q2"),
+            rec("sns.topic", "t1"), rec("stepfunctions.state_machine", "m1"))  # fmt: skip
+    event = tmp_path / "event.json"
+    event.write_text('{"Records": []}')
+    result = cli(state_path, "invoke", "lab")
+    assert result.exit_code == 2 and "several lambda.function resources: a, b" in result.stderr
+    assert "--function a" in result.stderr
+    assert cli(state_path, "invoke", "lab", "--function", "b", "--payload", f"@{event}").exit_code == 0
+    assert calls[-1] == ("invoke", ("b", {"Records": []}), {})
+    from awslab.cli.main import app
+
+    result = CliRunner().invoke(app, ["invoke", "lab", "a", "--payload", "@-", "--target", "aws", "--state",
+                                      str(state_path)], input='{"from": "stdin"}')  # fmt: skip
+    assert result.exit_code == 0 and calls[-1] == ("invoke", ("a", {"from": "stdin"}), {})
+    body = tmp_path / "body.txt"
+    body.write_text("from a file")
+    assert cli(state_path, "send-message", f"@{body}", "--queue", "q2", "-a", "colour=red").exit_code == 0
+    name, args, kwargs = calls[-1]
+    assert name == "send" and args == ("from a file", 1) and kwargs["queue"] == "q2"
+    assert kwargs["attributes"]["colour"].value == "red"
+    assert cli(state_path, "publish", "--topic", "t1", "--attribute", "n:Number=2").exit_code == 0
+    assert calls[-1][2]["topic"] == "t1" and calls[-1][2]["attributes"]["n"].data_type == "Number"
+    assert cli(state_path, "start-execution", "--state-machine", "m1", "--input", f"@{event}").exit_code == 0
+    assert calls[-1][1] == ({"Records": []},) and calls[-1][2]["state_machine"] == "m1"
+    result = cli(state_path, "publish", "--attribute", "n:Number=two")
+    assert result.exit_code == 2 and "'two' is not a number" in result.stderr
+    result = cli(state_path, "invoke", "lab", "--payload", f"@{tmp_path / 'none.json'}")
+    assert result.exit_code == 2 and "cannot read the file" in result.stderr
+
+
+def test_call_reaches_an_http_api_or_a_function_url(state_path: Path, api: Api) -> None:
+    add_lab(store_at(state_path), "web", rec("apigateway.http_api", "http", url=api.url),
+            rec("lambda.url", "fn-url", url=api.url + "/fn"))  # fmt: skip
+    result = cli(state_path, "call", "GET", "/echo")
+    assert (
+        result.exit_code == 2
+        and "several apigateway.rest_api / apigateway.http_api / lambda.url" in result.stderr
+    )
+    result = cli(state_path, "call", "web", "GET", "/echo", "--api", "fn-url", "-o", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["json"]["path"] == "/dev/fn/echo"

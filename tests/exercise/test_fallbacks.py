@@ -1,28 +1,29 @@
 """Where an exercise command cannot learn something the first way, it falls back on purpose, and
-only for the failures that mean "this source cannot say": a spec that moved on since `up` (the
-live API is asked instead), a function the target does not know (any table may be written)."""
+only for the failures that mean "this source cannot say": a spec that moved on since `up` (no
+upload route from it: `--route` is needed), a function the target does not know (any table may
+be written)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from awslab.errors import ExerciseError
 from awslab.exercise.messages import _writer_tables
-from awslab.exercise.upload import api_routes, notification_bucket
 from awslab.state import StateStore
 from awslab.target import Target
 
-from .conftest import add_lab, fn_rec, make_table, rec
-from .test_upload import _live_api
+from .conftest import Api, add_lab, api_rec, fn_rec, make_table
 
 SPEC = (
     "name: up\nresources:\n"
     "  fn: {type: lambda.function, code: code, role: 'arn:aws:iam::123456789012:role/r'}\n"
-    "  api: {type: apigateway.rest_api, routes: {'GET /from-spec': fn}}\n"
-    "  in: {type: s3.bucket}\n"
-    "  on-upload: {type: s3.notification, bucket: '${in.name}', function: '${fn.arn}'}\n"
+    "  api: {type: apigateway.rest_api, routes: {'POST /files': fn}}\n"
+    "checks:\n"
+    "  - {upload: hello.txt, route: POST /files, expect: {status: 201}}\n"
 )
 
 
@@ -34,36 +35,37 @@ def spec(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("moved_on", ["invalid", "without the api", "deleted"])
-def test_routes_come_from_the_live_api_when_the_spec_moved_on(
-    target: Target, store: StateStore, spec: Path, moved_on: str
+def _upload(state: Path, file: Path, *args: str) -> Any:
+    from awslab.cli.main import app
+
+    cmd = ["upload", str(file), *args, "--wait", "0", "--target", "aws", "--state", str(state), "-o", "json"]
+    return CliRunner().invoke(app, cmd)
+
+
+@pytest.mark.parametrize("moved_on", ["invalid", "deleted"])
+def test_the_upload_route_comes_from_the_spec_or_the_option(
+    mocked_aws: None, tmp_path: Path, api: Api, spec: Path, moved_on: str
 ) -> None:
-    api_id = _live_api(target, [("POST", "/files")])
-    api = rec("apigateway.rest_api", "api", id=api_id, url="http://x")
-    lab = add_lab(store, "up", api, spec=str(spec))
-    assert api_routes(target, lab, api) == {"GET /from-spec"}  # the spec is asked first
+    state = tmp_path / "state.json"
+    add_lab(
+        StateStore(state, {"kind": "aws", "region": "us-east-1"}),
+        "up",
+        api_rec("api", api.url),
+        spec=str(spec),
+    )
+    file = tmp_path / "hello.txt"
+    file.write_text("hello")
+    result = _upload(state, file)
+    assert json.loads(result.stdout)["route"] == "POST /files"  # the spec's upload check names it
+    assert api.requests[-1]["method"] == "POST" and api.requests[-1]["path"] == "/dev/files"
     if moved_on == "invalid":
-        spec.write_text(SPEC + "  broken: {type: no.such.kind}\n")
-    elif moved_on == "without the api":
-        spec.write_text(
-            SPEC.replace("  api: {type: apigateway.rest_api, routes: {'GET /from-spec': fn}}\n", "")
-        )
+        spec.write_text(SPEC + "  - {upload: hello.txt, route: nonsense}\n")
     else:
         spec.unlink()
-    assert api_routes(target, lab, api) == {"POST /files"}
-
-
-def test_a_bucket_the_spec_names_through_an_unrecorded_resource_is_an_error(
-    store: StateStore, spec: Path
-) -> None:
-    notification = rec("s3.notification", "on-upload")
-    lab = add_lab(store, "up", notification, spec=str(spec))  # the bucket 'in' is not recorded
-    with pytest.raises(ExerciseError, match=r"cannot tell which bucket s3\.notification 'on-upload'"):
-        notification_bucket(lab, notification)
-    lab = add_lab(
-        store, "up", notification, rec("s3.bucket", "in", name="awslab-up-in-abc123"), spec=str(spec)
-    )
-    assert notification_bucket(lab, notification) == "awslab-up-in-abc123"
+    result = _upload(state, file)
+    assert result.exit_code == 2 and "has an upload route" in result.stderr
+    result = _upload(state, file, "--route", "PUT /files")
+    assert json.loads(result.stdout)["route"] == "PUT /files" and api.requests[-1]["method"] == "PUT"
 
 
 def test_tables_of_a_function_the_target_does_not_know_are_all_of_the_lab(
@@ -75,17 +77,24 @@ def test_tables_of_a_function_the_target_does_not_know_are_all_of_the_lab(
 
 
 def test_a_bug_while_reading_the_spec_is_not_swallowed(
-    target: Target, store: StateStore, spec: Path, monkeypatch: pytest.MonkeyPatch
+    mocked_aws: None, tmp_path: Path, api: Api, spec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only "the spec cannot say" falls back; anything else is a bug and shows as one."""
-    api = rec("apigateway.rest_api", "api", id="x", url="http://x")
-    lab = add_lab(store, "up", api, rec("s3.notification", "on-upload"), spec=str(spec))
+    state = tmp_path / "state.json"
+    add_lab(
+        StateStore(state, {"kind": "aws", "region": "us-east-1"}),
+        "up",
+        api_rec("api", api.url),
+        spec=str(spec),
+    )
 
     def broken(_path: object) -> None:
         raise TypeError("a bug")
 
-    monkeypatch.setattr("awslab.exercise.upload.load_spec", broken)
-    with pytest.raises(TypeError, match="a bug"):
-        api_routes(target, lab, api)
-    with pytest.raises(TypeError, match="a bug"):
-        notification_bucket(lab, lab.records("s3.notification")[0])
+    monkeypatch.setattr("awslab.spec.load_spec", broken)
+    file = tmp_path / "hello.txt"
+    file.write_text("hello")
+    result = _upload(state, file)
+    assert (
+        result.exit_code == 1 and "a bug" in result.stderr and "looks like a bug in awslab" in result.stderr
+    )

@@ -8,7 +8,6 @@ from awslab.errors import ExerciseError, UsageError
 from awslab.exercise.labs import (
     function_record,
     lab_named,
-    parse_json_option,
     pick_lab_with,
     pick_resource,
 )
@@ -79,7 +78,7 @@ def test_pick_resource_one_several_named(store: StateStore) -> None:
     lab = add_lab(store, "two", api_rec("public", "http://a"), api_rec("admin", "http://b"))
     with pytest.raises(UsageError) as e:
         pick_resource(lab, "apigateway.rest_api", option="--api")
-    assert "admin, public" in str(e.value) and e.value.hint == "name one with --api"
+    assert "admin, public" in str(e.value) and e.value.hint == "pick one with --api, e.g. --api admin"
     assert pick_resource(lab, "apigateway.rest_api", "admin").attrs["url"] == "http://b"
     with pytest.raises(UsageError, match=r"no apigateway\.rest_api named 'nope'") as e:
         pick_resource(lab, "apigateway.rest_api", "nope")
@@ -110,11 +109,3 @@ def test_logical_of_arns_and_urls(store: StateStore) -> None:
     assert lab.logical_of(fn.attrs["arn"] + ":live") == "consumer"  # a qualified ARN
     assert lab.logical_of("http://q") == "orders"
     assert lab.logical_of("arn:aws:sqs:us-east-1:1:other") is None
-
-
-def test_json_options_name_the_option() -> None:
-    assert parse_json_option('{"a": [1, 2]}', "--json") == {"a": [1, 2]}
-    with pytest.raises(UsageError) as e:
-        parse_json_option("{a: 1}", "--payload")
-    assert str(e.value).startswith("--payload is not valid JSON")
-    assert e.value.exit_code == 2

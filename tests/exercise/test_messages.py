@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from awslab.errors import ExerciseError, UsageError
+from awslab.errors import UsageError
 from awslab.exercise.effects import Found
 from awslab.exercise.messages import (
     Subscriber,
@@ -142,8 +142,12 @@ def test_main_queue_is_the_one_a_consumer_reads(store: StateStore) -> None:
     lab = add_lab(
         store, "c", main, other, fn, event_source_rec("es1", fn, main), event_source_rec("es2", fn, other)
     )
-    with pytest.raises(ExerciseError, match="several queues with a consumer: main, other"):
+    with pytest.raises(UsageError, match="several queues with a consumer: main, other") as e:
         main_queue(lab)
+    assert e.value.hint == "pick one with --queue, e.g. --queue main"
+    assert main_queue(lab, "other") == (other, "consumer")  # --queue picks one
+    with pytest.raises(UsageError, match=r"lab 'c' has no sqs\.queue named 'nope'"):
+        main_queue(lab, "nope")
 
 
 def test_fifo_queue_gets_a_group(target: Target, store: StateStore) -> None:

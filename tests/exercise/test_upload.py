@@ -1,5 +1,6 @@
-"""upload: through an API's POST /files (a local server plays the upload Lambda) or into an
-image lab's notified bucket (a thread plays the resize Lambda), then the row written."""
+"""upload: through the API route a lab's upload check names (a local server plays the upload
+Lambda) or into an image lab's notified bucket under the notification's prefix (a thread plays the
+resize Lambda), then the row written."""
 
 from __future__ import annotations
 
@@ -14,31 +15,20 @@ from typing import Any
 import pytest
 
 from awslab.errors import ExerciseError, UsageError
-from awslab.exercise.upload import api_routes, notification_bucket, pick_upload_lab, upload, upload_api
+from awslab.exercise.actions.upload import summaries, upload_route
+from awslab.exercise.upload import notification_target, parse_route, pick_upload_lab, upload
+from awslab.spec import load_spec
 from awslab.state import StateStore
 from awslab.target import Target
 
 from .conftest import Api, add_lab, api_rec, background, make_table, put_item, rec
 
 WHERE = "the test cloud"
-
-
-def _live_api(target: Target, routes: list[tuple[str, str]]) -> str:
-    """A REST API on moto with these (method, path) routes; returns its id."""
-    apigw = target.client("apigateway")
-    api_id = apigw.create_rest_api(name="x")["id"]
-    root = next(r["id"] for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
-    ids = {"/": root}
-    for method, path in routes:
-        if path not in ids:
-            ids[path] = apigw.create_resource(restApiId=api_id, parentId=root, pathPart=path.strip("/"))["id"]
-        apigw.put_method(restApiId=api_id, resourceId=ids[path], httpMethod=method, authorizationType="NONE")
-    return api_id
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _upload_lab(target: Target, store: StateStore, api: Api, name: str = "upload") -> Any:
     table = make_table(target, "files", name)
-    api_id = _live_api(target, [("POST", "/files"), ("GET", "/files")])
 
     def post_files(req: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         body = json.loads(req["body"])
@@ -56,20 +46,15 @@ def _upload_lab(target: Target, store: StateStore, api: Api, name: str = "upload
         return 201, {"Content-Type": "application/json"}, json.dumps(row).encode()
 
     api.routes[("POST", "/files")] = post_files
-    return add_lab(store, name, table, _with_id(api_rec("api", api.url), api_id))
-
-
-def _with_id(record: Any, api_id: str) -> Any:
-    record.attrs["id"] = api_id
-    return record
+    return add_lab(store, name, table, api_rec("api", api.url))
 
 
 def test_upload_through_the_api(target: Target, store: StateStore, api: Api, tmp_path: Path) -> None:
     lab = _upload_lab(target, store, api)
     f = tmp_path / "notes.txt"
     f.write_text("hello upload")
-    res = upload(target, lab, f, timeout=5)
-    assert res.ok and res.mode == "api" and res.status == 201
+    res = upload(target, lab, f, route="POST /files", timeout=5)
+    assert res.ok and res.mode == "api" and res.status == 201 and res.route == "POST /files"
     assert res.content_type == "text/plain" and res.size == 12
     sent = json.loads(api.requests[-1]["body"])
     assert sent["filename"] == "notes.txt" and base64.b64decode(sent["content"]) == b"hello upload"
@@ -89,7 +74,7 @@ def test_an_api_refusal_is_not_ok(target: Target, store: StateStore, api: Api, t
     )
     f = tmp_path / "big.bin"
     f.write_bytes(b"\x00" * 10)
-    res = upload(target, lab, f, timeout=1)
+    res = upload(target, lab, f, route="post /files", timeout=1)
     assert (
         not res.ok and res.status == 413 and res.response == {"message": "too large"} and res.record is None
     )
@@ -168,64 +153,100 @@ def test_same_file_again_waits_for_a_new_record(target: Target, store: StateStor
     assert res.record is None and not res.ok
 
 
-def test_bucket_unknown(store: StateStore) -> None:
+def test_bucket_unknown(target: Target, store: StateStore) -> None:
     lab = add_lab(store, "image", rec("s3.notification", "on-upload"))
     with pytest.raises(ExerciseError, match="cannot tell which bucket"):
-        notification_bucket(lab, lab.records("s3.notification")[0])
+        notification_target(target, lab, lab.records("s3.notification")[0])
     lab = add_lab(store, "image", rec("s3.notification", "on-upload", bucket_name="b1"))
-    assert notification_bucket(lab, lab.records("s3.notification")[0]) == "b1"
+    assert notification_target(target, lab, lab.records("s3.notification")[0]) == ("b1", "")
 
 
-def test_bucket_from_the_spec_when_attrs_lack_it(store: StateStore, tmp_path: Path) -> None:
-    (tmp_path / "code").mkdir()
-    spec = tmp_path / "image.yaml"
-    spec.write_text(
-        "name: image\nresources:\n"
-        "  input: {type: s3.bucket}\n"
-        "  fn: {type: lambda.function, code: code, role: 'arn:aws:iam::123456789012:role/r'}\n"
-        "  on-upload: {type: s3.notification, bucket: '${input.name}', function: '${fn.arn}'}\n"
+def test_the_prefix_is_the_notification_s_own(target: Target, store: StateStore, tmp_path: Path) -> None:
+    """Not a prefix the exercise code knows for one lab: the one in the bucket's live configuration
+    under the notification's id."""
+    lab, _ = _image_lab(
+        target, store, {"id": "awslab-image-on-upload-abc123", "bucket": "awslab-image-input-abc123"}
     )
-    lab = add_lab(
-        store,
-        "image",
-        rec("s3.bucket", "input", name="awslab-image-input-abc123"),
-        rec("s3.notification", "on-upload"),
-        spec=str(spec),
+    s3 = target.client("s3")
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+    rules = [{"Name": "prefix", "Value": "incoming/"}]
+    s3.put_bucket_notification_configuration(
+        Bucket="awslab-image-input-abc123",
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"Id": "another", "LambdaFunctionArn": fn, "Events": ["s3:ObjectCreated:*"]},
+                {
+                    "Id": "awslab-image-on-upload-abc123",
+                    "LambdaFunctionArn": fn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": rules}},
+                },
+            ]
+        },
     )
-    assert notification_bucket(lab, lab.records("s3.notification")[0]) == "awslab-image-input-abc123"
+    note = lab.records("s3.notification")[0]
+    assert notification_target(target, lab, note) == ("awslab-image-input-abc123", "incoming/")
+    f = tmp_path / "a.png"
+    f.write_bytes(b"png")
+    res = upload(target, lab, f, timeout=0)
+    assert res.key == "incoming/a.png" and res.mode == "s3"
 
 
 def test_picking_the_upload_lab(target: Target, store: StateStore, api: Api) -> None:
-    crud_api = _with_id(api_rec("api", "http://crud"), _live_api(target, [("GET", "/items")]))
-    add_lab(store, "crud", crud_api)
+    add_lab(store, "crud", api_rec("api", "http://crud"))
+    routes = {"upload": "POST /files"}
+
+    def route_of(lab: Any) -> str | None:
+        return routes.get(lab.name)
+
     with pytest.raises(UsageError) as e:
-        pick_upload_lab(store, target, None, where=WHERE)
-    assert "no lab deployed on the test cloud has an upload API (POST /files) or an S3 notification" in str(
-        e.value
-    )
+        pick_upload_lab(store, None, where=WHERE, route_of=route_of)
+    assert "no lab deployed on the test cloud has an upload route" in str(e.value)
     assert e.value.hint == "run 'awslab up upload' first"
     _upload_lab(target, store, api)
-    assert pick_upload_lab(store, target, None, where=WHERE).name == "upload"
+    assert pick_upload_lab(store, None, where=WHERE, route_of=route_of).name == "upload"
     _image_lab(target, store)
     with pytest.raises(UsageError, match=r"several deployed labs have .*: image, upload"):
-        pick_upload_lab(store, target, None, where=WHERE)
-    assert pick_upload_lab(store, target, "image", where=WHERE).name == "image"
-    with pytest.raises(UsageError, match="lab 'crud' does not have an upload API"):
-        pick_upload_lab(store, target, "crud", where=WHERE)
+        pick_upload_lab(store, None, where=WHERE, route_of=route_of)
+    assert pick_upload_lab(store, "image", where=WHERE, route_of=route_of).name == "image"
+    with pytest.raises(UsageError, match="lab 'crud' does not have an upload route"):
+        pick_upload_lab(store, "crud", where=WHERE, route_of=route_of)
+    routes["crud"] = "POST /items"  # given with --route, any lab with an API takes files
+    assert pick_upload_lab(store, "crud", where=WHERE, route_of=route_of).name == "crud"
 
 
-def test_routes_from_the_spec(target: Target, store: StateStore, tmp_path: Path) -> None:
-    (tmp_path / "code").mkdir()
-    spec = tmp_path / "up.yaml"
-    spec.write_text(
-        "name: up\nresources:\n"
-        "  fn: {type: lambda.function, code: code, role: 'arn:aws:iam::123456789012:role/r'}\n"
-        "  api: {type: apigateway.rest_api, routes: {'post /files': fn, 'GET /files/{id}': fn}}\n"
+def test_a_lab_without_a_route_or_notification_takes_no_upload(
+    target: Target, store: StateStore, api: Api, tmp_path: Path
+) -> None:
+    lab = add_lab(store, "crud", api_rec("api", api.url))
+    f = tmp_path / "x.txt"
+    f.write_text("x")
+    with pytest.raises(UsageError, match="no route was given and it has no S3 notification") as e:
+        upload(target, lab, f)
+    assert e.value.hint is not None and "--route 'POST /files'" in e.value.hint
+    with pytest.raises(UsageError, match="route 'FETCH files' is not 'METHOD /path'"):
+        parse_route("FETCH files")
+    assert not api.requests
+
+
+def test_the_route_and_the_summary_come_from_the_lab_s_yaml() -> None:
+    """The upload lab's route and the image lab's thumbnail line are in their specs' upload
+    checks, not in the exercise code."""
+    upload_spec, image_spec = (
+        load_spec(REPO / "configs" / "upload.yaml"),
+        load_spec(REPO / "configs" / "image.yaml"),
     )
-    api = rec("apigateway.rest_api", "api", id="not-on-moto", url="http://x")
-    lab = add_lab(store, "up", api, spec=str(spec))
-    assert api_routes(target, lab, api) == {"POST /files", "GET /files/{id}"}
-    assert upload_api(target, lab) is api
+    assert upload_route(upload_spec.checks) == ("POST /files", None)
+    assert upload_route(image_spec.checks) == (None, None)  # the notified bucket, then
+    row = {"status": "done", "width": 640, "height": 480, "thumbnail_width": 256, "thumbnail_height": 192,
+           "thumbnail_size": 9000, "thumbnail_bucket": "out", "thumbnail_key": "thumbnails/p.jpg"}  # fmt: skip
+    assert summaries(image_spec.checks, row) == [
+        "thumbnail 256x192 (9000 bytes) at s3://out/thumbnails/p.jpg from 640x480"
+    ]
+    assert summaries(image_spec.checks, {"status": "rejected", "reason": "not an image"}) == [
+        "rejected: not an image"
+    ]
+    assert summaries(upload_spec.checks, row) == []
 
 
 def test_missing_file(target: Target, store: StateStore, tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 `--help` imports neither boto3 nor pydantic; `labs` and `validate` do not import boto3, botocore,
 moto or werkzeug (`labs` does not load the spec models either: it reads each spec's description
-and resource count); the console script flushes and ends without the interpreter's shutdown
-unless a thread is still running. Each command runs in a fresh interpreter: what a test process
+and resource count, nor pydantic); `validate` builds the models of the lab's own kinds only and no
+rich console; a command imports only its own command module; the console script flushes and ends
+without the interpreter's shutdown unless a thread is still running. Each command runs in a fresh interpreter: what a test process
 already imported says nothing."""
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def test_validate_needs_the_spec_models_but_no_cloud_sdk(tmp_path: Path) -> None
     assert report["code"] == 0 and "is valid" in report["stdout"]
     assert "awslab.spec" in report["modules"]
     assert _top(report["modules"]) & CLOUD == set()
+    assert "rich" not in _top(report["modules"])  # one plain line needs no rich console
 
 
 def test_labs_reads_the_specs_without_loading_the_spec_models(tmp_path: Path) -> None:
@@ -89,6 +91,39 @@ def test_labs_reads_the_specs_without_loading_the_spec_models(tmp_path: Path) ->
     assert rows["crud"]["resources"] == 6 and rows["crud"]["description"].startswith("CRUD API")
     assert _top(report["modules"]) & CLOUD == set()
     assert not [m for m in report["modules"] if m.startswith(("awslab.spec", "awslab.resources"))]
+    # typer 0.29 coerces every option through a pydantic TypeAdapter (pyproject pins it below)
+    assert "pydantic" not in _top(report["modules"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [(["labs"], "awslab.cli.labs"), (["validate", "crud"], "awslab.cli.labs"), (["version"], None)],
+)
+def test_a_command_imports_only_its_own_command_module(tmp_path: Path, argv: list[str], module: str | None) -> None:
+    report = _probe(tmp_path, *argv)
+    loaded = {m for m in report["modules"] if m.startswith("awslab.cli.") and m != "awslab.cli.main"}
+    assert loaded - {"awslab.cli.common"} == ({module} if module else set())
+
+
+# Which kinds' models a validation built: those of the lab's own kinds only (pydantic builds a
+# model's validator when the class is made unless it is deferred; the spec's kinds are built on use).
+_BUILT = """
+import json, sys
+from awslab.resources.base import load_kinds
+from awslab.spec import find_lab, load_spec
+spec = load_spec(find_lab(sys.argv[1]))
+built = sorted(k for k, cls in load_kinds().items() if cls.Props.__pydantic_complete__)
+print(json.dumps({"built": built, "used": sorted(spec.kinds())}))
+"""
+
+
+def test_validate_builds_the_models_of_the_labs_kinds_only(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUILT, "crud"], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["built"] == report["used"]
 
 
 @pytest.mark.parametrize("name", sorted(builtin_labs()))

@@ -76,9 +76,13 @@ def test_the_deployed_column_says_where_each_lab_is(
 
     from awslab.cli import common
 
-    # the console's width was fixed when it was made (by whichever test imported it first)
-    monkeypatch.setattr(common.out, "width", 250)
-    text = runner.invoke(app, ["labs"])
+    # the console's width was fixed when it was made (by whichever test used it first)
+    width = common.out.width
+    common.out.width = 250
+    try:
+        text = runner.invoke(app, ["labs"])
+    finally:
+        common.out.width = width
     assert text.exit_code == 0, text.output
     line = next(ln for ln in text.output.splitlines() if "│ crud" in ln)
     assert f"local:{PORT} (gone)" in line

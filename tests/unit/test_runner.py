@@ -1,4 +1,4 @@
-"""The dependency graph (awslab/engine/graph.py) and the parallel runner (awslab/engine/runner.py):
+"""The dependency graph (awslab/graph.py) and the parallel runner (awslab/engine/runner.py):
 ordering, cycles named, skip semantics, real parallelism within a bounded pool. No AWS."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from awslab.engine.graph import CycleError, reverse_dependencies, topological_order
 from awslab.engine.runner import RunResult, run_graph
+from awslab.graph import CycleError, reverse_dependencies, topological_order
 
 Deps = dict[str, set[str]]
 

@@ -13,8 +13,9 @@ from textwrap import dedent
 import pytest
 
 from awslab.errors import SpecError, UsageError
+from awslab.references import references, resolve
 from awslab.resources.base import load_kinds
-from awslab.spec import LabSpec, builtin_labs, find_lab, load_spec, references, resolve
+from awslab.spec import LabSpec, builtin_labs, find_lab, load_spec
 from tests.unit.spec_cases import (
     CORPUS,
     FN,

@@ -153,8 +153,9 @@ def test_an_unknown_field_lists_the_valid_ones_and_the_closest(lab_dir: Path) ->
         (VALID + "  api:\n    type: apigateway.rest_api\n    routes: {GET /x: fn}\n    cors: {allow_origin: ['*']}\n",
          7, "resources.api.cors.allow_origin", r"did you mean 'allow_origins'\? valid fields: allow_headers, "),
         (VALID + "checks:\n  - invoke: fn\n    expct: {status: 200}\n", 6, "checks[0].expct",
-         r"did you mean 'expect'\? valid fields: api, body, call, expect, headers, invoke, json, name, payload, "
-         r"publish, send-message, start-execution, upload$"),
+         r"did you mean 'expect'\? valid fields: api, attributes, body, call, expect, headers, invoke, json, name, "
+         r"payload, publish, queue, route, send-message, start-execution, state_machine, subject, summary, topic, "
+         r"upload$"),
     ],
     ids=["top-level", "list-item", "nested-model", "check"],
 )  # fmt: skip

@@ -83,3 +83,40 @@ def test_the_local_cloud_account_is_known_without_asking_sts(monkeypatch: pytest
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert Target.select("local", local_port=port).account_id == "123456789012"  # moto's default
+
+
+# ---- no request whose answer is unused (moto's in-process mock) ---------------------------
+def _reads(ctx: Any, kind: str, record: Record) -> tuple[dict[str, Any] | None, list[str]]:
+    """What the kind's `read` returns for `record`, and the operations it called."""
+    from awslab.resources.base import kind_class
+
+    calls: list[str] = []
+    service = {"s3.bucket": "s3", "sns.topic": "sns", "dynamodb.table": "dynamodb"}[kind]
+    ctx.client(service).meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    return kind_class(kind).read(ctx, record), calls
+
+
+def test_a_bucket_is_read_with_one_request(ctx: Any) -> None:
+    s3 = ctx.client("s3")
+    s3.create_bucket(Bucket="awslab-test-site-abc123")
+    s3.create_bucket(Bucket="awslab-test-files-abc123")
+    s3.put_bucket_website(
+        Bucket="awslab-test-site-abc123", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+    )
+    for physical, website in (("awslab-test-site-abc123", True), ("awslab-test-files-abc123", False)):
+        live, calls = _reads(ctx, "s3.bucket", Record("s3.bucket", "b", physical, "created", {"name": physical}))
+        assert live is not None and bool(live["website_url"]) is website
+        assert calls == ["GetBucketWebsite"]
+    gone = "awslab-test-gone-abc123"
+    live, calls = _reads(ctx, "s3.bucket", Record("s3.bucket", "g", gone, "created", {"name": gone}))
+    assert (live, calls) == (None, ["GetBucketWebsite"])
+
+
+def test_a_topic_is_read_with_one_listing(ctx: Any) -> None:
+    arn = ctx.client("sns").create_topic(Name="awslab-test-topic-abc123")["TopicArn"]
+    live, calls = _reads(ctx, "sns.topic", Record("sns.topic", "t", "awslab-test-topic-abc123", "created", {"arn": arn}))
+    assert live is not None and live["arn"] == arn
+    assert calls == ["ListSubscriptionsByTopic"]
+    ctx.client("sns").delete_topic(TopicArn=arn)
+    live, calls = _reads(ctx, "sns.topic", Record("sns.topic", "t", "awslab-test-topic-abc123", "created", {"arn": arn}))
+    assert (live, calls) == (None, ["ListSubscriptionsByTopic"])

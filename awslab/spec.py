@@ -1,20 +1,24 @@
 """Lab specs: YAML -> validated `LabSpec`, with every error naming file, line, key path and
 what was expected. Nothing here calls AWS.
 
-Validation order: the file's size; YAML syntax, duplicate keys and alias expansion; the
-top-level shape; logical names; each resource's kind and fields (the kind's pydantic model);
-paths to handler code and files, which must stay inside the spec's project (project_files.py);
-`${logical.attribute}` references (dangling, unknown attribute); dependency cycles.
+Validation order: the file's size; YAML syntax, duplicate keys and alias expansion; `params:`
+and their values (`--param`, AWSLAB_PARAM_<KEY>, defaults), substituted with `${lab.name}`
+wherever they are used; the top-level shape; logical names; user `tags:`; each resource's kind and
+fields (the kind's pydantic model); paths to handler code and files, which must stay inside the
+spec's project (project_files.py); references: `${logical.attribute}` (dangling, unknown
+attribute), built-in values, `${ssm:...}` / `${secretsmanager:...}`; dependency cycles.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import stat
 import types
 import typing
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +29,18 @@ from awslab.errors import OutsideProjectError, SpecError, UsageError
 from awslab.exercise.actions import Check  # the model of `checks:`, derived from the check actions
 from awslab.graph import CycleError, topological_order
 from awslab.project_files import builtin_configs_dir, is_inside, project_root, shown
-from awslab.references import REF_RE, references
-from awslab.resources.base import Props, Resource, load_kinds
+from awslab.references import (
+    BUILTIN,
+    BUILTIN_ATTRS,
+    REF_RE,
+    builtin_references,
+    external_problem,
+    external_references,
+    references,
+    substitute,
+)
+from awslab.resources.base import TAG_LAB, TAG_LOGICAL, TAG_STACK, Props, Resource, load_kinds
+from awslab.spec_tags import tag_problems
 from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
 # Names are matched whole (fullmatch): `$` would also accept a trailing newline ("crud\n").
@@ -44,11 +58,35 @@ MAX_SPEC_BYTES = 256 * 1024  # PyYAML is pure Python: this parses in about a sec
 Path_ = KeyPath
 
 
+PARAM_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+PARAM_ENV = "AWSLAB_PARAM_"  # + the key in upper case: AWSLAB_PARAM_MEMORY
+# the command line's --param values: every spec the command loads gets them (`up`, and `check`
+# loading the spec again from the state), unless `load_spec` is given its own
+command_params: ContextVar[Mapping[str, str]] = ContextVar(
+    "command_params", default=types.MappingProxyType({})
+)
+# awslab's own tags, on every resource: the user's may not set them
+OWN_TAGS = (TAG_LAB, TAG_STACK, TAG_LOGICAL)
+
+
 # ---- the spec's own models -------------------------------------------------------------
+class _Param(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    default: str | int | float | bool | None = None
+    description: str = ""
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    params: dict[str, _Param] = Field(default_factory=dict)
+
+
 class _TopLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
+    params: dict[str, _Param] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
     resources: dict[str, dict[str, Any]]
     outputs: dict[str, str] = Field(default_factory=dict)
     checks: list[Check] = Field(default_factory=list)
@@ -66,6 +104,7 @@ class ResourceSpec:
     # resources whose predicted attributes (ARNs known from their names) this one's name-only
     # fields reference: resolved from the prediction while they do not exist, without waiting
     predicted: set[str] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)  # the user's: the spec's and its own, merged
 
 
 @dataclass
@@ -77,6 +116,9 @@ class LabSpec:
     outputs: dict[str, str]
     checks: list[Check]
     order: list[str] = field(default_factory=list)  # dependencies first
+    params: dict[str, Any] = field(default_factory=dict)  # each declared param's value
+    # `${ssm:...}` / `${secretsmanager:...}` references -> where the spec has the first one
+    externals: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -141,8 +183,12 @@ def _pydantic_problems(
 
 
 # ---- the validator ---------------------------------------------------------------------
-def load_spec(path: Path | str) -> LabSpec:
-    """Read and validate a spec; raise SpecError listing every problem found."""
+def load_spec(
+    path: Path | str, params: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> LabSpec:
+    """Read and validate a spec; raise SpecError listing every problem found. `params` are the
+    values given on the command line (`--param key=value`), `environ` the environment
+    (AWSLAB_PARAM_<KEY>; os.environ when None)."""
     path = Path(path).resolve()
     where = shown(path)
     too_big = SpecError(
@@ -165,10 +211,17 @@ def load_spec(path: Path | str) -> LabSpec:
     except UnicodeDecodeError:
         raise SpecError([f"{where}: not a text file (expected UTF-8 YAML)"]) from None
     data, lines = load_yaml(text, where)
-    return validate(data, lines, path, where)
+    return validate(data, lines, path, where, params, environ)
 
 
-def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> LabSpec:
+def validate(
+    data: Any,
+    lines: Mapping[Path_, int],
+    path: Path,
+    where: str,
+    params: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LabSpec:
     if not isinstance(data, dict):
         raise SpecError(
             [
@@ -176,13 +229,24 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
                 f"got {type(data).__name__}"
             ]
         )
+    given = command_params.get() if params is None else params
+    values, problems = _param_values(data, lines, where, given, os.environ if environ is None else environ)
+    if problems:
+        raise SpecError(problems, file=where)
+    builtin: dict[str, Mapping[str, Any]] = {"param": values}
+    if isinstance(data.get("name"), str):
+        builtin["lab"] = {"name": data["name"]}
+    # outputs and tags are text: a number a param gives them is written out
+    data = {
+        k: v if k in ("name", "params") else substitute(v, builtin, typed=k not in ("outputs", "tags"))
+        for k, v in data.items()
+    }
     try:
         top = _TopLevel.model_validate(data)
     except ValidationError as exc:
         raise SpecError(_pydantic_problems(exc, (), lines, where, _TopLevel)) from None
 
     root = project_root(path.parent)
-    problems: list[str] = []
     if not LAB_NAME_RE.fullmatch(top.name):
         problems.append(
             f"{where}:{line_for(lines, ('name',))}: name: invalid lab name {top.name!r}; "
@@ -193,6 +257,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             f"{where}:{line_for(lines, ('resources',))}: resources: a lab needs at least one resource"
         )
 
+    problems += tag_problems(top.tags, ("tags",), lines, where)
     kinds = load_kinds()
     specs: dict[str, ResourceSpec] = {}
     extras: dict[str, set[str]] = {}  # dependencies a kind declares besides its references
@@ -204,6 +269,16 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
                 f"{where}:{line}: {dotted(rpath)}: invalid logical name; expected lowercase "
                 "letters, digits and '-', starting with a letter, at most 40"
             )
+            continue
+        if logical in BUILTIN:
+            problems.append(
+                f"{where}:{line}: {dotted(rpath)}: '{logical}' is reserved for built-in values "
+                f"(${{{logical}.…}}); choose another name"
+            )
+            continue
+        tags = _resource_tags(raw.get("tags", {}), top.tags, rpath, lines, where)
+        if isinstance(tags, list):
+            problems += tags
             continue
         kind = raw.get("type")
         if "type" not in raw:
@@ -226,7 +301,7 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
             )
             continue
         cls = kinds[kind]
-        fields = {k: v for k, v in raw.items() if k != "type"}
+        fields = {k: v for k, v in raw.items() if k not in ("type", "tags")}
         try:
             props: Props = cls.Props.model_validate(fields)
         except ValidationError as exc:
@@ -259,14 +334,18 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
         except SpecError as exc:
             problems += [f"{where}:{line}: resources.{logical}: {p}" for p in exc.problems]
             continue
+        extra -= BUILTIN  # a state machine definition's ${aws.region}: no resource
         deps = {name for name, _ in references(fields)} | extra
-        specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line)
+        specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line, tags=tags)
         extras[logical] = extra
 
     for i, check in enumerate(top.checks):  # files a check sends (an upload) must be the project's too
         problems += _check_paths(check.handler.paths(check), check.model_dump(by_alias=True), ("checks", i),
                                  lines, where, path.parent, root, must_exist=False)  # fmt: skip
     problems += _check_references(top, specs, lines, where)
+    problems += _check_builtins(top, values, lines, where)
+    externals, external_errors = _externals(top, lines, where)
+    problems += external_errors
     if problems:
         raise SpecError(problems, file=where)
     for r in specs.values():
@@ -282,7 +361,124 @@ def validate(data: Any, lines: Mapping[Path_, int], path: Path, where: str) -> L
                 f"{' -> '.join(exc.cycle)}; break it by removing one reference"
             ]
         ) from None
-    return LabSpec(top.name, top.description, path, specs, dict(top.outputs), list(top.checks), order)
+    return LabSpec(
+        top.name, top.description, path, specs, dict(top.outputs), list(top.checks), order, values, externals
+    )
+
+
+def _param_values(
+    data: Mapping[str, Any],
+    lines: Mapping[Path_, int],
+    where: str,
+    given: Mapping[str, str],
+    environ: Mapping[str, str],
+) -> tuple[dict[str, Any], list[str]]:
+    """Each declared param's value: from the command line, else the environment, else its
+    default. A value given for an undeclared param, or none at all for one without default, is
+    a problem."""
+    try:
+        declared = _Params.model_validate({"params": data.get("params") or {}}).params
+    except ValidationError as exc:
+        return {}, _pydantic_problems(exc, (), lines, where, _Params)
+    problems = []
+    at = f"{where}:{line_for(lines, ('params',)) if 'params' in data else 1}"
+    for key in declared:
+        if not PARAM_RE.fullmatch(key):
+            problems.append(
+                f"{where}:{line_for(lines, ('params', key))}: params.{key}: invalid param name; expected "
+                "letters, digits and '_', starting with a letter or '_', at most 64"
+            )
+    for key in sorted(set(given) - set(declared)):
+        close = difflib.get_close_matches(key, list(declared), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        known = ", ".join(declared) or "none"
+        problems.append(
+            f"{at}: params: --param {key}: the spec declares no such param; {hint}declared: {known}"
+        )
+    values: dict[str, Any] = {}
+    for key, decl in declared.items():
+        env = environ.get(PARAM_ENV + key.upper())
+        value = given.get(key, decl.default if env is None else env)
+        if value is None:
+            problems.append(
+                f"{where}:{line_for(lines, ('params', key))}: params.{key}: no value: give one with "
+                f"--param {key}=VALUE or {PARAM_ENV}{key.upper()}, or a default"
+            )
+        values[key] = value
+    return values, problems
+
+
+def _resource_tags(
+    raw: Any, spec_tags: Mapping[str, str], rpath: Path_, lines: Mapping[Path_, int], where: str
+) -> dict[str, str] | list[str]:
+    """A resource's user tags merged over the spec's (the resource's win), or its problems."""
+    tpath = (*rpath, "tags")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        return [
+            f"{where}:{line_for(lines, tpath)}: {dotted(tpath)}: expected a mapping of tag names to "
+            "strings (quote numbers and booleans)"
+        ]
+    problems = tag_problems(raw, tpath, lines, where)
+    merged = {**spec_tags, **raw}
+    limit = 50 - len(OWN_TAGS)
+    if len(merged) > limit:
+        problems.append(
+            f"{where}:{line_for(lines, tpath if raw else rpath)}: {dotted(tpath)}: {len(merged)} tags with "
+            f"the spec's; AWS allows 50 per resource and awslab uses {len(OWN_TAGS)}: at most {limit}"
+        )
+    return problems or merged
+
+
+def _check_builtins(
+    top: _TopLevel, values: Mapping[str, Any], lines: Mapping[Path_, int], where: str
+) -> list[str]:
+    """`${param.x}` of an undeclared param, `${lab.x}` / `${aws.x}` of an unknown value."""
+    problems = []
+    for place, value in _places(top):
+        for ns, key in sorted(builtin_references(value)):
+            ppath = _find_path(value, f"${{{ns}.{key}}}", place) or place
+            at = f"{where}:{line_for(lines, ppath)}: {dotted(ppath)}"
+            if ns == "param" and key not in values:
+                close = difflib.get_close_matches(key, list(values), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                problems.append(
+                    f"{at}: unknown param '{key}'; {hint}declare it under params: (declared: "
+                    f"{', '.join(values) or 'none'})"
+                )
+            elif ns in BUILTIN_ATTRS and key not in BUILTIN_ATTRS[ns]:
+                known = ", ".join(f"${{{ns}.{k}}}" for k in sorted(BUILTIN_ATTRS[ns]))
+                problems.append(f"{at}: unknown built-in value ${{{ns}.{key}}}; known: {known}")
+            elif ns == "aws" and place[0] in ("checks", "tags"):  # known at `up`, in resources and outputs
+                problems.append(f"{at}: ${{{ns}.{key}}} is resolved in resources and outputs only")
+    return problems
+
+
+def _externals(top: _TopLevel, lines: Mapping[Path_, int], where: str) -> tuple[dict[str, str], list[str]]:
+    """The `${ssm:...}` / `${secretsmanager:...}` references of the resources and outputs, with
+    where each first is; malformed ones, and those where `up` does not resolve them, are problems."""
+    found: dict[str, str] = {}
+    problems = []
+    for place, value in _places(top):
+        for ref in sorted(external_references(value)):
+            ppath = _find_path(value, ref, place) or place
+            at = f"{where}:{line_for(lines, ppath)}: {dotted(ppath)}"
+            problem = external_problem(ref)
+            if problem:
+                problems.append(f"{at}: {ref}: {problem}")
+            elif place[0] in ("checks", "tags"):
+                problems.append(f"{at}: {ref}: resolved in resources and outputs only")
+            else:
+                found.setdefault(ref, at)
+    return found, problems
+
+
+def _places(top: _TopLevel) -> list[tuple[Path_, Any]]:
+    """Where references may be: each resource, output, check, and the spec's tags."""
+    places: list[tuple[Path_, Any]] = [(("resources", n), top.resources[n]) for n in top.resources]
+    places += [(("outputs", k), v) for k, v in top.outputs.items()]
+    places += [(("checks", i), c.model_dump(by_alias=True)) for i, c in enumerate(top.checks)]
+    places += [(("tags",), top.tags)]
+    return places
 
 
 def _use_predictions(r: ResourceSpec, specs: Mapping[str, ResourceSpec], extra: set[str]) -> None:
@@ -391,10 +587,7 @@ def _check_references(
     still a known name (no second, false "unknown resource" error about it)."""
     declared = set(top.resources)
     problems = []
-    places: list[tuple[Path_, Any]] = [(("resources", n), top.resources[n]) for n in top.resources]
-    places += [(("outputs", k), v) for k, v in top.outputs.items()]
-    places += [(("checks", i), c.model_dump(by_alias=True)) for i, c in enumerate(top.checks)]
-    for place, value in places:
+    for place, value in _places(top):
         for logical, attr in sorted(references(value)):
             ppath = _find_path(value, f"${{{logical}.{attr}}}", place) or place
             line = line_for(lines, ppath)

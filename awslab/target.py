@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -88,11 +89,15 @@ class Target:
     # the CPU (the GIL), and each is built once and reused.
     _build_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _account_id: str | None = field(default=None, repr=False)
+    _account_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # The local cloud instance this command works with ({"pid", "started_at"}; None when it is
     # not running), and whether this command started it. Set by the CLI; compared with the
     # instance each lab's state recorded, since the local cloud keeps everything in memory.
     local_cloud: dict[str, Any] | None = field(default=None, repr=False)
     local_cloud_started: bool = field(default=False, repr=False)
+    # Called with every client this target builds, before its first request: `--explain` installs
+    # its botocore event hooks here (awslab/explain/hook.py).
+    on_client: Callable[[Any], None] | None = field(default=None, repr=False)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -156,7 +161,8 @@ class Target:
         import botocore.exceptions
 
         try:
-            return boto3.Session(profile_name=self.profile).region_name
+            region: str | None = boto3.Session(profile_name=self.profile).region_name
+            return region
         except botocore.exceptions.ProfileNotFound as exc:
             raise self._profile_not_found() from exc
 
@@ -226,15 +232,19 @@ class Target:
                     region_name=self.region,
                     config=_config("_BOTO_CONFIG"),
                 )
+                if self.on_client is not None:
+                    self.on_client(c)
                 with self._lock:
                     self._clients[service] = c
             return c
 
     @property
     def account_id(self) -> str:
-        if self._account_id is None:
-            self._account_id = LOCAL_ACCOUNT_ID if self.kind == "local" else self._caller_account()
-        return self._account_id
+        # asked once: threads predicting ARNs at the same moment wait for the one answer
+        with self._account_lock:
+            if self._account_id is None:
+                self._account_id = LOCAL_ACCOUNT_ID if self.kind == "local" else self._caller_account()
+            return self._account_id
 
     def _caller_account(self) -> str:
         """The account of the credentials, from STS with a short timeout and one retry. Errors
@@ -244,6 +254,8 @@ class Target:
         sts = self.session.client(
             "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_config("_STS_CONFIG")
         )
+        if self.on_client is not None:
+            self.on_client(sts)
         try:
             return str(sts.get_caller_identity()["Account"])
         except botocore.exceptions.NoCredentialsError as exc:

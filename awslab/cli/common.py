@@ -70,6 +70,8 @@ class Options:
     output: str = "text"
     yes: bool = False
     debug: bool = False
+    params: list[str] | None = None  # --param KEY=VALUE, for the spec's `params:`
+    explain: bool = False  # --explain: each AWS request as an AWS CLI command, on stderr
 
     @property
     def json(self) -> bool:
@@ -149,6 +151,32 @@ YES_PARAM = _opt(
     "yes", Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")], False
 )
 DEBUG_PARAM = _opt("debug", Annotated[bool, typer.Option("--debug", help="show tracebacks")], False)
+PARAM_PARAM = _opt(
+    "params",
+    Annotated[
+        list[str] | None,
+        typer.Option("--param", help="a value for one of the spec's params: KEY=VALUE; repeatable"),
+    ],
+    None,
+)
+EXPLAIN_PARAM = _opt(
+    "explain",
+    Annotated[
+        bool,
+        typer.Option("--explain", help="show each AWS request as the equivalent AWS CLI command (on stderr)"),
+    ],
+    False,
+)
+# the commands that call AWS for the user: they take --explain
+EXPLAIN_COMMANDS = frozenset(
+    {"up", "plan", "status", "teardown", "call", "invoke", "upload", "send-message", "publish",
+     "start-execution", "logs", "check"}
+)  # fmt: skip
+# the commands that load a lab's spec: they take --param, which every spec they load then gets
+SPEC_COMMANDS = frozenset(
+    {"validate", "plan", "up", "check", "graph", "call", "invoke", "upload", "send-message", "publish",
+     "start-execution", "postman", "explain"}
+)  # fmt: skip
 
 
 def command(
@@ -168,6 +196,8 @@ def command(
             *(TARGET_PARAMS if target else []),
             *([OUTPUT_PARAM] if output else []),
             *([YES_PARAM] if yes else []),
+            *([PARAM_PARAM] if name in SPEC_COMMANDS else []),
+            *([EXPLAIN_PARAM] if name in EXPLAIN_COMMANDS else []),
             DEBUG_PARAM,
         ]
         names = {p.name for p in extra}
@@ -178,6 +208,10 @@ def command(
             if opts.output not in ("text", "json"):
                 fail(UsageError(f"--output must be text or json, not '{opts.output}'"), opts.debug)
             try:
+                if opts.params:
+                    from awslab.spec import command_params
+
+                    command_params.set(parse_params(opts.params))
                 return fn(opts, *args, **kw)
             except typer.Exit:
                 raise
@@ -204,6 +238,17 @@ def command(
         return fn
 
     return decorate
+
+
+def parse_params(given: list[str]) -> dict[str, str]:
+    """`--param KEY=VALUE` options as a mapping (the value may hold '=')."""
+    out: dict[str, str] = {}
+    for item in given:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"--param {item!r}: expected KEY=VALUE", hint="e.g. --param memory=512")
+        out[key.strip()] = value
+    return out
 
 
 def fail(exc: BaseException, debug: bool) -> None:
@@ -284,12 +329,31 @@ def open_target(opts: Options, *, start_local: bool = True) -> Target:
         region=opts.region,
         local_port=opts.port,
     )
+    if opts.explain:
+        target.on_client = _explainer().install
     if target.kind == "local":
         if start_local:
             ensure_local_cloud(target)
         else:
             probe_local_cloud(target)
     return target
+
+
+def _explainer() -> Any:
+    """`--explain`: every request the target's clients make, printed to stderr as it finishes
+    (stdout stays for --output json), each call's lines together."""
+    import threading
+
+    from awslab.explain.hook import Explainer
+
+    lock = threading.Lock()
+
+    def emit(lines: list[str]) -> None:
+        with lock:
+            for line in lines:
+                err.print(line, markup=False, style="dim" if line.startswith("  ->") else "cyan")
+
+    return Explainer(emit)
 
 
 def ensure_local_cloud(target: Target) -> None:

@@ -33,8 +33,11 @@ finally:
 # the modules define (tests/unit/test_cli_main.py checks that the table is complete).
 COMMANDS: dict[str, str] = {
     **dict.fromkeys(("labs", "validate", "plan", "up", "status", "outputs"), "labs"),
+    "new": "new",
     "teardown": "teardown",
     "graph": "graph",
+    "explain": "explain",
+    "postman": "postman",
     **dict.fromkeys(
         ("call", "invoke", "upload", "send-message", "publish", "start-execution", "logs", "check", "event"),
         "exercise",

@@ -16,15 +16,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from awslab.engine.plan import Change, Plan, Predicted, Progress, ProgressFn, build_resource, field_hashes
+from awslab.engine.plan import Change, Plan, Predicted, build_resource, field_hashes
+from awslab.engine.progress import Progress, ProgressFn
 from awslab.engine.runner import RunResult, run_graph
 from awslab.errors import AwslabError, ProvisionError, describe_cause
+from awslab.graph import reverse_dependencies
+from awslab.references import redact, resolve
 from awslab.resources.base import Context, Record, Resource, UpdateNotSupported, kind_class
-from awslab.spec import LabSpec, resolve
+from awslab.spec import LabSpec
+from awslab.spec_values import secrets_of
 from awslab.state import StateStore
 from awslab.target import Target
 
 READY = "#ready"  # suffix of a resource's wait_ready step in the graph (not a valid logical name)
+# Creates and updates at once: most of their time is spent waiting for AWS (a role to propagate,
+# a function to leave Pending), and each kind bounds its own bursts of requests.
+WORKERS = 8
 ACTION_VERBS = {
     "create": "creating",
     "update": "updating",
@@ -98,7 +105,12 @@ class ApplyResult:
 
 
 def apply_plan(
-    plan: Plan, store: StateStore, target: Target, *, on_progress: ProgressFn | None = None, workers: int = 4
+    plan: Plan,
+    store: StateStore,
+    target: Target,
+    *,
+    on_progress: ProgressFn | None = None,
+    workers: int = WORKERS,
 ) -> ApplyResult:
     started = time.monotonic()
     spec = plan.spec
@@ -151,18 +163,16 @@ def apply_plan(
         if resource is None:  # kept after all: nothing was made
             return
         kind = changes[logical].kind
-        # Until the wait succeeds the record says "not ready": a wait that fails or is cut short
-        # (Ctrl-C, a crash) is taken up by the next `up` instead of keeping a Pending or Failed
-        # resource as if it were done.
-        settled = _set_ready(store, spec.name, logical, False)
+        # Until the wait succeeds the record says "not ready" (written so with the create or
+        # update): a wait that fails or is cut short (Ctrl-C, a crash) is taken up by the next
+        # `up` instead of keeping a Pending or half-built resource as if it were done.
         t0 = time.monotonic()
         try:
             waited = resource.wait_ready()
         except Exception as exc:
             notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
             raise ProvisionError(kind, logical, "waiting until it is ready", exc) from exc
-        if settled:
-            _set_ready(store, spec.name, logical, True)
+        _set_ready(store, spec.name, logical, True)
         if waited:
             notify(Progress(logical, kind, "ready", "done", "", time.monotonic() - t0))
 
@@ -177,8 +187,9 @@ def apply_plan(
     if not result.failed:
         # resources removed from the spec: dependents first
         removed = {c.logical: set(c.depends_on) for c in plan.changes if c.action == "delete"}
-        reverse = {n: {m for m, ds in removed.items() if n in ds} for n in removed}
-        deleted = run_graph(reverse, run, workers=workers, skip_dependents_of_failures=False)
+        deleted = run_graph(
+            reverse_dependencies(removed), run, workers=workers, skip_dependents_of_failures=False
+        )
         result.failed.update(deleted.failed)
     if not result.failed:
         # a name-only reference resolved to a prediction that turned out wrong (an endpoint that
@@ -196,7 +207,8 @@ def apply_plan(
         kinds = {c.logical: c.kind for c in plan.changes}
         raise ApplyError(spec.name, result.failed, result.skipped, skipped_by=result.skipped_by, kinds=kinds)
 
-    outputs = {k: resolve(v, resolved) for k, v in spec.outputs.items()}
+    # a secret (${secretsmanager:...}) an output names is recorded and shown as its reference
+    outputs = redact({k: resolve(v, resolved) for k, v in spec.outputs.items()}, secrets_of(resolved))
     store.set_outputs(spec.name, outputs)
     return ApplyResult(spec.name, outputs, counts, time.monotonic() - started)
 
@@ -214,20 +226,28 @@ def _set_ready(store: StateStore, lab: str, logical: str, ready: bool) -> bool:
 
 def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
     """The creates and updates with their dependencies, plus a wait_ready step after each one
-    whose kind may need it; dependents wait for that step only when their kind needs it."""
-    changes = {c.logical: c for c in plan.changes if c.action != "delete"}
-    waits = {
-        c.logical + READY
-        for c in changes.values()
-        if c.action in ("create", "update", "replace") and kind_class(c.kind).has_readiness()
-    }
+    whose kind may need it (a "keep" may turn into an update when a dependency changed);
+    dependents wait for that step only when their kind needs it. What only a kind's wait_ready
+    needs (`Plan.deferred`) holds back that step, not the create."""
+    # what AWS makes its users wait for (a role propagating) first: the runner starts ready
+    # steps in this order, and their requests get the first clients built
+    first = sorted(
+        (c for c in plan.changes if c.action != "delete"), key=lambda c: not kind_class(c.kind).starts_first
+    )
+    changes = {c.logical: c for c in first}
     forward: dict[str, set[str]] = {}
+    waits: set[str] = set()
+
+    def after(deps: set[str], needs: frozenset[str]) -> set[str]:
+        return deps | {d + READY for d in deps if d in changes and changes[d].kind in needs}
+
     for c in changes.values():
-        needs = kind_class(c.kind).needs_ready
-        forward[c.logical] = set(c.depends_on) | {
-            d + READY for d in c.depends_on if d in changes and changes[d].kind in needs
-        }
-    forward.update({name: {name.removesuffix(READY)} for name in waits})
+        cls = kind_class(c.kind)
+        later = plan.deferred.get(c.logical, set()) if cls.has_readiness() else set()
+        forward[c.logical] = after(set(c.depends_on) - later, cls.needs_ready)
+        if cls.has_readiness():
+            waits.add(c.logical + READY)
+            forward[c.logical + READY] = {c.logical} | after(later, cls.needs_ready)
     return forward, waits
 
 
@@ -261,7 +281,8 @@ def _used_wrong_predictions(plan: Plan, resolved: Mapping[str, Mapping[str, Any]
     return [
         c.logical
         for c in plan.changes
-        if c.action != "delete" and plan.spec.resources[c.logical].predicted & wrong
+        if c.action != "delete"
+        and (plan.spec.resources[c.logical].predicted | plan.deferred.get(c.logical, set())) & wrong
     ]
 
 
@@ -299,10 +320,11 @@ def _apply_one(
                 rec.logical,
                 rec.physical,
                 "created",
-                attrs,
+                _recorded(resource, attrs),
                 resource.fingerprint(),
                 sorted(rs.depends_on),
                 field_hashes(rs.fields),
+                ready=not resource.has_readiness(),
             ),
         )
         return attrs, "update", resource
@@ -312,7 +334,7 @@ def _apply_one(
 
 
 def _create(
-    store: StateStore, lab: str, resource: Any, fields: Mapping[str, Any], change: Change
+    store: StateStore, lab: str, resource: Resource, fields: Mapping[str, Any], change: Change
 ) -> dict[str, Any]:
     rec = Record(
         resource.kind, resource.logical, resource.physical, "creating", {}, "", sorted(change.depends_on)
@@ -321,12 +343,22 @@ def _create(
     attrs = resource.create()
     rec.status, rec.attrs, rec.fingerprint, rec.inputs = (
         "created",
-        attrs,
+        _recorded(resource, attrs),
         resource.fingerprint(),
         field_hashes(fields),
     )
+    rec.ready = not resource.has_readiness()  # until its wait_ready step has run
     store.put_record(lab, rec)
     return attrs
+
+
+def _recorded(resource: Resource, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The attributes as the state file keeps them: secrets the resource was made with appear as
+    their references; the attributes other resources reference (names, ARNs) as they are."""
+    secrets = secrets_of(resource.ctx.resolved)
+    if not secrets:
+        return attrs
+    return {k: v if k in resource.attributes else redact(v, secrets) for k, v in attrs.items()}
 
 
 def _delete(store: StateStore, lab: str, rec: Record, ctx: Context) -> None:

@@ -16,14 +16,19 @@ prediction (`Plan.presumed`), here and in `up`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from awslab.engine.graph import topological_order
+from awslab.engine.progress import Progress as Progress  # its own module; importable here, as before
+from awslab.engine.progress import ProgressFn as ProgressFn
+from awslab.graph import topological_order
+from awslab.references import references, resolve
 from awslab.resources.base import Context, Record, Resource, fingerprint_of, kind_class
-from awslab.spec import LabSpec, ResourceSpec, resolve
+from awslab.spec import LabSpec, ResourceSpec
+from awslab.spec_values import runtime_values
 from awslab.state import StateStore
 from awslab.target import Target
 
@@ -64,6 +69,9 @@ class Plan:
     # attributes that name-only references resolve to while the resource is not made yet: the
     # recorded ones, or those predicted from the planned physical name
     presumed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # each resource's dependencies that only its `wait_ready` needs made (its kind's
+    # `ready_dependencies`): its create reads their presumed attributes
+    deferred: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
@@ -91,7 +99,7 @@ def field_hashes(fields: Mapping[str, Any]) -> dict[str, str]:
 def build_resource(spec: ResourceSpec, ctx: Context) -> Resource:
     """Instantiate a kind with its references resolved from `ctx.resolved`."""
     props = spec.cls.Props.model_validate(resolve(spec.fields, ctx.resolved))
-    return spec.cls(ctx, spec.logical, props)
+    return spec.cls(dataclasses.replace(ctx, user_tags=spec.tags) if spec.tags else ctx, spec.logical, props)
 
 
 def plan_changes(
@@ -103,15 +111,17 @@ def plan_changes(
     ctx = Context(target=target, lab=spec.name, stack_id=stack_id, base_dir=spec.base_dir)
 
     live = _read_live(ctx, records, workers) if check_live else {}
-    presumed = _presumed(spec, records, ctx)
+    deferred = {name: found for name, rs in spec.resources.items() if (found := ready_dependencies(spec, rs))}
+    values = runtime_values(spec, target)  # ${aws.region}, ${ssm:...}: resolved like attributes
+    presumed = {**values, **_presumed(spec, records, ctx, deferred)}
     changes: dict[str, Change] = {}
-    known: dict[str, Mapping[str, Any]] = {}  # attrs we can trust at plan time
+    known: dict[str, Mapping[str, Any]] = dict(values)  # attrs we can trust at plan time
     names: dict[str, Mapping[str, Any]] = {}  # and the names of those still to be created
     for logical in spec.order:
         rs = spec.resources[logical]
         rec = records.get(logical)
         physical = rec.physical if rec else _planned_name(rs, ctx, names)
-        trusted = {**{d: presumed[d] for d in rs.predicted}, **known}
+        trusted = {**{d: presumed[d] for d in rs.predicted | deferred.get(logical, set())}, **known}
         change = _plan_one(rs, rec, physical, live, trusted, ctx, check_live, changes)
         changes[logical] = change
         if change.action in ("keep", "update") and rec is not None:
@@ -126,7 +136,19 @@ def plan_changes(
             logical, rec.kind, "delete", "removed from the spec", rec.physical, sorted(rec.depends_on)
         )
     ordered = [changes[k] for k in spec.order] + [c for k, c in changes.items() if k not in spec.resources]
-    return Plan(spec.name, stack_id, spec, ordered, presumed)
+    return Plan(spec.name, stack_id, spec, ordered, presumed, deferred)
+
+
+def ready_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
+    """The dependencies of `rs` that only its `wait_ready` needs made: those its kind names that
+    it does not reference in its fields, of kinds that predict attributes."""
+    props = rs.cls.Props.model_validate(rs.fields)
+    referenced = {logical for logical, _ in references(rs.fields)}
+    return {
+        d
+        for d in rs.cls.ready_dependencies(props) & rs.depends_on
+        if d not in referenced and spec.resources[d].cls.predictable
+    }
 
 
 class Predicted(Mapping[str, Any]):
@@ -152,11 +174,15 @@ class Predicted(Mapping[str, Any]):
         return len(self._all())
 
 
-def _presumed(spec: LabSpec, records: Mapping[str, Record], ctx: Context) -> dict[str, Mapping[str, Any]]:
-    """For every resource a name-only field references: its recorded attributes when it exists
-    (a replacement keeps its name, so its ARN), else those predicted from its planned name."""
+def _presumed(
+    spec: LabSpec, records: Mapping[str, Record], ctx: Context, deferred: Mapping[str, set[str]]
+) -> dict[str, Mapping[str, Any]]:
+    """For every resource a name-only field references, or a create reads before it is made
+    (`deferred`): its recorded attributes when it exists (a replacement keeps its name, so its
+    ARN), else those predicted from its planned name."""
     out: dict[str, Mapping[str, Any]] = {}
-    for logical in sorted({d for rs in spec.resources.values() for d in rs.predicted}):
+    named = {d for rs in spec.resources.values() for d in rs.predicted}
+    for logical in sorted(named.union(*deferred.values())):
         rs, rec = spec.resources[logical], records.get(logical)
         if rec is not None and rec.kind == rs.kind and rec.status == "created":
             out[logical] = rec.attrs
@@ -280,18 +306,3 @@ def _ctx_with(ctx: Context, resolved: Mapping[str, Mapping[str, Any]]) -> Contex
     return Context(
         target=ctx.target, lab=ctx.lab, stack_id=ctx.stack_id, base_dir=ctx.base_dir, resolved=resolved
     )
-
-
-ProgressFn = Callable[["Progress"], None]
-
-
-@dataclass
-class Progress:
-    """One step of execution, for the CLI to render (core never prints)."""
-
-    logical: str
-    kind: str
-    action: str
-    phase: Literal["start", "done", "failed", "skipped"]
-    detail: str = ""
-    seconds: float = 0.0

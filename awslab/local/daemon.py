@@ -9,7 +9,12 @@ Lambda workers it started, even if the server itself no longer answers. It start
 environment awslab.local.server_env allows (none of the user's AWS credentials or settings), and
 its files are the user's alone: the directories 0700, the pid file and the log 0600 (modes left
 wider by an older awslab are narrowed on each start). The AWS-like mode (awslab.local.like_aws),
-when asked for, is passed on the server's command line; a server running without it is not reused.
+when asked for, is passed on the server's command line; a server running without it is not reused;
+so is AWSLAB_LAMBDA_IDLE_SECONDS (IDLE_ENV), how long an idle Lambda worker is kept.
+
+A new server answers its health check before moto is loaded (awslab.local.boot): `start` waits for
+the boot, `ensure_running(booted=False)` does not. The process management itself (process trees,
+groups, signals, memory) is awslab.local.processes.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +37,7 @@ from typing import Any, Literal
 import filelock
 
 from awslab.errors import LocalCloudError
-from awslab.local import urls
+from awslab.local import processes, urls
 from awslab.local.like_aws.settings import LikeAws, check_running
 from awslab.local.server import EXIT_PORT_IN_USE, SERVICE_NAME
 from awslab.local.server_env import server_environment
@@ -41,11 +46,11 @@ from awslab.paths import local_cloud_dir
 HOST = "127.0.0.1"
 _STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
 _LOG_ROTATE_BYTES = 5 * 1024 * 1024
+# How long an idle Lambda execution environment is kept, in seconds (default: the executor's, 300,
+# as AWS reclaims one after some minutes); read by the command that starts the local cloud.
+IDLE_ENV = "AWSLAB_LAMBDA_IDLE_SECONDS"
 # Health probes go straight to 127.0.0.1, never through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-_HAS_PROC = Path("/proc/self/stat").exists()
-# Servers started by this process, kept so they can be reaped (no zombie, no ResourceWarning).
-_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class LocalStatus:
     lambda_workers: int | None = None  # warm Lambda execution environments
     like_aws: dict[str, Any] | None = None  # the AWS-like mode's settings (LikeAws.to_dict), None: off
     lambda_runtimes: dict[str, Any] | None = None  # runtimes.RuntimeFinder.report(): the Python of each
+    lambda_idle_seconds: float | None = None  # how long an idle Lambda worker is kept
+    ready: bool = True  # False while it boots (awslab.local.boot): AWS calls wait for the boot
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,12 +110,14 @@ class LocalCloud:
             started_at=health["started_at"],
             uptime=round((dt.datetime.now(dt.UTC) - started).total_seconds(), 3),
             log_path=self.log_path,
-            rss_mb=_tree_rss_mb(health["pid"]),
+            rss_mb=processes.tree_rss_mb(health["pid"]),
             moto_version=health.get("moto_version"),
             lambda_executor=health.get("lambda_executor"),
             lambda_workers=health.get("lambda_workers"),
             like_aws=health.get("like_aws"),
             lambda_runtimes=health.get("lambda_runtimes"),
+            lambda_idle_seconds=health.get("lambda_idle_seconds"),
+            ready=bool(health.get("ready", True)),
         )
 
     def _probe(self, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -133,14 +142,16 @@ class LocalCloud:
             self._like_aws = LikeAws.from_env(os.environ)
         return self._like_aws
 
-    def ensure_running(self, *, timeout: float = 30) -> tuple[LocalStatus, bool]:
+    def ensure_running(self, *, timeout: float = 30, booted: bool = True) -> tuple[LocalStatus, bool]:
         """(status, True if it was started by this call). One running without the AWS-like mode
-        asked for (or with other settings) is refused, not reused."""
-        status, started = self._ensure_running(timeout)
+        asked for (or with other settings) is refused, not reused. `booted=False` returns as soon as
+        a new server answers, while it still boots (awslab.local.boot): for a caller whose next step
+        is AWS calls, which wait for the boot, so that its own start-up overlaps the server's."""
+        status, started = self._ensure_running(timeout, booted)
         check_running(self.like_aws, status.like_aws, self.port)
         return status, started
 
-    def _ensure_running(self, timeout: float) -> tuple[LocalStatus, bool]:
+    def _ensure_running(self, timeout: float, booted: bool) -> tuple[LocalStatus, bool]:
         status = self.status()
         if status is not None:
             return status, False
@@ -151,10 +162,10 @@ class LocalCloud:
                 return status, False
             pid = self._read_pid()
             if pid is not None:  # alive and ours, but not answering: still starting, or hung
-                return self._wait_ready(None, pid, deadline, timeout, log_offset=None), False
+                return self._wait_ready(None, pid, deadline, timeout, log_offset=None, booted=booted), False
             self._check_port_free()
             proc, offset = self._spawn()
-            return self._wait_ready(proc, proc.pid, deadline, timeout, log_offset=offset), True
+            return self._wait_ready(proc, proc.pid, deadline, timeout, log_offset=offset, booted=booted), True
 
     def _spawn(self) -> tuple[subprocess.Popen[bytes], int]:
         """Start the server (under the start lock, which made the directories)."""
@@ -173,14 +184,17 @@ class LocalCloud:
                 cwd=self.dir,
                 env=server_environment(os.environ),
                 close_fds=True,
-                **_detached(),
+                **processes.detached(),
             )
-        _children[proc.pid] = proc
+        processes.children[proc.pid] = proc
         self._write_pid(proc.pid)
         return proc, offset
 
     def _command(self) -> list[str]:
         options = ["--port", str(self.port), "--host", HOST, "--work-dir", str(self.work_dir)]
+        idle = lambda_idle_seconds(os.environ)
+        if idle is not None:
+            options += ["--lambda-idle-seconds", f"{idle:g}"]
         if self.like_aws is not None:
             options += ["--like-aws", self.like_aws.to_arg()]
         return [sys.executable, "-m", "awslab.local.server", *options]
@@ -192,6 +206,7 @@ class LocalCloud:
         deadline: float,
         timeout: float,
         log_offset: int | None,
+        booted: bool = True,
     ) -> LocalStatus:
         interval = 0.02
         while True:
@@ -206,7 +221,7 @@ class LocalCloud:
                     hint=f"see {self.log_path}",
                 )
             health = self._probe(timeout=1.0)
-            if health is not None and health["pid"] == pid:
+            if health is not None and health["pid"] == pid and (health.get("ready", True) or not booted):
                 return self._status_from(health)
             if time.monotonic() >= deadline:
                 self._terminate(pid)  # do not leave a half-started server behind
@@ -280,16 +295,16 @@ class LocalCloud:
         if os.name == "nt":
             subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
             return
-        descendants = process_tree(pid)[1:]
-        _signal_group(pid, signal.SIGTERM)
-        if not _wait_gone([pid], _STOP_GRACE, group=pid):
-            _signal_group(pid, signal.SIGKILL)
-            _wait_gone([pid], 5.0, group=pid)
-        left = [p for p in descendants if _alive(p)]
+        descendants = processes.process_tree(pid)[1:]
+        processes.signal_group(pid, signal.SIGTERM)
+        if not processes.wait_gone([pid], _STOP_GRACE, group=pid):
+            processes.signal_group(pid, signal.SIGKILL)
+            processes.wait_gone([pid], 5.0, group=pid)
+        left = [p for p in descendants if processes.alive(p)]
         for child in left:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(child, signal.SIGKILL)
-        _wait_gone(left, 5.0)
+        processes.wait_gone(left, 5.0)
 
     def reset(self) -> None:
         """Delete every resource in the running local cloud (and its warm Lambda workers)."""
@@ -358,6 +373,22 @@ class LocalCloud:
         self.pid_path.unlink(missing_ok=True)
 
 
+def lambda_idle_seconds(env: Mapping[str, str]) -> float | None:
+    """How long the local cloud keeps an idle Lambda worker, as IDLE_ENV asks (None: its default)."""
+    text = env.get(IDLE_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise LocalCloudError(
+            f"{IDLE_ENV}={text!r} is not a number of seconds above 0", hint=f"e.g. {IDLE_ENV}=60, or unset it"
+        )
+    return seconds
+
+
 # ---- files and requests -------------------------------------------------------------------------
 def _private_file(path: Path, flag: int) -> Any:
     """`path` opened for writing (binary), created 0600, and 0600 if it existed with a wider mode."""
@@ -393,141 +424,13 @@ def _signed_request(method: str, url: str) -> urllib.request.Request:
     return urllib.request.Request(url, method=method, data=b"", headers=dict(aws.headers.items()))
 
 
-# ---- processes (POSIX first; Linux reads /proc, other systems fall back to `ps`) ----------------
-def _detached() -> dict[str, Any]:
-    if os.name == "nt":
-        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
-        return {"creationflags": flags}
-    return {"start_new_session": True}
-
-
-def _reap(pid: int) -> None:
-    """Collect the exit status if `pid` is our child, so it does not linger as a zombie."""
-    child = _children.get(pid)
-    if child is not None:
-        if child.poll() is not None:
-            del _children[pid]
-        return
-    if os.name == "nt":
-        return
-    with contextlib.suppress(ChildProcessError):  # not our child: its own parent reaps it
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _proc_table() -> dict[int, tuple[str, int, int]]:
-    """pid -> (state, parent pid, process group) of every process (Linux: /proc; else `ps`)."""
-    table: dict[int, tuple[str, int, int]] = {}
-    if _HAS_PROC:
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):  # exited while we read
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    table[int(entry.name)] = (fields[0], int(fields[1]), int(fields[2]))
-        return table
-    out = subprocess.run(
-        ["ps", "-A", "-o", "pid=,ppid=,pgid=,stat="], capture_output=True, text=True, check=False
-    )
-    for line in out.stdout.splitlines():
-        with contextlib.suppress(ValueError):  # a line that is not a process (ps's own quirks)
-            pid, ppid, pgid, state = line.split()[:4]
-            table[int(pid)] = (state[:1], int(ppid), int(pgid))
-    return table
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie does not)."""
-    _reap(pid)
-    if os.name == "nt":
-        query = ["tasklist", "/FI", f"PID eq {pid}", "/NH"]
-        return str(pid) in subprocess.run(query, capture_output=True, text=True, check=False).stdout
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if _HAS_PROC else None
-    except (OSError, IndexError):
-        return False
-    if state is not None:
-        return state not in ("Z", "X")
-    entry = _proc_table().get(pid)
-    return entry is not None and entry[0] not in ("Z", "X")
-
-
-def _command_line(pid: int) -> list[str] | None:
-    """The arguments `pid` runs with; None where this system cannot tell."""
-    if _HAS_PROC:
-        try:
-            return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace").split("\0")
-        except (FileNotFoundError, ProcessLookupError):
-            return []  # it exited meanwhile: it runs nothing
-        except PermissionError:
-            return None  # /proc mounted with hidepid: cannot tell
-    if os.name == "nt":
-        return None
-    out = subprocess.run(
-        ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, check=False
-    )
-    return out.stdout.split() or None
-
-
 def _is_server(pid: int, port: int) -> bool:
     """Whether `pid` is alive and is the local cloud server for `port` (not a reused pid)."""
-    if not _alive(pid):
+    if not processes.alive(pid):
         return False
-    args = _command_line(pid)
+    args = processes.command_line(pid)
     if args is None:  # cannot tell on this system: trust the pid file
         return True
     return "awslab.local.server" in args and any(
         a == "--port" and i + 1 < len(args) and args[i + 1] == str(port) for i, a in enumerate(args)
     )
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        # A server run in the foreground shares the terminal's group: signal only the server then.
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group."""
-    return [
-        pid for pid, (state, _, group) in _proc_table().items() if group == pgid and state not in ("Z", "X")
-    ]
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its live descendants, parents first."""
-    table = _proc_table()
-    tree = [pid]
-    for current in tree:  # grows while iterating: a breadth-first walk
-        tree += [
-            p for p, (state, parent, _) in table.items() if parent == current and state not in ("Z", "X")
-        ]
-    return tree
-
-
-def _wait_gone(pids: list[int], timeout: float, *, group: int | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    interval = 0.01
-    while True:
-        if not any(_alive(p) for p in pids) and (group is None or not group_members(group)):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-        interval = min(interval * 2, 0.2)
-
-
-def _tree_rss_mb(pid: int) -> float | None:
-    """Resident memory of the server and its Lambda workers (Linux only: it reads /proc)."""
-    if not _HAS_PROC:
-        return None
-    total_kb = 0
-    for member in process_tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return round(total_kb / 1024, 1) if total_kb else None

@@ -93,7 +93,7 @@ def runtime_packages(python: Interpreter, cache_root: Path) -> tuple[Path, ...]:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             break
-        if not _supports(dist.metadata.get("Requires-Python"), python.version):
+        if not _supports((dist.metadata.get_all("Requires-Python") or [None])[0], python.version):
             break
         where = Path(str(dist.locate_file("")))
         if where not in dirs:

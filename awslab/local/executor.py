@@ -6,7 +6,7 @@ environments, on the Python its runtime declares (awslab/local/runtimes.py), hel
 size and to Lambda's response size. Logs go to CloudWatch Logs `/aws/lambda/<name>`, one stream
 per worker. Asynchronous invocations queue in the executor's `async_events`
 (awslab/local/async_invoke.py), which runs them through `invoke`. awslab/local/moto_patches.py
-routes every moto invoke path here; its `install` and `uninstall` are re-exported from this module.
+routes every moto invoke path here (its `install` creates the process's executor).
 """
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ from awslab.local.execution_env import (
     user_environment,
     worker_environment,
 )
-from awslab.local.moto_patches import install, uninstall
-from awslab.local.worker import SIGNAL_NAMES, WorkerProcess
+from awslab.local.worker import SIGNAL_NAMES
+from awslab.local.worker_process import WorkerProcess
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LambdaExecutor", "Result", "WorkerInfo", "install", "uninstall"]
+__all__ = ["LambdaExecutor", "Result", "WorkerInfo"]
 
 INIT_TIMEOUT_S = 10.0  # AWS's limit for the init phase, on top of the function's timeout
 OUTPUT_GRACE_S = 2.0  # how long to wait for a finished invoke's last output to cross the pipe
-DEFAULT_IDLE_TIMEOUT_S = 300.0
+DEFAULT_IDLE_TIMEOUT_S = 300.0  # AWS keeps an idle execution environment for minutes (5 to 15 observed)
 DEFAULT_MAX_WORKERS = 4
 RESPONSE_LIMIT = 6291556  # bytes of a function's response, as Lambda's message says ("6 MB")
 MIB = 1048576
@@ -83,8 +83,11 @@ class LambdaExecutor:
 
     def __init__(self, work_dir: Path, endpoint_url: str, *, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
                  max_workers_per_function: int = DEFAULT_MAX_WORKERS, deps_cache: Path | None = None,
-                 isolate_site_packages: bool = True,
-                 runtime_finder: runtimes.RuntimeFinder | None = None) -> None:  # fmt: skip
+                 isolate_site_packages: bool = True, runtime_finder: runtimes.RuntimeFinder | None = None,
+                 prefetch_runtimes: bool = True) -> None:  # fmt: skip
+        """`idle_timeout_s`: how long an idle worker is kept (AWS reclaims an idle execution environment
+        after some minutes; the next invoke is a cold start). `prefetch_runtimes`: look every runtime's
+        Python up now, in the background (else on first use, or when `runtimes.prefetch()` is called)."""
         self.work_dir = Path(work_dir)
         self.endpoint_url = endpoint_url
         self.idle_timeout_s = idle_timeout_s
@@ -99,7 +102,8 @@ class LambdaExecutor:
         self._deps: dict[tuple[str, str], tuple[deps.Dependencies, tuple[Path, ...]]] = {}
         # The Python each runtime runs on; looked up ahead, as the health document lists them all.
         self.runtimes = runtime_finder or runtimes.default_finder()
-        self.runtimes.prefetch()
+        if prefetch_runtimes:
+            self.runtimes.prefetch()
         self._closed = threading.Event()
         interval = max(0.05, min(idle_timeout_s / 4, 30.0))
         self._reaper = threading.Thread(target=self._reap_loop, args=(interval,), daemon=True)

@@ -2,7 +2,8 @@
 
 Every invoke path of moto (the Invoke API, SQS event source mappings, SNS, S3 notifications,
 DynamoDB streams, Step Functions) ends in `LambdaFunction._invoke_lambda`; `install` replaces it
-with `LambdaExecutor.invoke` (awslab/local/executor.py). The other patches give the Invoke API
+with `LambdaExecutor.invoke` (awslab/local/executor.py) and makes that executor the active one
+(awslab/local/active_executor.py). The other patches give the Invoke API
 AWS's response headers, retire workers when a function's code or configuration changes, when it
 is deleted or its backend reset, give SNS-subscribed Lambdas AWS's event (sns_events.py) and S3
 notifications AWS's records (s3_events.py).
@@ -22,17 +23,18 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from awslab.local import active_executor
+from awslab.local.active_executor import invoke_async
+from awslab.local.executor import LambdaExecutor, Result
 from awslab.local.sns_events import deliver_to_lambda
 
-if TYPE_CHECKING:
-    from awslab.local.executor import LambdaExecutor, Result
+__all__ = ["install", "invoke_async", "uninstall"]
 
 # The executor's logger: these patches are part of its invoke paths.
 log = logging.getLogger("awslab.local.executor")
 
-_active: LambdaExecutor | None = None
 _active_args: tuple[Any, ...] = ()
 _originals: dict[tuple[type, str], tuple[bool, Any]] = {}
 _install_lock = threading.Lock()
@@ -41,24 +43,24 @@ _install_lock = threading.Lock()
 def install(work_dir: Path, endpoint_url: str, **options: Any) -> LambdaExecutor:
     """Route every moto Lambda invoke in this process through a LambdaExecutor (idempotent: the
     same arguments give the same executor; other ones replace it)."""
-    # Imported here: executor.py re-exports install/uninstall, so a module-level import would cycle.
-    from awslab.local.executor import LambdaExecutor
-
-    global _active, _active_args
+    global _active_args
     args = (Path(work_dir), endpoint_url, tuple(sorted(options.items())))
     with _install_lock:
-        if _active is not None and _active_args == args:
-            return _active
-        if _active is not None:
-            _active.shutdown()
-        _active, _active_args = LambdaExecutor(Path(work_dir), endpoint_url, **options), args
+        active = active_executor.current()
+        if active is not None and _active_args == args:
+            return active
+        if active is not None:
+            active.shutdown()
+        executor = LambdaExecutor(Path(work_dir), endpoint_url, **options)
+        active_executor.set_active(executor)
+        _active_args = args
         _patch_moto()
-        return _active
+        return executor
 
 
 def uninstall() -> None:
     """Undo `install`: moto's own code back, every worker killed."""
-    global _active, _active_args
+    global _active_args
     with _install_lock:
         for (owner, name), (own, original) in _originals.items():
             if own:
@@ -66,21 +68,11 @@ def uninstall() -> None:
             else:
                 delattr(owner, name)
         _originals.clear()
-        if _active is not None:
-            _active.shutdown()
-        _active, _active_args = None, ()
-
-
-def invoke_async(fn: Any, event: Any, *, raw: str | None = None) -> str:
-    """Queue an asynchronous invoke of the moto function `fn` (AWS's Event invocation); returns its
-    request id at once. `raw`: the event's text as received (the body of a dead-letter message)."""
-    return _executor().async_events.submit(fn, event, raw=raw)
-
-
-def _executor() -> LambdaExecutor:
-    if _active is None:  # only reachable if moto kept a reference across uninstall()
-        raise RuntimeError("awslab's Lambda executor is not installed")
-    return _active
+        active = active_executor.current()
+        if active is not None:
+            active.shutdown()
+        active_executor.set_active(None)
+        _active_args = ()
 
 
 def _replace(owner: type, name: str, new: Any) -> None:
@@ -102,7 +94,7 @@ def _patch_moto() -> None:
     from awslab.local.s3_events import s3_event
 
     def invoke_lambda(self: Any, event: Any = None) -> Result:
-        return _executor().invoke(self, event)
+        return active_executor.get().invoke(self, event)
 
     def function_invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
         """moto's LambdaFunction.invoke, with AWS's answers: `Unhandled` for an uncaught error, the
@@ -115,7 +107,8 @@ def _patch_moto() -> None:
             text = body.decode() if isinstance(body, bytes) else str(body or "")
             invoke_async(self, json.loads(text) if text else {}, raw=text or "{}")
             return ""
-        payload, errored, logs = self._invoke_lambda(event=json.loads(body) if body else "{}")
+        result: Result = self._invoke_lambda(event=json.loads(body) if body else "{}")
+        payload, errored, logs = result
         if inv_type != "RequestResponse":
             return ""
         response_headers["x-amz-executed-version"] = str(self.version)
@@ -126,7 +119,7 @@ def _patch_moto() -> None:
 
     def update_function_code(self: Any, spec: dict[str, Any]) -> Any:
         result = _original(LambdaFunction, "update_function_code")(self, spec)
-        _executor().retire_stale(self)
+        active_executor.get().retire_stale(self)
         return result
 
     def function_init(self: Any, account_id: str, spec: dict[str, Any], region: str,
@@ -145,12 +138,12 @@ def _patch_moto() -> None:
         if "DeadLetterConfig" in updates:  # an empty TargetArn removes it, as on AWS
             self.dead_letter_config = _dead_letter_config(updates["DeadLetterConfig"])
         result = _original(LambdaFunction, "update_configuration")(self, updates)
-        _executor().retire_stale(self)
+        active_executor.get().retire_stale(self)
         return result
 
     def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
         _original(LambdaBackend, "delete_function")(self, function_name, qualifier)
-        executor = _executor()
+        executor = active_executor.get()
         for arn in executor.pool_arns(self.account_id, self.region_name):
             try:
                 self.get_function(arn)
@@ -159,8 +152,8 @@ def _patch_moto() -> None:
         executor.async_events.drop_deleted()  # and its queued events, as on AWS
 
     def reset(self: Any) -> None:
-        _executor().async_events.drop_region(self.account_id, self.region_name)
-        _executor().retire_region(self.account_id, self.region_name)
+        active_executor.get().async_events.drop_region(self.account_id, self.region_name)
+        active_executor.get().retire_region(self.account_id, self.region_name)
         _original(LambdaBackend, "reset")(self)
 
     def put_event_invoke_config(self: Any, function_name: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -1,17 +1,20 @@
 """The local cloud's process: moto's server behind awslab's own HTTP layer.
 
-    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR] [--like-aws [SETTINGS]]
+    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR]
+                                  [--lambda-idle-seconds S] [--like-aws [SETTINGS]]
 
-Runs in the foreground until SIGTERM/SIGINT. Every request first passes the guard
-(awslab.local.guard: only this machine's own clients, and only signed AWS API calls reach moto),
+Runs in the foreground until SIGTERM/SIGINT. It listens and answers its health check at once, and
+loads moto and the layers below in the background (awslab.local.boot); AWS calls wait for that.
+Every request first passes the guard (awslab.local.guard: only this machine's own clients, and
+only signed AWS API calls reach moto),
 then goes to the health endpoint, the API Gateway front (urls.API_PREFIX), the S3 website front
 (urls.WEBSITE_PREFIX), moto's S3 (presigned URLs) or moto's own WSGI app. Lambda functions run in
-the Docker-free executor (awslab.local.executor), installed before the first request; it also
-frees the workers of deleted functions and on POST /moto-api/reset (it patches moto's Lambda
-backend). SQS event source mappings are served by a poller thread (awslab.local.sqs_poller) as on
+the Docker-free executor (awslab.local.executor), installed before the first request
+(awslab.local.moto_patches); it retires workers idle for --lambda-idle-seconds (300 by default),
+those of deleted functions and all of them on POST /moto-api/reset. SQS event source mappings are served by a poller thread (awslab.local.sqs_poller) as on
 AWS, not inside SendMessage; Event invokes, S3 notifications and SNS deliveries to Lambda run in
-the background with AWS's retries (awslab.local.async_invoke). The process keeps only the environment awslab.local.server_env
-allows, so no handler finds the user's AWS credentials in it. With --like-aws, AWS API calls pass
+the background with AWS's retries (awslab.local.async_invoke). The process keeps only the
+environment awslab.local.server_env allows, so no handler finds the user's AWS credentials in it. With --like-aws, AWS API calls pass
 the AWS-like consistency layer (awslab.local.like_aws) on their way to moto.
 
 Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
@@ -23,23 +26,23 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import errno
-import json
 import logging
 import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from awslab.local import guard
+from awslab.local.boot import SERVICE_NAME, Boot, WsgiApp, booting_handler, iso, json_response, warm_up
 from awslab.local.like_aws.settings import LikeAws
 from awslab.local.server_env import server_environment
 
-SERVICE_NAME = "awslab-local"
+__all__ = ["EXIT_PORT_IN_USE", "SERVICE_NAME", "LocalCloudApp", "bind", "configure_moto", "main"]
 EXIT_PORT_IN_USE = 3
 
 log = logging.getLogger("awslab.local.server")
@@ -75,11 +78,11 @@ def moto_dispatcher() -> Any:
 class LocalCloudApp:
     """awslab's WSGI layer in front of moto."""
 
-    def __init__(
-        self, moto_app: Any, *, port: int, executor: Any = None, like_aws: LikeAws | None = None
-    ) -> None:
+    def __init__(self, moto_app: Any, *, port: int, executor: Any = None, like_aws: LikeAws | None = None,
+                 started_at: dt.datetime | None = None) -> None:  # fmt: skip
         """`moto_app` is moto_dispatcher() (or a stand-in with the same `s3` method); `like_aws`
-        puts the AWS-like layer in front of moto's AWS APIs."""
+        puts the AWS-like layer in front of moto's AWS APIs; `started_at`: when the process began
+        (awslab.local.boot), which with its pid tells one local cloud instance from another."""
         from awslab.local.gateway import ApiGatewayFront
         from awslab.local.lambda_front import lambda_front
         from awslab.local.like_aws import like_aws_app
@@ -90,10 +93,11 @@ class LocalCloudApp:
         self.executor = executor
         self.gateway = ApiGatewayFront()
         self.website = WebsiteFront()
-        self.started_at = dt.datetime.now(dt.UTC)
+        self.started_at = started_at or dt.datetime.now(dt.UTC)
         self.like_aws = like_aws
-        self.control = like_aws_app(moto_app, like_aws) if like_aws is not None else moto_app
-        self.control = lambda_front(self.control)  # Lambda's own checks (payload limits, reserved variables)
+        control: WsgiApp = like_aws_app(moto_app, like_aws) if like_aws is not None else moto_app
+        # Lambda's own checks (payload limits, reserved variables) before the rest
+        self.control: WsgiApp = lambda_front(control)
 
     def health(self) -> dict[str, Any]:
         import moto
@@ -102,13 +106,15 @@ class LocalCloudApp:
             "service": SERVICE_NAME,
             "pid": os.getpid(),
             "port": self.port,
-            "started_at": self.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "started_at": iso(self.started_at),
             "moto_version": moto.__version__,
             "lambda_executor": self.executor is not None,
             "lambda_workers": len(self.executor.workers()) if self.executor is not None else 0,
             "like_aws": self.like_aws.to_dict() if self.like_aws is not None else None,
             # The Python each Lambda runtime runs on here (awslab.local.runtimes): `up` names stand-ins.
             "lambda_runtimes": self.executor.runtimes.report() if self.executor is not None else None,
+            "lambda_idle_seconds": self.executor.idle_timeout_s if self.executor is not None else None,
+            "ready": True,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -116,17 +122,14 @@ class LocalCloudApp:
         if isinstance(where, guard.Refusal):
             return guard.refuse(environ, start_response, where)
         if where is guard.Route.HEALTH:
-            body = json.dumps(self.health()).encode()
-            start_response(
-                "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            )
-            return [body]
+            return json_response(start_response, "200 OK", self.health())
         if where is guard.Route.API:
             return self.gateway(environ, start_response)
         if where is guard.Route.WEBSITE:
             return self.website(environ, start_response)
         if where is guard.Route.PRESIGNED_S3:
-            return self.moto_app.s3(environ, start_response)
+            s3: WsgiApp = self.moto_app.s3
+            return s3(environ, start_response)
         return self.control(environ, start_response)
 
 
@@ -150,6 +153,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch space (unpacked Lambda code)")
+    parser.add_argument("--lambda-idle-seconds", type=float, default=None, metavar="S",
+                        help="how long an idle Lambda execution environment is kept (default 300)")  # fmt: skip
     parser.add_argument("--like-aws", nargs="?", const="", default=None, metavar="SETTINGS",
                         help="AWS-like consistency mode; SETTINGS like scale=0.1,iam=8 (awslab.local.like_aws)")  # fmt: skip
     return parser.parse_args(argv)
@@ -174,29 +179,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{SERVICE_NAME}: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
 
-    configure_moto(args.port)
-    from werkzeug.serving import make_server
-
-    from awslab.local import eventbridge, moto_fidelity, moto_patches, sqs_poller
-
-    moto_fidelity.install()
-    from awslab.local.http_handler import LocalCloudRequestHandler
-
+    like_aws = LikeAws.from_arg(args.like_aws) if args.like_aws is not None else None
     work_dir = args.work_dir or Path.cwd() / "work"
     work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     work_dir.chmod(0o700)  # unpacked handler code: the user's alone, also when made earlier
     endpoint = f"http://127.0.0.1:{args.port}"
-    executor = moto_patches.install(work_dir, endpoint)
-    poller = sqs_poller.install()  # after the executor: the batches it invokes run there
-    bridge = eventbridge.install()  # PutEvents deliveries and schedules (Lambda targets: the executor)
-    like_aws = LikeAws.from_arg(args.like_aws) if args.like_aws is not None else None
-    if like_aws is not None:  # asynchronous invokes retry after AWS's delays, times the mode's scale
-        executor.async_events.retry_scale = like_aws.scale
-    app = LocalCloudApp(moto_dispatcher(), port=args.port, executor=executor, like_aws=like_aws)
+    from werkzeug.serving import make_server
+
+    boot = Boot(args.port, like_aws)
     server = make_server(
-        args.host, args.port, app, threaded=True, request_handler=LocalCloudRequestHandler, fd=sock.fileno()
+        args.host, args.port, boot, threaded=True, request_handler=booting_handler(boot), fd=sock.fileno()
     )
     sock.close()  # make_server works on its own duplicate of the descriptor
+    parts = _Parts()
+    booting = threading.Thread(
+        target=_boot, args=(boot, parts, server, args, work_dir, like_aws), name="awslab-boot", daemon=True
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
@@ -205,23 +203,65 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info(
-        "%s %s listening on %s (pid %d, work dir %s)",
-        SERVICE_NAME,
-        app.health()["moto_version"],
-        endpoint,
-        os.getpid(),
-        work_dir,
-    )
+    log.info("%s listening on %s (pid %d, work dir %s)", SERVICE_NAME, endpoint, os.getpid(), work_dir)
+    booting.start()
     try:
         server.serve_forever(poll_interval=0.2)  # also bounds how long a stop waits
     finally:
         server.server_close()
-        poller.stop()  # before the executor goes, so no new batch starts on a dying executor
-        bridge.stop()
-        executor.shutdown()
+        booting.join(timeout=60)  # a stop during the boot: what it started must be stopped too
+        parts.stop()
         log.info("stopped")
-    return 0
+    return 0 if boot.error is None else 1
+
+
+class _Parts:
+    """What the boot starts, stopped in reverse at the end."""
+
+    def __init__(self) -> None:
+        self.stoppers: list[Callable[[], None]] = []
+
+    def stop(self) -> None:
+        for stopper in reversed(self.stoppers):
+            stopper()
+
+
+def _boot(boot: Boot, parts: _Parts, server: Any, args: argparse.Namespace, work_dir: Path,
+          like_aws: LikeAws | None) -> None:  # fmt: skip
+    """Load moto and awslab's layers, hand requests to them, then warm moto's services up."""
+    try:
+        configure_moto(args.port)
+        from awslab.local import lazy_imports
+
+        lazy_imports.import_apigateway_models()  # first: before anything imports moto's API Gateway
+        from awslab.local import eventbridge, moto_fidelity, moto_patches, sqs_poller
+        from awslab.local.http_handler import LocalCloudRequestHandler
+
+        moto_fidelity.install()
+        endpoint = f"http://127.0.0.1:{args.port}"
+        idle = {"idle_timeout_s": args.lambda_idle_seconds} if args.lambda_idle_seconds is not None else {}
+        # The runtimes are looked up after the warm-up: their probes would compete with it for the CPU.
+        executor = moto_patches.install(work_dir, endpoint, prefetch_runtimes=False, **idle)
+        parts.stoppers.append(executor.shutdown)
+        poller = sqs_poller.install()  # after the executor: the batches it invokes run there
+        parts.stoppers.append(poller.stop)  # stopped before the executor: no new batch on a dying one
+        bridge = eventbridge.install()  # PutEvents deliveries and schedules (Lambda targets: the executor)
+        parts.stoppers.append(bridge.stop)
+        if like_aws is not None:  # asynchronous invokes retry after AWS's delays, times the mode's scale
+            executor.async_events.retry_scale = like_aws.scale
+        dispatcher = moto_dispatcher()
+        app = LocalCloudApp(
+            dispatcher, port=args.port, executor=executor, like_aws=like_aws, started_at=boot.started_at
+        )
+    except BaseException as exc:
+        log.exception("the local cloud failed to start")
+        boot.fail(exc)
+        server.shutdown()
+        return
+    boot.finish(app, LocalCloudRequestHandler)
+    log.info("%s %s ready", SERVICE_NAME, app.health()["moto_version"])
+    warm_up(dispatcher)
+    executor.runtimes.prefetch()
 
 
 if __name__ == "__main__":

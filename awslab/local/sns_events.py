@@ -10,6 +10,8 @@ import base64
 import logging
 from typing import Any
 
+from awslab.local.active_executor import invoke_async
+
 # The executor's logger: this delivery was part of it, and its warnings keep their source.
 log = logging.getLogger("awslab.local.executor")
 
@@ -76,11 +78,9 @@ def deliver_to_lambda(
     sub: Any, message: str, message_id: str, subject: str | None, attributes: dict[str, Any]
 ) -> None:
     """Invoke the subscribed function with lambda_event(...), asynchronously as SNS does: the event
-    is queued (moto_patches.invoke_async) and the Publish returns before the handler runs."""
+    is queued (active_executor.invoke_async) and the Publish returns before the handler runs."""
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.utils import get_backend
-
-    from awslab.local.moto_patches import invoke_async  # here: moto_patches imports this module
 
     event = lambda_event(sub, message, message_id, subject, attributes)
     region = sub.endpoint.split(":")[3]

@@ -250,10 +250,10 @@ class WebsiteFront:
                 error_page(404, "NoSuchBucket", "The specified bucket does not exist", [("BucketName", "")]),
             )
         else:
-            headers = {
+            request_headers = {
                 k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
             }
-            response = serve(parsed[0], parsed[1], method, headers)
+            response = serve(parsed[0], parsed[1], method, request_headers)
         body = b"" if method == "HEAD" else response.body
         length = str(len(response.body))
         headers = [h for h in response.headers if h[0].lower() != "content-length"]

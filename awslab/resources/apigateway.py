@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
@@ -29,6 +30,7 @@ from awslab.resources.base import (
     partition_of,
     register,
 )
+from awslab.resources.fanout import Fanout, together
 from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates
 from awslab.resources.lambda_events import add_permission_once
 from awslab.resources.retry import retry_propagation
@@ -147,6 +149,8 @@ class RestApi(Resource):
     dependency_kind = "lambda.function"  # route targets name functions
     name_rule: ClassVar[NameRule] = NameRule(max_len=128)
     drift_keys = ("id", "stage")
+    # its delete takes its permissions off the functions, and skips those that go too
+    delete_needs_dependencies = False
     props: RestApiProps
 
     @classmethod
@@ -154,29 +158,37 @@ class RestApi(Resource):
         assert isinstance(props, RestApiProps)
         return set(props.routes.values())
 
+    @classmethod
+    def ready_dependencies(cls, props: Props) -> set[str]:
+        # the methods name the functions by their predictable ARNs; only the invoke permissions
+        # (in wait_ready) need them to exist
+        return cls.dependencies(props)
+
+    _pending: _Build | None = None  # what `wait_ready` builds after `create` or `update`
+
     # ---- create / update -----------------------------------------------------------------
     def create(self) -> dict[str, Any]:
+        """CreateRestApi: the API's id (hence its URL) is all a dependent needs, so the rest
+        (methods, CORS, permissions, the deployment) is built by `wait_ready`. The state says no
+        API of this name exists (an interrupted create is deleted first, by name)."""
         apigw = self.ctx.client("apigateway")
-        # A leftover of a create that died half-way is reused, not duplicated.
-        found = self._find(self.ctx, self.physical)
-        api = found[0] if found else None
-        if api is None:
-            api = apigw.create_rest_api(
-                name=self.physical,
-                description=self.props.description,
-                endpointConfiguration={"types": ["REGIONAL"]},
-                binaryMediaTypes=list(self.props.binary_media_types),
-                tags=self.ctx.tags(self.logical),
-            )
-            # CreateRestApi makes a new API on every call: a lost answer left one more
-            drop_duplicates(
-                api,
-                api["id"],
-                lambda: [a["id"] for a in self._find(self.ctx, self.physical)],
-                lambda api_id: _delete_api_throttled(apigw, api_id),
-            )
-        self._sync_settings(api)  # a reused API's settings; and moto ignores binaryMediaTypes on create
-        return self._build(api["id"], previous_permissions=[], previous_stage=None)
+        api = apigw.create_rest_api(
+            name=self.physical,
+            description=self.props.description,
+            endpointConfiguration={"types": ["REGIONAL"]},
+            binaryMediaTypes=list(self.props.binary_media_types),
+            tags=self.ctx.tags(self.logical),
+        )
+        # CreateRestApi makes a new API on every call: a lost answer left one more
+        drop_duplicates(
+            api,
+            api["id"],
+            lambda: [a["id"] for a in self._find(self.ctx, self.physical)],
+            lambda api_id: _delete_api_throttled(apigw, api_id),
+        )
+        self._sync_settings(api)  # moto ignores binaryMediaTypes on create
+        self._pending = _Build(api["id"], api.get("rootResourceId"), fresh=True)
+        return self._planned_attrs(api["id"])
 
     def update(self, record: Record) -> dict[str, Any]:
         apigw = self.ctx.client("apigateway")
@@ -189,7 +201,47 @@ class RestApi(Resource):
             _remove_permissions(self.ctx, previous)
             return self.create()
         self._sync_settings(api)
-        return self._build(api["id"], previous_permissions=previous, previous_stage=record.attrs.get("stage"))
+        self._pending = _Build(api["id"], None, fresh=False, permissions=previous,
+                               stage=record.attrs.get("stage"))  # fmt: skip
+        return self._planned_attrs(api["id"])
+
+    def _planned_attrs(self, api_id: str) -> dict[str, Any]:
+        """The attributes, with the invoke permissions `wait_ready` adds (recorded now, so that a
+        delete finds them even if the build stops half-way; removing one not added is a no-op)."""
+        attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
+        attrs["permissions"] = [{"function": fn, "statement_id": statement_id(api_id)}
+                                for fn in sorted(set(self._fn_arns().values()))]  # fmt: skip
+        return attrs
+
+    def _fn_arns(self) -> dict[str, str]:
+        return {target: str(self.ctx.attrs_of(target)["arn"]) for target in self.props.routes.values()}
+
+    def wait_ready(self) -> bool:
+        """Build what `create` or `update` left: the resource tree with its methods and CORS
+        preflights, the gateway responses, then a deployment; the invoke permissions meanwhile.
+        Requests that do not wait for each other go out together."""
+        build, self._pending = self._pending, None
+        if build is None:
+            return False
+        fn_arns = self._fn_arns()
+        with Fanout() as calls:
+            calls.spawn(self._sync_permissions, build.api_id, fn_arns, build.permissions, build.fresh)
+            calls.spawn(self._deploy, build, fn_arns)
+        return True
+
+    def _deploy(self, build: _Build, fn_arns: dict[str, str]) -> None:
+        apigw = self.ctx.client("apigateway")
+        routes = [(*parse_route(k), target) for k, target in self.props.routes.items()]
+        with Fanout() as calls:
+            for rtype in _GATEWAY_RESPONSES:
+                calls.spawn(self._sync_gateway_response, build.api_id, rtype, build.fresh)
+            self._sync_tree(calls, build, routes, fn_arns)
+        # A deployment snapshots the methods and gateway responses; the stage serves the old one until now.
+        apigw.create_deployment(restApiId=build.api_id, stageName=self.props.stage,
+                                description=f"awslab {self.ctx.lab}/{self.logical}")  # fmt: skip
+        if build.stage and build.stage != self.props.stage:
+            with missing_ok():
+                apigw.delete_stage(restApiId=build.api_id, stageName=build.stage)
 
     def _sync_settings(self, api: dict[str, Any]) -> None:
         ops: list[dict[str, str]] = []
@@ -208,78 +260,84 @@ class RestApi(Resource):
         if ops:
             self.ctx.client("apigateway").update_rest_api(restApiId=api["id"], patchOperations=ops)
 
-    def _build(
-        self, api_id: str, previous_permissions: list[dict[str, str]], previous_stage: str | None
-    ) -> dict[str, Any]:
+    def _sync_tree(
+        self, calls: Fanout, build: _Build, routes: list[tuple[str, str, str]], fn_arns: dict[str, str]
+    ) -> None:
+        """Make the resource tree and its methods exactly the routes (plus CORS preflights). A new
+        API has only its root; an existing one loses what the routes no longer name, and its
+        methods are made again. Each resource's methods go out as soon as its id is known, and
+        so do its children."""
         apigw = self.ctx.client("apigateway")
-        routes = [(*parse_route(k), target) for k, target in self.props.routes.items()]
-        fn_arns = {target: str(self.ctx.attrs_of(target)["arn"]) for _, _, target in routes}
-        self._sync_tree(api_id, routes, fn_arns)
-        self._sync_gateway_responses(api_id)
-        permissions = self._sync_permissions(api_id, fn_arns, previous_permissions)
-        # A deployment snapshots the methods; the stage keeps serving the old one until now.
-        apigw.create_deployment(
-            restApiId=api_id, stageName=self.props.stage, description=f"awslab {self.ctx.lab}/{self.logical}"
-        )
-        if previous_stage and previous_stage != self.props.stage:
-            with missing_ok():
-                apigw.delete_stage(restApiId=api_id, stageName=previous_stage)
-        attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
-        attrs["permissions"] = permissions
-        return attrs
+        wanted = {"/"}
+        for _, path, _ in routes:
+            segs = path_segments(path)
+            wanted.update("/" + "/".join(segs[: i + 1]) for i in range(len(segs)))
+        ids: dict[str, str] = {}
+        if build.fresh and build.root_id:
+            ids["/"] = build.root_id
+        else:
+            ids = self._clear_tree(build.api_id, wanted)
+        methods: dict[str, list[tuple[str, str]]] = {}
+        for method, path, target in routes:
+            methods.setdefault(path, []).append((method, target))
+        preflights: set[str] = set()
+        headers: dict[str, str] = {}
+        if self.props.cors:
+            headers = self._cors_headers(routes)
+            preflights = set(methods) - {path for method, path, _ in routes if method == "OPTIONS"}
+        children: dict[str, list[str]] = {}
+        for path in wanted - set(ids):
+            children.setdefault(_parent(path), []).append(path)
 
-    def _sync_tree(self, api_id: str, routes: list[tuple[str, str, str]], fn_arns: dict[str, str]) -> None:
-        """Make the resource tree and its methods exactly the routes (plus CORS preflights)."""
+        def known(path: str) -> None:
+            for method, target in methods.get(path, []):
+                calls.spawn(self._put_route, build.api_id, ids[path], method, fn_arns[target])
+            if path in preflights:
+                calls.spawn(self._put_preflight, build.api_id, ids[path], headers)
+            for child in sorted(children.get(path, [])):
+                calls.spawn(make, child)
+
+        def make(path: str) -> None:
+            ids[path] = _create_resource(apigw, build.api_id, ids[_parent(path)], path_segments(path)[-1])
+            known(path)
+
+        for path in sorted(ids):
+            known(path)
+
+    def _clear_tree(self, api_id: str, wanted: set[str]) -> dict[str, str]:
+        """An existing API's resources the routes still name (path -> id), their methods deleted;
+        the others deleted (only the topmost: a delete takes the children along)."""
         apigw = self.ctx.client("apigateway")
         live = {
             r["path"]: r
             for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"])
             for r in page["items"]
         }
-        wanted = {"/"}
-        for _, path, _ in routes:
-            segs = path_segments(path)
-            wanted.update("/" + "/".join(segs[: i + 1]) for i in range(len(segs)))
-        # deepest first, so no delete hits a resource already removed with its parent
-        for path in sorted(set(live) - wanted, key=lambda p: -len(path_segments(p))):
-            with missing_ok():
-                apigw.delete_resource(restApiId=api_id, resourceId=live[path]["id"])
-        ids = {p: live[p]["id"] for p in wanted if p in live}
-        for path in ids:
-            for method in live[path].get("resourceMethods") or {}:
-                with missing_ok():
-                    apigw.delete_method(restApiId=api_id, resourceId=ids[path], httpMethod=method)
-        for path in sorted(wanted - set(ids), key=lambda p: len(path_segments(p))):
-            segs = path_segments(path)
-            parent = "/" + "/".join(segs[:-1])
-            ids[path] = _create_resource(apigw, api_id, ids[parent], segs[-1])
+        stale = set(live) - wanted
+        with Fanout() as calls:
+            for path in sorted(set(live) & wanted):
+                for method in live[path].get("resourceMethods") or {}:
+                    calls.spawn(_delete_missing_ok, apigw.delete_method, restApiId=api_id,
+                                resourceId=live[path]["id"], httpMethod=method)  # fmt: skip
+            # deepest first, a level at a time: moto keeps the children of a deleted resource
+            # (AWS deletes them with it, so a child may be gone already)
+            for depth in sorted({len(path_segments(p)) for p in stale}, reverse=True):
+                together(*(lambda p=p: _delete_missing_ok(apigw.delete_resource, restApiId=api_id,
+                                                           resourceId=live[p]["id"])
+                           for p in stale if len(path_segments(p)) == depth))  # fmt: skip
+        return {p: live[p]["id"] for p in wanted if p in live}
 
+    def _put_route(self, api_id: str, resource_id: str, method: str, fn_arn: str) -> None:
+        apigw = self.ctx.client("apigateway")
         region = self.ctx.target.region
-        for method, path, target in routes:
-            _put_new(
-                apigw.put_method,
-                restApiId=api_id,
-                resourceId=ids[path],
-                httpMethod=method,
-                authorizationType="NONE",
-            )
-            uri = (
-                f"arn:{partition_of(region)}:apigateway:{region}:lambda:path/2015-03-31/functions/"
-                f"{fn_arns[target]}/invocations"
-            )
-            apigw.put_integration(
-                restApiId=api_id,
-                resourceId=ids[path],
-                httpMethod=method,
-                type="AWS_PROXY",
-                integrationHttpMethod="POST",
-                uri=uri,
-            )
-        if self.props.cors:
-            headers = self._cors_headers(routes)
-            user_options = {path for method, path, _ in routes if method == "OPTIONS"}
-            for path in sorted({path for _, path, _ in routes} - user_options):
-                self._put_preflight(api_id, ids[path], headers)
+        _put_new(apigw.put_method, restApiId=api_id, resourceId=resource_id, httpMethod=method,
+                 authorizationType="NONE")  # fmt: skip
+        uri = (
+            f"arn:{partition_of(region)}:apigateway:{region}:lambda:path/2015-03-31/functions/"
+            f"{fn_arn}/invocations"
+        )
+        apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=method, type="AWS_PROXY",
+                              integrationHttpMethod="POST", uri=uri)  # fmt: skip
 
     def _cors_headers(self, routes: list[tuple[str, str, str]]) -> dict[str, str]:
         cors = self.props.cors
@@ -310,15 +368,17 @@ class RestApi(Resource):
         }
         common = {"restApiId": api_id, "resourceId": resource_id, "httpMethod": "OPTIONS"}
         _put_new(apigw.put_method, **common, authorizationType="NONE")
-        _put_new(
-            apigw.put_method_response,
-            **common,
-            statusCode="200",
-            responseModels={"application/json": "Empty"},
-            responseParameters={names[h]: False for h in _CORS_HEADERS},
-        )
-        apigw.put_integration(
-            **common, type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'}
+        together(
+            lambda: _put_new(
+                apigw.put_method_response,
+                **common,
+                statusCode="200",
+                responseModels={"application/json": "Empty"},
+                responseParameters={names[h]: False for h in _CORS_HEADERS},
+            ),
+            lambda: apigw.put_integration(
+                **common, type="MOCK", requestTemplates={"application/json": '{"statusCode": 200}'}
+            ),
         )
         apigw.put_integration_response(
             **common,
@@ -327,32 +387,32 @@ class RestApi(Resource):
             responseParameters={names[h]: f"'{headers[h]}'" for h in _CORS_HEADERS},
         )
 
-    def _sync_gateway_responses(self, api_id: str) -> None:
+    def _sync_gateway_response(self, api_id: str, rtype: str, fresh: bool) -> None:
         apigw = self.ctx.client("apigateway")
-        for rtype in _GATEWAY_RESPONSES:
-            if self.props.cors:
-                h = self._cors_headers([(*parse_route(k), t) for k, t in self.props.routes.items()])
-                params = {
-                    f"gatewayresponse.header.Access-Control-Allow-{k}": f"'{h[k]}'"
-                    for k in ("Origin", "Methods", "Headers")
-                }
-                apigw.put_gateway_response(restApiId=api_id, responseType=rtype, responseParameters=params)
-            else:
-                with missing_ok():
-                    apigw.delete_gateway_response(restApiId=api_id, responseType=rtype)
+        if self.props.cors:
+            h = self._cors_headers([(*parse_route(k), t) for k, t in self.props.routes.items()])
+            params = {
+                f"gatewayresponse.header.Access-Control-Allow-{k}": f"'{h[k]}'"
+                for k in ("Origin", "Methods", "Headers")
+            }
+            apigw.put_gateway_response(restApiId=api_id, responseType=rtype, responseParameters=params)
+        elif not fresh:  # a new API has none
+            with missing_ok():
+                apigw.delete_gateway_response(restApiId=api_id, responseType=rtype)
 
     def _sync_permissions(
-        self, api_id: str, fn_arns: dict[str, str], previous: list[dict[str, str]]
-    ) -> list[dict[str, str]]:
-        """One invoke permission per function, scoped to this API; stale ones are removed."""
+        self, api_id: str, fn_arns: dict[str, str], previous: list[dict[str, str]], fresh: bool
+    ) -> None:
+        """One invoke permission per function, scoped to this API; stale ones are removed. A new
+        API's statement id is new: no function has it yet (a retried add finds its own)."""
         sid = statement_id(api_id)
         wanted = sorted(set(fn_arns.values()))
-        _remove_permissions(self.ctx, [p for p in previous if p["function"] not in wanted])
         source_arn = _execution_arn(self.ctx, api_id) + "/*"
         lam = self.ctx.client("lambda")
-        for fn in wanted:
-            if sid in _statement_ids(self.ctx, fn):
-                continue
+
+        def grant(fn: str) -> None:
+            if not fresh and sid in _statement_ids(self.ctx, fn):
+                return
             add_permission_once(lam, {
                 "FunctionName": fn,
                 "StatementId": sid,
@@ -360,7 +420,9 @@ class RestApi(Resource):
                 "Principal": "apigateway.amazonaws.com",
                 "SourceArn": source_arn,
             })  # fmt: skip
-        return [{"function": fn, "statement_id": sid} for fn in wanted]
+
+        stale = [p for p in previous if p["function"] not in wanted]
+        together(lambda: _remove_permissions(self.ctx, stale), *(lambda fn=fn: grant(fn) for fn in wanted))
 
     # ---- read / delete -------------------------------------------------------------------
     @classmethod
@@ -385,12 +447,16 @@ class RestApi(Resource):
     def delete(cls, ctx: Context, record: Record) -> None:
         apigw = ctx.client("apigateway")
         ids = [record.attrs["id"]] if record.attrs.get("id") else []
-        ids += [a["id"] for a in cls._find(ctx, record.physical) if a["id"] not in ids]
+        if not ids or record.status == "creating":  # a create that died may have left one (or two)
+            ids += [a["id"] for a in cls._find(ctx, record.physical) if a["id"] not in ids]
         for api_id in ids:
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            _remove_permissions(ctx, recorded if recorded is not None else _find_lab_permissions(ctx, api_id))
-            _delete_api_throttled(apigw, api_id)
+            permissions = recorded if recorded is not None else _find_lab_permissions(ctx, api_id)
+            together(
+                lambda p=permissions: _remove_permissions(ctx, p),
+                lambda a=api_id: _delete_api_throttled(apigw, a),
+            )
 
     @classmethod
     def _find(cls, ctx: Context, name: str) -> list[dict[str, Any]]:
@@ -503,10 +569,35 @@ def _statement_ids(ctx: Context, function: str) -> set[str]:
 
 
 def _remove_permissions(ctx: Context, permissions: list[dict[str, str]]) -> None:
+    """Remove the statements, except from functions the same run deletes (they go with them)."""
     lam = ctx.client("lambda")
-    for p in permissions:
+
+    def remove(p: dict[str, str]) -> None:
         with missing_ok():
             lam.remove_permission(FunctionName=p["function"], StatementId=p["statement_id"])
+
+    together(*(lambda p=p: remove(p) for p in permissions if not ctx.goes_too(p["function"])))
+
+
+def _parent(path: str) -> str:
+    return "/" + "/".join(path_segments(path)[:-1])
+
+
+def _delete_missing_ok(call: Callable[..., Any], **params: Any) -> None:
+    with missing_ok():
+        call(**params)
+
+
+@dataclass
+class _Build:
+    """What `wait_ready` builds: the API, its root resource's id when known (a new API), whether
+    it is new, and the permissions and stage recorded before an update."""
+
+    api_id: str
+    root_id: str | None
+    fresh: bool
+    permissions: list[dict[str, str]] = field(default_factory=list)
+    stage: str | None = None
 
 
 def _find_lab_permissions(ctx: Context, api_id: str) -> list[dict[str, str]]:

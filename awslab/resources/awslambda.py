@@ -26,6 +26,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.fanout import together
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import poll_until, retry_propagation
 
@@ -36,6 +37,7 @@ LOG_RETENTION_DAYS = 7
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: `$` accepts a trailing newline
 # A new function is Pending for seconds; five minutes covers a cold account.
 _WAIT_SECONDS = 300.0
+FUNCTION_POLL_SECONDS = 0.25  # at most this late to see it Active (GetFunction: 100 per second)
 
 
 class FunctionFailed(Exception):
@@ -85,6 +87,7 @@ class Function(Resource):
     drift_shown = frozenset({"memory", "timeout", "handler", "runtime", "architecture"})
     predictable = frozenset({"name", "arn"})
 
+    delete_needs_dependencies = False  # its role, table or queue may go at the same time
     props: FunctionProps
     _settling = False  # AWS is still making or updating it: `wait_ready` waits
 
@@ -122,6 +125,9 @@ class Function(Resource):
         }
 
     def _ensure_log_group(self, name: str) -> None:
+        """The function's log group, made by awslab (so it is tagged and removed with the
+        function) and kept for a week. Nothing invokes the function before `up` ends, so it is
+        made alongside the function, not before it."""
         logs = self.ctx.client("logs")
         group = log_group_of(name)
         try:
@@ -144,21 +150,29 @@ class Function(Resource):
 
         lam = self.ctx.client("lambda")
         name = self.physical
-        self._ensure_log_group(name)
-        # A role created seconds ago is not yet assumable by Lambda: retried, with a deadline.
-        try:
-            fn = retry_propagation(lambda: lam.create_function(
-                FunctionName=name,
-                Code={"ZipFile": self.bundle.zip_bytes},
-                Architectures=[self.props.architecture],
-                Tags=self.ctx.tags(self.logical),
-                Publish=False,
-                **self._configuration(),
-            ))  # fmt: skip
-        except ClientError as exc:
-            # a retried create whose first answer was lost, or one an earlier run left: adopted
-            # (and brought in line) when its tags say it is this function
-            return adopt_or_raise(exc, ("ResourceConflictException",), self._adopt, fragment="already exist")
+        made: list[dict[str, Any]] = []
+
+        def create_function() -> None:
+            # A role created seconds ago is not yet assumable by Lambda: retried, with a deadline.
+            try:
+                made.append(retry_propagation(lambda: lam.create_function(
+                    FunctionName=name,
+                    Code={"ZipFile": self.bundle.zip_bytes},
+                    Architectures=[self.props.architecture],
+                    Tags=self.ctx.tags(self.logical),
+                    Publish=False,
+                    **self._configuration(),
+                )))  # fmt: skip
+            except ClientError as exc:
+                # a retried create whose first answer was lost, or one an earlier run left:
+                # adopted (and brought in line) when its tags say it is this function
+                made.append(adopt_or_raise(exc, ("ResourceConflictException",), self._adopt,
+                                           fragment="already exist"))  # fmt: skip
+
+        together(lambda: self._ensure_log_group(name), create_function)
+        fn = made[0]
+        if "FunctionArn" not in fn:  # adopted: `update` returned the attributes
+            return fn
         self._settling = not _usable(fn)
         return _attrs(fn)
 
@@ -214,18 +228,23 @@ class Function(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        """The function first (so nothing writes a new log stream), then its log group: Lambda
-        leaves it, and it costs while it holds logs."""
+        """The function and its log group: Lambda leaves the group, and it costs while it holds
+        logs."""
         name = record.physical
-        for call in (
-            lambda: ctx.client("lambda").delete_function(FunctionName=name),
-            lambda: ctx.client("logs").delete_log_group(logGroupName=log_group_of(name)),
-        ):
+
+        def gone(call: Any) -> None:
             try:
                 call()
             except Exception as exc:
                 if not is_not_found(exc):
                     raise
+
+        # together: an invocation still running may write its group again after either, and a
+        # teardown looks for such groups last (`remove_log_groups`)
+        together(
+            lambda: gone(lambda: ctx.client("lambda").delete_function(FunctionName=name)),
+            lambda: gone(lambda: ctx.client("logs").delete_log_group(logGroupName=log_group_of(name))),
+        )
 
 
 def remove_log_groups(ctx: Context, functions: Collection[str]) -> list[str]:
@@ -282,11 +301,14 @@ def _usable(cfg: dict[str, Any]) -> bool:
 
 
 def _wait_usable(lam: Any, name: str) -> None:
-    """Poll the configuration (the waiters function_active_v2 / function_updated_v2 test the same)."""
+    """Poll GetFunction, as the waiters function_active_v2 / function_updated_v2 do: Lambda
+    allows it 100 requests per second, GetFunctionConfiguration shares the 15 per second of the
+    other control-plane calls. Often: Pending lasts seconds, and `up` ends when it is over."""
     poll_until(
-        lambda: _usable(lam.get_function_configuration(FunctionName=name)),
+        lambda: _usable(lam.get_function(FunctionName=name)["Configuration"]),
         f"function {name}",
         deadline=_WAIT_SECONDS,
+        max_delay=FUNCTION_POLL_SECONDS,
     )
 
 

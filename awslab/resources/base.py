@@ -5,11 +5,13 @@ A kind is one class: its fields (a pydantic `Props` model), the attributes it ex
 spec; `dependencies()` adds the ones a kind knows of, such as route targets named bare), and its
 boto3 calls: `create`, `read`, `delete`, and `update` where that is cheap.
 
-`create` returns as soon as AWS has named the resource; when AWS goes on making it (a function
-Pending, a table CREATING), `wait_ready` waits until it is usable. The engine runs that apart,
+`create` returns as soon as AWS has named the resource; `wait_ready` finishes it: it waits until
+AWS has made it usable (a function Pending, a table CREATING) and makes what only its use needs
+(a role's policies, a bucket's website settings, an API's methods). The engine runs that apart,
 so that what needs only the name (an ARN in a policy, a route's integration) goes on meanwhile,
 and before the dependents that declare they need the resource usable (`needs_ready`) and before
-`up` ends.
+`up` ends. What only `wait_ready` needs of other resources (`ready_dependencies`) does not hold
+back `create`.
 
 Some attributes are known before the resource exists, from its physical name (`predictable`,
 `predict`: ARNs are built from the service, region, account and name). A reference to one of
@@ -50,7 +52,9 @@ NAME_PREFIX = "awslab"
 class Props(BaseModel):
     """Base of every kind's fields: unknown fields are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a kind's validator is built when a spec first uses the kind, not at import
+    # (`awslab validate` of one lab pays for its 5 kinds, not all of them)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 RecordStatus = Literal["creating", "created", "deleting"]
@@ -121,6 +125,11 @@ class Context:
     stack_id: str
     base_dir: Path
     resolved: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # the physical names and ARNs of the resources the same run deletes (a teardown): a delete
+    # skips what their own deletes remove anyway (its grant on a function that goes too)
+    deleting: frozenset[str] = frozenset()
+    # the user's tags (the spec's `tags:`) for the resource being built; awslab's own win
+    user_tags: Mapping[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         return self.target.client(service)
@@ -129,11 +138,15 @@ class Context:
         return physical_name(self.lab, logical, self.stack_id, rule)
 
     def tags(self, logical: str) -> dict[str, str]:
-        return {TAG_LAB: self.lab, TAG_STACK: self.stack_id, TAG_LOGICAL: logical}
+        return {**self.user_tags, TAG_LAB: self.lab, TAG_STACK: self.stack_id, TAG_LOGICAL: logical}
 
     def attrs_of(self, logical: str) -> Mapping[str, Any]:
         """Attributes of another resource of this lab (one this resource depends on)."""
         return self.resolved[logical]
+
+    def goes_too(self, name_or_arn: str) -> bool:
+        """Whether the resource of this name or ARN is deleted by the same run."""
+        return name_or_arn in self.deleting
 
     def path(self, relative: str) -> Path:
         """A path from the spec, resolved against the spec file's directory."""
@@ -241,6 +254,13 @@ class Resource(ABC):
     # kinds of dependencies that must be usable (`wait_ready` done), not only named, before this
     # resource is created or updated
     needs_ready: ClassVar[frozenset[str]] = frozenset()
+    # whether `delete` needs the resources this one depends on to be there still (it takes out
+    # what it put in them: objects from a bucket), so that a teardown deletes it first; False
+    # for kinds whose delete is done without them (or skips them when they go too, `goes_too`)
+    delete_needs_dependencies: ClassVar[bool] = True
+    # whether AWS makes what uses it wait a while after it is made (a role propagating to the
+    # services that assume it): then `up` starts it before the others that are ready with it
+    starts_first: ClassVar[bool] = False
 
     def __init__(self, ctx: Context, logical: str, props: Props) -> None:
         self.ctx = ctx
@@ -256,6 +276,19 @@ class Resource(ABC):
     def dependencies(cls, props: Props) -> set[str]:
         """Logical names this resource needs besides its `${...}` references (e.g. route targets
         given as bare names). Spec validation checks they exist."""
+        return set()
+
+    @classmethod
+    def delete_needs(cls, record: Record, records: Mapping[str, Record]) -> set[str]:
+        """Of the resources this one depends on (logical names, among the lab's `records`),
+        those its delete needs still there: all of them when `delete_needs_dependencies`."""
+        return set(record.depends_on) if cls.delete_needs_dependencies else set()
+
+    @classmethod
+    def ready_dependencies(cls, props: Props) -> set[str]:
+        """Of the dependencies, those that only `wait_ready` needs made, not `create`: meanwhile
+        `create` reads their `predictable` attributes (an API's methods name the functions they
+        invoke by ARN; only the invoke permission needs them to exist). None by default."""
         return set()
 
     @classmethod
@@ -276,8 +309,8 @@ class Resource(ABC):
         """Create the resource; return its attributes (at least `attributes`)."""
 
     def wait_ready(self) -> bool:
-        """After `create` (or `update`) of this instance: wait until AWS has finished making the
-        resource and it is usable. True when it had to wait. By default usable at once."""
+        """After `create` (or `update`) of this instance: finish the resource (see above) and wait
+        until AWS has made it usable. True when it had to wait. By default usable at once."""
         return False
 
     @classmethod
@@ -357,7 +390,7 @@ def load_kinds() -> dict[str, type[Resource]]:
         import awslab.resources as pkg
 
         for mod in pkgutil.iter_modules(pkg.__path__):
-            if mod.name not in ("base", "retry", "idempotent"):
+            if mod.name not in ("base", "retry", "idempotent", "fanout"):
                 importlib.import_module(f"awslab.resources.{mod.name}")
         _ALL_LOADED = True
     return REGISTRY

@@ -17,9 +17,11 @@ from awslab.resources.base import (
     Record,
     Resource,
     arn_of,
+    error_code,
     is_not_found,
     register,
 )
+from awslab.resources.fanout import together
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 
 if TYPE_CHECKING:
@@ -109,6 +111,8 @@ class Role(Resource):
     # a policy may name what does not exist yet: granting access to a function, table or queue
     # does not wait for it (nor for the propagation of the role it uses)
     name_only_fields = frozenset({"allow"})
+    delete_needs_dependencies = False  # what its policies name may go at the same time
+    starts_first = True  # Lambda and Step Functions cannot assume it for seconds after it is made
 
     props: RoleProps
 
@@ -156,13 +160,22 @@ class Role(Resource):
             # (and brought in line) when its tags say it is this role
             return adopt_or_raise(exc, ("EntityAlreadyExists",), self._adopt)
         policy = self.inline_policy()
-        if policy is not None:
-            iam.put_role_policy(
-                RoleName=self.physical, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy)
-            )
-        for arn in self.props.managed_policies:
-            iam.attach_role_policy(RoleName=self.physical, PolicyArn=arn)
-        return {"name": role["RoleName"], "arn": role["Arn"]}
+        together(
+            *([lambda: iam.put_role_policy(RoleName=self.physical, PolicyName=INLINE_POLICY,
+                                           PolicyDocument=json.dumps(policy))] if policy else []),
+            *(lambda arn=arn: iam.attach_role_policy(RoleName=self.physical, PolicyArn=arn)
+              for arn in self.props.managed_policies),
+        )  # fmt: skip
+        return self._attrs(role)
+
+    def _attrs(self, role: dict[str, Any]) -> dict[str, Any]:
+        # what is attached besides: a delete takes them off without listing them first
+        return {
+            "name": role["RoleName"],
+            "arn": role["Arn"],
+            "inline_policy": self.inline_policy() is not None,
+            "managed_policies": list(self.props.managed_policies),
+        }
 
     def _adopt(self) -> dict[str, Any] | None:
         role = self.ctx.client("iam").get_role(RoleName=self.physical)["Role"]
@@ -190,7 +203,7 @@ class Role(Resource):
             _ignore_missing(lambda arn=arn: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
         for arn in sorted(wanted - attached):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
-        return {"name": role["RoleName"], "arn": role["Arn"]}
+        return self._attrs(role)
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -205,9 +218,30 @@ class Role(Resource):
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
         """Detach managed policies, delete inline ones, leave instance profiles, delete the role:
-        IAM refuses to delete a role that still has any of them."""
+        IAM refuses to delete a role that still has any of them. What awslab put on it is taken
+        off at once; when IAM still refuses (DeleteConflict: something added outside awslab),
+        everything is listed and taken off."""
         iam = ctx.client("iam")
         name = record.physical
+        if "managed_policies" in record.attrs:  # recorded by this awslab: no listing needed
+            together(
+                *([lambda: _ignore_missing(lambda: iam.delete_role_policy(RoleName=name, PolicyName=INLINE_POLICY))]
+                  if record.attrs.get("inline_policy") else []),
+                *(lambda arn=arn: _ignore_missing(lambda: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
+                  for arn in record.attrs["managed_policies"]),
+            )  # fmt: skip
+            try:
+                iam.delete_role(RoleName=name)
+                return
+            except Exception as exc:
+                if is_not_found(exc):
+                    return
+                if error_code(exc) != "DeleteConflict":
+                    raise
+        cls._delete_all_of(iam, name)
+
+    @classmethod
+    def _delete_all_of(cls, iam: Any, name: str) -> None:
         try:
             for arn in _attached(iam, name):
                 _ignore_missing(lambda arn=arn: iam.detach_role_policy(RoleName=name, PolicyArn=arn))

@@ -150,6 +150,7 @@ class EventSource(Resource):
     replace_fields = frozenset({"source"})
     drift_keys = ("batch_size", "enabled", "function")
     drift_shown = frozenset({"batch_size", "enabled"})
+    delete_needs_dependencies = False  # a mapping is deleted by its id, its function and queue aside
 
     @property
     def cfg(self) -> EventSourceProps:

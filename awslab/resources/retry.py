@@ -45,10 +45,13 @@ PROPAGATION_ERRORS: tuple[tuple[str, str], ...] = (
     ("TooManyRequestsException", ""),
     ("ConflictException", "Unable to complete operation due to concurrent modification"),
 )
-FIRST_DELAY = 0.5
-MAX_DELAY = 2.0
-# Polling reads (GetFunctionConfiguration, DescribeTable) is cheap: closer to the moment it is ready.
-POLL_MAX_DELAY = 1.0
+# `up` of a lab takes one propagation window plus what follows it: a retry lands at most
+# MAX_DELAY after the window closes (a few requests a second per resource while it is open,
+# well within the control planes' rates: Lambda's 15 per second, IAM's, Step Functions').
+FIRST_DELAY = 0.25
+MAX_DELAY = 0.5
+# Polling reads (GetFunction, DescribeTable) is cheap: as close to the moment it is ready.
+POLL_MAX_DELAY = 0.5
 
 
 def is_propagation_error(exc: BaseException) -> bool:

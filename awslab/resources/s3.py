@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -29,6 +29,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.fanout import together
 from awslab.resources.retry import retry_propagation
 from awslab.target import origin_of
 
@@ -104,10 +105,12 @@ class Bucket(Resource):
         except Exception as exc:
             if error_code(exc) != "BucketAlreadyOwnedByYou":  # a create that died half-way: finish it
                 raise
-        s3.get_waiter("bucket_exists").wait(Bucket=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        # CreateBucket answers once the bucket exists (S3 is strongly consistent): its tags and
+        # settings go out together
         tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
-        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
-        self._configure(name, fresh=True)
+        self._configure(
+            name, fresh=True, also=lambda: s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
+        )
         return _bucket_attrs(self.ctx, name, self.props.website is not None)
 
     def update(self, record: Record) -> dict[str, Any]:
@@ -115,7 +118,12 @@ class Bucket(Resource):
         self._configure(name, fresh=False)
         return _bucket_attrs(self.ctx, name, self.props.website is not None)
 
-    def _configure(self, name: str, *, fresh: bool) -> None:
+    def _configure(self, name: str, *, fresh: bool, also: Callable[[], Any] | None = None) -> None:
+        """Versioning, website (public read) and CORS, each set independently of the others."""
+        calls = [self._versioning, self._website, self._cors]
+        together(*(lambda call=call: call(name, fresh) for call in calls), *([also] if also else []))
+
+    def _versioning(self, name: str, fresh: bool) -> None:
         s3, p = self.ctx.client("s3"), self.props
         if p.versioning:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -123,46 +131,16 @@ class Bucket(Resource):
             # a versioned bucket can only be suspended, never unversioned again
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
 
+    def _website(self, name: str, fresh: bool) -> None:
+        s3, p = self.ctx.client("s3"), self.props
         if p.website:
-            # Only the policy blocks are lifted: ACLs stay blocked (ownership is enforced anyway).
-            s3.put_public_access_block(
-                Bucket=name,
-                PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True,
-                    "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": False,
-                    "RestrictPublicBuckets": False,
-                },
-            )
-            policy = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "AwslabPublicRead",
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": f"{_arn(self.ctx, name)}/*",
-                    }
-                ],
-            }
-            # The lifted block takes a moment to apply on AWS: AccessDenied until then.
-            try:
-                retry_propagation(
-                    lambda: s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy)),
-                    deadline=30.0,
-                    is_retryable=lambda e: error_code(e) == "AccessDenied",
-                )
-            except Exception as exc:
-                if error_code(exc) != "AccessDenied":
-                    raise
-                err = ProvisionError(self.kind, self.logical, "making a public website of", exc)
-                err.hint = "the account's S3 Block Public Access may forbid public buckets (s3control)"
-                raise err from exc
             site: dict[str, Any] = {"IndexDocument": {"Suffix": p.website.index}}
             if p.website.error:
                 site["ErrorDocument"] = {"Key": p.website.error}
-            s3.put_bucket_website(Bucket=name, WebsiteConfiguration=site)
+            together(
+                lambda: self._public_read(name),
+                lambda: s3.put_bucket_website(Bucket=name, WebsiteConfiguration=site),
+            )
         else:
             if not fresh:
                 _ignore_missing(lambda: s3.delete_bucket_website(Bucket=name))
@@ -177,6 +155,46 @@ class Bucket(Resource):
                 },
             )
 
+    def _public_read(self, name: str) -> None:
+        s3 = self.ctx.client("s3")
+        # Only the policy blocks are lifted: ACLs stay blocked (ownership is enforced anyway).
+        s3.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": False,
+                "RestrictPublicBuckets": False,
+            },
+        )
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AwslabPublicRead",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"{_arn(self.ctx, name)}/*",
+                }
+            ],
+        }
+        # The lifted block takes a moment to apply on AWS: AccessDenied until then.
+        try:
+            retry_propagation(
+                lambda: s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy)),
+                deadline=30.0,
+                is_retryable=lambda e: error_code(e) == "AccessDenied",
+            )
+        except Exception as exc:
+            if error_code(exc) != "AccessDenied":
+                raise
+            err = ProvisionError(self.kind, self.logical, "making a public website of", exc)
+            err.hint = "the account's S3 Block Public Access may forbid public buckets (s3control)"
+            raise err from exc
+
+    def _cors(self, name: str, fresh: bool) -> None:
+        s3, p = self.ctx.client("s3"), self.props
         if p.cors:
             rule = {
                 "AllowedOrigins": list(p.cors),
@@ -192,8 +210,7 @@ class Bucket(Resource):
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
         s3, name = ctx.client("s3"), record.attrs.get("name") or record.physical
-        try:
-            s3.head_bucket(Bucket=name)
+        try:  # one request: a missing bucket answers NoSuchBucket here too
             s3.get_bucket_website(Bucket=name)
             website = True
         except Exception as exc:
@@ -207,16 +224,21 @@ class Bucket(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
+        """Delete the bucket; when S3 says it is not empty (objects, versions or uploads that
+        no s3.files of the lab removed), empty it first. An empty bucket (its files' delete
+        came first) costs one request."""
         s3, name = ctx.client("s3"), record.attrs.get("name") or record.physical
         try:
-            s3.head_bucket(Bucket=name)
+            s3.delete_bucket(Bucket=name)
+            return
         except Exception as exc:
             # Names are global: a create that failed on a name another account holds left a
             # "creating" record for a bucket that was never ours.
             forbidden = error_code(exc) in ("403", "AccessDenied", "Forbidden")
             if is_not_found(exc) or (forbidden and record.status == "creating"):
                 return
-            raise
+            if error_code(exc) != "BucketNotEmpty":
+                raise
         try:
             empty_bucket(s3, name, record.logical)
             s3.delete_bucket(Bucket=name)
@@ -338,6 +360,12 @@ class Files(Resource):
         return self.props.bucket
 
     @classmethod
+    def delete_needs(cls, record: Record, records: Mapping[str, Record]) -> set[str]:
+        # the bucket (emptied first); not what the rendered files name (an API's URL)
+        bucket = record.attrs.get("name") or record.physical
+        return {n for n in record.depends_on if n in records and records[n].physical == bucket}
+
+    @classmethod
     def local_files(cls, props: Props, spec_dir: Path) -> Iterable[tuple[str, Path]]:
         source = cast(FilesProps, props).source
         return _walk(spec_dir / source, spec_dir) if source is not None else ()
@@ -383,15 +411,19 @@ class Files(Resource):
         return self._attrs(files)
 
     def _upload(self, files: dict[str, tuple[bytes, str, str | None]], keys: set[str]) -> None:
+        """PutObject of each key, together (S3 takes thousands a second per prefix)."""
         s3 = self.ctx.client("s3")
         # owner metadata lets a delete without recorded keys find what this resource wrote
         meta = dict(zip(_OWNER_META, (self.ctx.lab, self.ctx.stack_id, self.logical), strict=True))
-        for key in sorted(keys):
+
+        def put(key: str) -> None:
             body, ctype, cache = files[key]
             extra = {"CacheControl": cache} if cache else {}
             s3.put_object(
                 Bucket=self.props.bucket, Key=key, Body=body, ContentType=ctype, Metadata=meta, **extra
             )
+
+        together(*(lambda key=key: put(key) for key in sorted(keys)))
 
     def _attrs(self, files: dict[str, Any]) -> dict[str, Any]:
         keys = sorted(files)

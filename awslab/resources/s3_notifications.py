@@ -104,6 +104,9 @@ class BucketNotification(Resource):
     attributes = ("id", "bucket")
     replace_fields = frozenset({"bucket"})
     drift_keys = ("function", "events")
+    # its delete takes its entry off the bucket and its grant off the function, and skips each
+    # that goes in the same run: nothing of it is left to wait for
+    delete_needs_dependencies = False
 
     @property
     def cfg(self) -> NotificationProps:
@@ -186,7 +189,7 @@ class BucketNotification(Resource):
         notification_id = record.attrs.get("id") or record.physical
         bucket = record.attrs.get("bucket") or _find_bucket(ctx, notification_id)
         function = record.attrs.get("function")
-        if bucket:
+        if bucket and not ctx.goes_too(bucket):  # else the configuration goes with the bucket
             try:
                 previous = _put_entry(ctx, bucket, notification_id, None)
             except ClientError as exc:
@@ -194,7 +197,7 @@ class BucketNotification(Resource):
                     raise
                 previous = None
             function = function or (previous or {}).get("LambdaFunctionArn")
-        if function:
+        if function and not ctx.goes_too(function):  # else its policy goes with it
             remove_invoke_permission(ctx, function, notification_id)
 
 

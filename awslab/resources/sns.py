@@ -27,6 +27,7 @@ from awslab.resources.base import (
     is_not_found,
     register,
 )
+from awslab.resources.fanout import together
 from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
 
@@ -144,6 +145,7 @@ class Topic(Resource):
     name_rule = NameRule(max_len=256)
     drift_keys = ("subscription_arns",)
     predictable = frozenset({"name", "arn"})
+    delete_needs_dependencies = False  # the queues and functions it delivers to may go at the same time
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
@@ -161,45 +163,52 @@ class Topic(Resource):
 
     def create(self) -> dict[str, Any]:
         arn = self._ensure_topic()
-        return _topic_attrs(arn, self._reconcile(arn, previous=[]))
+        return _topic_attrs(arn, self._reconcile(arn, previous=[], fresh=True))
 
     def update(self, record: Record) -> dict[str, Any]:
         arn = self._ensure_topic()
-        return _topic_attrs(arn, self._reconcile(arn, previous=record.attrs.get("subscriptions") or []))
+        previous = record.attrs.get("subscriptions") or []
+        return _topic_attrs(arn, self._reconcile(arn, previous=previous, fresh=False))
 
-    def _reconcile(self, topic_arn: str, previous: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _reconcile(self, topic_arn: str, previous: list[dict[str, Any]], fresh: bool) -> list[dict[str, Any]]:
+        """Each subscription with its grant, all at once; a new topic has none to list."""
         sns = self.ctx.client("sns")
-        live = {
+        live = {} if fresh else {
             (s["Protocol"], s["Endpoint"]): s["SubscriptionArn"] for s in _live_subscriptions(sns, topic_arn)
-        }
+        }  # fmt: skip
         wanted = {(s.protocol, s.endpoint): s for s in self.cfg.subscriptions}
-        for key, sub_arn in live.items():
-            if key not in wanted:
-                _unsubscribe(sns, sub_arn)
-        for protocol, endpoint in {*live, *((p["protocol"], p["endpoint"]) for p in previous)} - set(wanted):
-            _revoke(self.ctx, topic_arn, protocol, endpoint)
-        result = []
-        for key, sub in wanted.items():
+        stale = {*live, *((p["protocol"], p["endpoint"]) for p in previous)} - set(wanted)
+        made: dict[tuple[str, str], str] = {}
+
+        def subscribe(key: tuple[str, str], sub: Subscription) -> None:
             # grant first: SNS may deliver as soon as the subscription exists
             _grant(self.ctx, topic_arn, sub.protocol, sub.endpoint)
             if key in live:
-                sub_arn = live[key]
-                _adjust(sns, sub_arn, sub)
-            else:
-                attributes: dict[str, str] = {}
-                if sub.raw:
-                    attributes["RawMessageDelivery"] = "true"
-                if sub.filter_policy:
-                    attributes["FilterPolicy"] = json.dumps(sub.filter_policy)
-                sub_arn = sns.subscribe(
-                    TopicArn=topic_arn,
-                    Protocol=sub.protocol,
-                    Endpoint=sub.endpoint,
-                    Attributes=attributes,
-                    ReturnSubscriptionArn=True,
-                )["SubscriptionArn"]
-            result.append({"protocol": sub.protocol, "endpoint": sub.endpoint, "arn": sub_arn})
-        return result
+                _adjust(sns, live[key], sub)
+                made[key] = live[key]
+                return
+            attributes: dict[str, str] = {}
+            if sub.raw:
+                attributes["RawMessageDelivery"] = "true"
+            if sub.filter_policy:
+                attributes["FilterPolicy"] = json.dumps(sub.filter_policy)
+            made[key] = sns.subscribe(
+                TopicArn=topic_arn,
+                Protocol=sub.protocol,
+                Endpoint=sub.endpoint,
+                Attributes=attributes,
+                ReturnSubscriptionArn=True,
+            )["SubscriptionArn"]
+
+        together(
+            *(lambda a=sub_arn: _unsubscribe(sns, a) for key, sub_arn in live.items() if key not in wanted),
+            *(lambda k=key: _revoke(self.ctx, topic_arn, *k) for key in sorted(stale)),
+            *(lambda k=key, s=sub: subscribe(k, s) for key, sub in wanted.items()),
+        )
+        return [
+            {"protocol": sub.protocol, "endpoint": sub.endpoint, "arn": made[key]}
+            for key, sub in wanted.items()
+        ]
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -209,8 +218,7 @@ class Topic(Resource):
         arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
         if not arn:
             return None
-        try:
-            sns.get_topic_attributes(TopicArn=arn)
+        try:  # a missing topic answers NotFound to the listing too
             live = _live_subscriptions(sns, arn)
         except ClientError as exc:
             if is_not_found(exc):
@@ -223,6 +231,9 @@ class Topic(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
+        """DeleteTopic takes its subscriptions along; the grants on queues and functions are
+        revoked, except on those the same run deletes. Only a record without its subscriptions
+        (a create that died) lists them."""
         from botocore.exceptions import ClientError
 
         sns = ctx.client("sns")
@@ -230,22 +241,24 @@ class Topic(Resource):
         if not arn:
             return
         endpoints = {(p["protocol"], p["endpoint"]) for p in record.attrs.get("subscriptions") or []}
-        try:
-            live = _live_subscriptions(sns, arn)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-            live = []
-        for s in live:
-            _unsubscribe(sns, s["SubscriptionArn"])
-            endpoints.add((s["Protocol"], s["Endpoint"]))
-        for protocol, endpoint in sorted(endpoints):
-            _revoke(ctx, arn, protocol, endpoint)
-        try:
-            sns.delete_topic(TopicArn=arn)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
+        if "subscriptions" not in record.attrs:
+            try:
+                endpoints |= {(s["Protocol"], s["Endpoint"]) for s in _live_subscriptions(sns, arn)}
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+
+        def delete_topic() -> None:
+            try:
+                sns.delete_topic(TopicArn=arn)
+            except ClientError as exc:
+                if not is_not_found(exc):
+                    raise
+
+        together(
+            delete_topic,
+            *(lambda e=e: _revoke(ctx, arn, *e) for e in sorted(endpoints) if not ctx.goes_too(e[1])),
+        )
 
 
 def _adjust(sns: Any, subscription_arn: str, sub: Subscription) -> None:

@@ -67,6 +67,7 @@ class Queue(Resource):
     drift_labels = {"retention_seconds": "retention", "dead_letter_target": "dead-letter queue"}
     drift_shown = frozenset({"visibility_timeout", "retention_seconds", "max_receive_count"})
     predictable = frozenset({"name", "arn"})  # not the URL: its form differs between endpoints
+    delete_needs_dependencies = False  # its dead-letter queue may go at the same time
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
@@ -114,8 +115,18 @@ class Queue(Resource):
             # CreateQueue of the same name and settings answers with the queue (a retry whose
             # first answer was lost is fine); other settings are a create that died before its
             # state was written, then the spec changed: adopted if its tags say it is this queue
-            url = adopt_or_raise(exc, _EXISTS, self._adopt)
-        return describe_queue(sqs, url)
+            return describe_queue(sqs, adopt_or_raise(exc, _EXISTS, self._adopt))
+        # the queue has the settings just sent: no describe after the create
+        cfg = self.cfg
+        return {
+            "name": self.physical,
+            "arn": arn_of(self.ctx.target, "sqs", self.physical),
+            "url": url,
+            "visibility_timeout": cfg.visibility_timeout,
+            "retention_seconds": cfg.retention_seconds or DEFAULT_RETENTION,
+            "dead_letter_target": cfg.dead_letter.target if cfg.dead_letter else None,
+            "max_receive_count": cfg.dead_letter.max_receive_count if cfg.dead_letter else None,
+        }
 
     def _adopt(self) -> str | None:
         sqs = self.ctx.client("sqs")

@@ -157,6 +157,7 @@ class StateMachine(Resource):
     name_rule = NameRule(max_len=80)
     drift_keys = ("role", "definition_sha256")
     predictable = frozenset({"name", "arn"})
+    delete_needs_dependencies = False  # its role and task functions may go at the same time
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:

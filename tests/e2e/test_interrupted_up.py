@@ -23,7 +23,10 @@ def created(home: Path) -> int:
             lab = json.loads(path.read_text())["labs"].get("messaging", {})
         except (json.JSONDecodeError, OSError):
             return 0  # never happens with atomic writes; tolerated so the test reports the real failure
-        return sum(r["status"] == "created" for r in lab.get("resources", {}).values())
+        # made and finished: one whose wait_ready step was cut short is updated by the next `up`
+        return sum(
+            r["status"] == "created" and r.get("ready", True) for r in lab.get("resources", {}).values()
+        )
     return 0
 
 

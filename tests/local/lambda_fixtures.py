@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from awslab.local.executor import LambdaExecutor, install, uninstall
+from awslab.local.executor import LambdaExecutor
+from awslab.local.moto_patches import install, uninstall
 from tests.local.lambda_helpers import ENDPOINT, process_gone, zip_of
 
 

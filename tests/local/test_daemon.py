@@ -18,7 +18,8 @@ import pytest
 
 from awslab.errors import LocalCloudError
 from awslab.local import daemon
-from awslab.local.daemon import LocalCloud, LocalStatus, group_members
+from awslab.local.daemon import LocalCloud, LocalStatus
+from awslab.local.processes import command_line, group_members
 from awslab.local.server import EXIT_PORT_IN_USE
 from awslab.local.urls import HEALTH_PATH
 from tests.local.conftest import http, make_cloud
@@ -39,6 +40,7 @@ def test_start_status_reuse_reset_stop(cloud: LocalCloud) -> None:
     assert isinstance(status, LocalStatus)
     assert status.endpoint == f"http://127.0.0.1:{cloud.port}" and status.port == cloud.port
     assert status.pid > 0 and status.uptime >= 0 and status.log_path.exists()
+    assert status.ready is True  # started and booted: moto answers (awslab.local.boot)
     assert dt.datetime.fromisoformat(status.started_at.replace("Z", "+00:00")).tzinfo is not None
     if sys.platform.startswith("linux"):
         assert status.rss_mb is not None and status.rss_mb > 10
@@ -109,7 +111,7 @@ def test_stale_pid_files(cloud: LocalCloud) -> None:
 def test_a_process_that_exited_is_never_taken_for_the_server() -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    assert daemon._command_line(gone.pid) == []  # it runs nothing (not "cannot tell", which trusts it)
+    assert command_line(gone.pid) == []  # it runs nothing (not "cannot tell", which trusts it)
     assert not daemon._is_server(gone.pid, 4580)
 
 

@@ -14,8 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from awslab.local import executor as executor_mod
+from awslab.local import moto_patches
 from awslab.local.executor import LambdaExecutor
+from awslab.local.worker_process import WorkerProcess
 from awslab.target import LOCAL_ACCESS_KEY
 from tests.local.lambda_helpers import ENDPOINT, invoke, process_gone, wait_for, zip_of
 
@@ -281,7 +282,7 @@ def handler(event, context):
 def test_workers_per_function_are_bounded(
     mocked_aws: None, tmp_path: Path, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    ex = executor_mod.install(
+    ex = moto_patches.install(
         tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps", max_workers_per_function=1
     )
     try:
@@ -299,7 +300,7 @@ def test_workers_per_function_are_bounded(
         assert sorted(r["count"] for r in results) == [1, 2, 3, 4]
     finally:
         pids = [w.pid for w in ex.workers()]
-        executor_mod.uninstall()
+        moto_patches.uninstall()
     assert all(process_gone(p) for p in pids)
 
 
@@ -318,13 +319,13 @@ def test_idle_workers_are_reaped(
 def test_background_reaper_uses_the_idle_timeout(
     mocked_aws: None, tmp_path: Path, lambda_client: Any, make_lambda: Callable[..., str]
 ) -> None:
-    ex = executor_mod.install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps", idle_timeout_s=0.2)
+    ex = moto_patches.install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps", idle_timeout_s=0.2)
     try:
         make_lambda("reaped", PID_COUNTER)
         pid = invoke(lambda_client, "reaped")[0]["pid"]
         assert wait_for(lambda: ex.workers() == [] and process_gone(pid))
     finally:
-        executor_mod.uninstall()
+        moto_patches.uninstall()
 
 
 def test_code_change_starts_a_new_worker(
@@ -418,7 +419,7 @@ def test_a_failure_to_start_a_worker_fails_the_invoke_and_is_logged(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("spawning is broken")
 
-    monkeypatch.setattr(executor_mod.WorkerProcess, "spawn", broken)
+    monkeypatch.setattr(WorkerProcess, "spawn", broken)
     for _ in range(2):  # a leaked slot would make the second invoke wait forever
         out, resp = invoke(lambda_client, "unlucky")
         assert resp["FunctionError"] == "Unhandled"
@@ -433,12 +434,12 @@ def test_install_is_idempotent_and_uninstall_restores_moto(mocked_aws: None, tmp
     from moto.awslambda.models import LambdaFunction
 
     original = LambdaFunction._invoke_lambda
-    first = executor_mod.install(tmp_path, ENDPOINT, deps_cache=tmp_path / "deps")
+    first = moto_patches.install(tmp_path, ENDPOINT, deps_cache=tmp_path / "deps")
     try:
-        assert executor_mod.install(tmp_path, ENDPOINT, deps_cache=tmp_path / "deps") is first
+        assert moto_patches.install(tmp_path, ENDPOINT, deps_cache=tmp_path / "deps") is first
         assert LambdaFunction._invoke_lambda is not original
     finally:
-        executor_mod.uninstall()
+        moto_patches.uninstall()
     assert LambdaFunction._invoke_lambda is original
     assert "reset" not in vars(__import__("moto.awslambda.models").awslambda.models.LambdaBackend)
 
@@ -465,7 +466,7 @@ def test_s3_notifications_and_step_functions_reach_the_executor(tmp_path: Path) 
     code = "import os\ndef handler(e, c):\n    open(os.environ['OUT'], 'a').write(str(e.get('n')) + '\\n')\n    return {'n2': (e.get('n') or 0) * 2}\n"
     out = tmp_path / "out"
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        executor_mod.install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps")
+        moto_patches.install(tmp_path / "work", ENDPOINT, deps_cache=tmp_path / "deps")
         try:
             iam = boto3.client("iam", region_name="us-east-1")
             role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -498,4 +499,4 @@ def test_s3_notifications_and_step_functions_reach_the_executor(tmp_path: Path) 
             described = sfn.describe_execution(executionArn=run["executionArn"])
             assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"n2": 42}
         finally:
-            executor_mod.uninstall()
+            moto_patches.uninstall()

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from awslab.local.daemon import LocalCloud, _alive, process_tree
+from awslab.local.daemon import LocalCloud
+from awslab.local.processes import alive as _alive
+from awslab.local.processes import process_tree
 from tests.local.apis import RestApi, allow_api, create_function
 from tests.local.conftest import RunningCloud, http, make_cloud
 

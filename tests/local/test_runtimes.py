@@ -22,8 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from awslab.local import deps, runtimes
-from awslab.local.executor import LambdaExecutor, install, uninstall
-from awslab.local.worker import WorkerProcess
+from awslab.local.executor import LambdaExecutor
+from awslab.local.moto_patches import install, uninstall
+from awslab.local.worker_process import WorkerProcess
 from tests.e2e.conftest import Cli, clean_env, free_port, stop_local_cloud
 from tests.local.conftest import RunningCloud
 from tests.local.lambda_helpers import ENDPOINT, invoke, process_gone, zip_of

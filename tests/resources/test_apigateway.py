@@ -66,6 +66,20 @@ def api(ctx: Context, **props: Any) -> RestApi:
     return RestApi(ctx, "api", RestApiProps(**props))
 
 
+def made(res: RestApi) -> dict[str, Any]:
+    """What the engine does: create (the API's id), then wait_ready (methods, CORS, permissions,
+    the deployment)."""
+    attrs = res.create()
+    assert res.wait_ready()
+    return attrs
+
+
+def updated(res: RestApi, record: Record) -> dict[str, Any]:
+    attrs = res.update(record)
+    res.wait_ready()
+    return attrs
+
+
 def record_of(res: RestApi, attrs: dict[str, Any] | None = None, status: str = "created") -> Record:
     return Record(
         kind=res.kind,
@@ -161,7 +175,7 @@ def test_create_read_delete_cycle(lab: Context) -> None:
     res = api(
         lab, cors={"allow_origins": [ORIGIN_URL]}, binary_media_types=["image/png"], description="items"
     )
-    attrs = res.create()
+    attrs = made(res)
     api_id = attrs["id"]
     account = lab.target.account_id
     assert attrs["name"] == res.physical == "awslab-test-api-abc123"
@@ -216,7 +230,7 @@ def test_preflight_is_a_mock_with_cors_headers_in_the_moto_model(lab: Context) -
     from moto.apigateway.models import apigateway_backends
 
     res = api(lab, cors={"allow_origins": [ORIGIN_URL, "https://second.example"], "max_age": 300})
-    attrs = res.create()
+    attrs = made(res)
     expected = {
         "method.response.header.Access-Control-Allow-Origin": "'http://localhost:4580'",  # the first origin
         "method.response.header.Access-Control-Allow-Methods": "'GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS'",
@@ -257,11 +271,13 @@ def test_preflight_is_a_mock_with_cors_headers_in_the_moto_model(lab: Context) -
 
 def test_explicit_cors_methods_and_user_options_route(lab: Context) -> None:
     routes = {"GET /items": "items-fn", "OPTIONS /items": "other-fn", "DELETE /x": "items-fn"}
-    attrs = api(
-        lab,
-        routes=routes,
-        cors={"allow_origins": ["*"], "allow_methods": ["get", "delete"], "allow_headers": ["X-Custom"]},
-    ).create()
+    attrs = made(
+        api(
+            lab,
+            routes=routes,
+            cors={"allow_origins": ["*"], "allow_methods": ["get", "delete"], "allow_headers": ["X-Custom"]},
+        )
+    )
     t = tree(lab, attrs["id"])
     assert t["/items"]["OPTIONS"]["type"] == "AWS_PROXY"  # the user's own OPTIONS route wins
     assert t["/x"]["OPTIONS"]["type"] == "MOCK"
@@ -275,7 +291,7 @@ def test_explicit_cors_methods_and_user_options_route(lab: Context) -> None:
 
 
 def test_no_cors_means_no_preflights_or_gateway_responses(lab: Context) -> None:
-    attrs = api(lab, routes={"GET /": "items-fn"}, stage="prod").create()
+    attrs = made(api(lab, routes={"GET /": "items-fn"}, stage="prod"))
     t = tree(lab, attrs["id"])
     assert t == {"/": {"GET": t["/"]["GET"]}}
     assert lab.client("apigateway").get_gateway_responses(restApiId=attrs["id"])["items"] == []
@@ -284,7 +300,7 @@ def test_no_cors_means_no_preflights_or_gateway_responses(lab: Context) -> None:
 
 def test_update_keeps_the_id_and_rebuilds(lab: Context) -> None:
     res = api(lab, cors={"allow_origins": ["*"]})
-    attrs = res.create()
+    attrs = made(res)
     api_id = attrs["id"]
     apigw = lab.client("apigateway")
     deployments = len(apigw.get_deployments(restApiId=api_id)["items"])
@@ -297,7 +313,7 @@ def test_update_keeps_the_id_and_rebuilds(lab: Context) -> None:
         description="changed",
         binary_media_types=["application/octet-stream"],
     )
-    attrs2 = new.update(record_of(res, attrs))
+    attrs2 = updated(new, record_of(res, attrs))
     assert attrs2["id"] == api_id
     assert attrs2["url"] == lab.target.api_url(api_id, "v2")
     t = tree(lab, api_id)
@@ -317,8 +333,8 @@ def test_update_keeps_the_id_and_rebuilds(lab: Context) -> None:
 
     # and back: the function used again gets its permission once, however often updated
     again = api(lab, cors={"allow_origins": ["*"]})
-    attrs3 = again.update(record_of(new, attrs2))
-    attrs3 = again.update(record_of(again, attrs3))
+    attrs3 = updated(again, record_of(new, attrs2))
+    attrs3 = updated(again, record_of(again, attrs3))
     assert [s["Sid"] for s in statements(lab, items_arn)] == [statement_id(api_id)]
     assert statements(lab, other_arn) == []
     assert set(tree(lab, api_id)) == {"/", "/items", "/items/{id}", "/files", "/files/{proxy+}"}
@@ -326,27 +342,51 @@ def test_update_keeps_the_id_and_rebuilds(lab: Context) -> None:
 
 def test_update_of_an_api_deleted_behind_our_back_creates_one(lab: Context) -> None:
     res = api(lab)
-    attrs = res.create()
+    attrs = made(res)
     lab.client("apigateway").delete_rest_api(restApiId=attrs["id"])
-    attrs2 = res.update(record_of(res, attrs))
+    attrs2 = updated(res, record_of(res, attrs))
     assert attrs2["id"] != attrs["id"] and not api_gone(lab, attrs2["id"])
     assert [s["Sid"] for s in statements(lab, lab.resolved["items-fn"]["arn"])] == [
         statement_id(attrs2["id"])
     ]
 
 
-def test_create_reuses_a_half_created_api(lab: Context) -> None:
+def test_create_asks_nothing_first_and_its_id_is_enough_for_dependents(lab: Context) -> None:
+    """The state says no API exists: CreateRestApi is the one request of create (no listing
+    before it, no describe after), and the attributes a dependent reads (URL, permissions to
+    record) are known from its answer; methods and permissions come with wait_ready."""
+    res = api(lab, cors={"allow_origins": ["*"]})
+    calls: list[str] = []
+    lab.client("apigateway").meta.events.register(
+        "before-call.*.*", lambda model, **_: calls.append(model.name)
+    )
+    attrs = res.create()
+    assert calls == ["CreateRestApi"]
+    assert attrs["url"] == lab.target.api_url(attrs["id"], "dev")
+    fn_arn = lab.resolved["items-fn"]["arn"]
+    assert attrs["permissions"] == [{"function": fn_arn, "statement_id": statement_id(attrs["id"])}]
+    assert statements(lab, fn_arn) == []
+    assert res.wait_ready()
+    assert [s["Sid"] for s in statements(lab, fn_arn)] == [statement_id(attrs["id"])]
+    assert "GetRestApis" not in calls and "GetResources" not in calls
+    assert not res.wait_ready()  # nothing left to build
+
+
+def test_a_half_created_api_goes_with_the_replacement(lab: Context) -> None:
+    """An `up` that died after CreateRestApi left a "creating" record: the next one replaces it,
+    and the delete finds the API by its name."""
     res = api(lab)
     first = res.create()
-    second = res.create()
-    assert second["id"] == first["id"]
-    assert len(lab.client("apigateway").get_rest_apis()["items"]) == 1
+    RestApi.delete(lab, record_of(res, status="creating"))
+    second = made(res)
+    assert [a["id"] for a in lab.client("apigateway").get_rest_apis()["items"]] == [second["id"]]
+    assert second["id"] != first["id"]
     assert len(statements(lab, lab.resolved["items-fn"]["arn"])) == 1
 
 
 def test_delete_from_creating_record_without_attrs(lab: Context) -> None:
     res = api(lab, cors={"allow_origins": ["*"]})
-    attrs = res.create()
+    attrs = made(res)
     # another stack's API of another name is not touched
     other = lab.client("apigateway").create_rest_api(name="awslab-test-api-zzz999")
     rec = record_of(res, status="creating")
@@ -361,7 +401,7 @@ def test_delete_from_creating_record_without_attrs(lab: Context) -> None:
 
 
 def test_delete_retries_the_delete_throttle(lab: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    attrs = api(lab).create()
+    attrs = made(api(lab))
     apigw = lab.client("apigateway")
     real = apigw.delete_rest_api
     calls: list[str] = []

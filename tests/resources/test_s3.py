@@ -201,9 +201,9 @@ def test_delete_leaves_a_bucket_another_account_holds(ctx: Context, monkeypatch:
     s3 = ctx.client("s3")
 
     def forbidden(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "DeleteBucket")
 
-    monkeypatch.setattr(s3, "head_bucket", forbidden)
+    monkeypatch.setattr(s3, "delete_bucket", forbidden)
     Bucket.delete(ctx, record_of(res, status="creating"))  # never ours: nothing to do
     with pytest.raises(ClientError):
         Bucket.delete(ctx, record_of(res, {"name": res.physical}))  # ours, yet refused: say so

@@ -147,7 +147,7 @@ def test_an_unknown_field_lists_the_valid_ones_and_the_closest(lab_dir: Path) ->
     ("text", "line", "path", "gist"),
     [
         (VALID + "outputz: {}\n", 4, "outputz", r"did you mean 'outputs'\? valid fields: checks, description, "
-         r"name, outputs, resources$"),
+         r"name, outputs, params, resources, tags$"),
         (VALID + "  r: {type: iam.role, service: lambda, allow: [{actions: ['s3:GetObject'], resources: ['*'], "
          "effect: Allow}]}\n", 4, "resources.r.allow[0].effect", r"; valid fields: actions, resources$"),
         (VALID + "  api:\n    type: apigateway.rest_api\n    routes: {GET /x: fn}\n    cors: {allow_origin: ['*']}\n",

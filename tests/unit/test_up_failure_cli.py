@@ -38,8 +38,9 @@ def test_up_names_the_failure_what_it_held_back_and_how_to_go_on(
             "CreateTable",
         )
 
-    # crud: items <- items-fn <- api <- site-files, three levels behind the table (the role names
-    # the table by its ARN, known from its name, so it does not wait for it)
+    # crud: items <- items-fn, the one resource behind the table (the role names the table by its
+    # ARN, known from its name, so it does not wait for it; nor does the API, which names the
+    # function by its ARN: only its invoke permission waits, in a step of its own)
     monkeypatch.setattr(Table, "create", denied)
     result = runner.invoke(app, ["up", "crud", "--target", "aws", "--yes"])
     assert result.exit_code == 1, result.output
@@ -48,10 +49,10 @@ def test_up_names_the_failure_what_it_held_back_and_how_to_go_on(
     lines = text.splitlines()
     error = next(i for i, line in enumerate(lines) if line.startswith("error: "))
     assert lines[error : error + 3] == [
-        "error: up of lab 'crud' stopped: 1 resource failed, 3 not attempted",
+        "error: up of lab 'crud' stopped: 1 resource failed, 1 not attempted",
         "  dynamodb.table 'items' failed while creating: AccessDeniedException: User: "
         "arn:aws:iam::123456789012:user/lab is not authorized to perform: dynamodb:CreateTable",
-        "    not attempted because of it: items-fn, api, site-files",
+        "    not attempted because of it: items-fn",
     ]
     assert lines[error + 3].startswith("hint: fix the cause, then 'awslab up crud' resumes")
     assert "'awslab teardown crud' removes what was made" in text

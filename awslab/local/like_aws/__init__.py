@@ -31,12 +31,17 @@ AWS's own vary (IAM propagation sometimes takes much longer).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from awslab.local.like_aws.settings import DEFAULT_SECONDS, SCALE_ENV, SWITCH_ENV, LikeAws, seconds_env
+
+if TYPE_CHECKING:  # imported when the mode is on: the daemon imports this package's settings only
+    from awslab.local.like_aws.middleware import LikeAwsMiddleware
 
 __all__ = ["DEFAULT_SECONDS", "SCALE_ENV", "SWITCH_ENV", "LikeAws", "like_aws_app", "seconds_env"]
 
 
-def like_aws_app(moto_app: object, settings: LikeAws) -> object:
+def like_aws_app(moto_app: object, settings: LikeAws) -> LikeAwsMiddleware:
     """moto's WSGI app behind the AWS-like layer."""
     from awslab.local.like_aws.middleware import LikeAwsMiddleware
 

@@ -110,8 +110,8 @@ class ApiGatewayQuotas(Behaviour):
 def _edge(call: Call) -> bool:
     """Whether a CreateRestApi / ImportRestApi makes an edge-optimized API (AWS's default)."""
     if call.operation == "ImportRestApi":
-        types = call.query.get("endpointConfigurationTypes") or "EDGE"
-        return "EDGE" in types.upper()
+        wanted = call.query.get("endpointConfigurationTypes") or "EDGE"
+        return "EDGE" in wanted.upper()
     config: Any = call.params().get("endpointConfiguration") or {}
     types = config.get("types") if isinstance(config, dict) else None
     return not types or "EDGE" in types

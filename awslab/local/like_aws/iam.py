@@ -95,7 +95,7 @@ class IamPropagation(Behaviour):
         if op == "CreateEventSourceMapping":
             params = call.params()
             role = self.function_roles.get(
-                (call.region, name_from_arn(str(params.get("FunctionName", "")), "function"))
+                (call.region, name_from_arn(str(params.get("FunctionName", "")), "function")), ""
             )
             from_sqs = str(params.get("EventSourceArn", "")).startswith("arn:aws:sqs:")
             if from_sqs and role and (self.trust.active(role) or self.permissions.active(role)):

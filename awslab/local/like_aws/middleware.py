@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from awslab.local.like_aws.answers import Answer, capture
@@ -33,7 +33,7 @@ BEHAVIOURS: tuple[type[Behaviour], ...] = (ApiGatewayQuotas, LambdaStates, IamPr
 
 class LikeAwsMiddleware:
     def __init__(self, app: Any, settings: LikeAws, *, clock: Clock = time.monotonic) -> None:
-        self.app = app
+        self.app: Callable[[dict[str, Any], Any], Iterable[bytes]] = app
         self.settings = settings
         self.behaviours = [kind(settings, clock) for kind in BEHAVIOURS]
         self._chains: dict[tuple[str, str], list[Behaviour]] = {}

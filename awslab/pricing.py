@@ -1,0 +1,434 @@
+"""What a lab would cost on a real AWS account: a small price table (pricing.json: us-east-1, its
+date, each price's free tier) and an estimate per month from a lab's spec and stated usage.
+
+The estimate is a model, not a bill. `Usage` states every assumption: each entry point, function,
+table, queue, topic, bucket and state machine of the lab handles `requests` a month (an upper
+bound: in a real lab a request takes one path, not all of them), functions run `duration_ms` each
+at their configured memory, and so on. Schedules fire as their expressions say, with or without
+anyone using the lab.
+
+Idle cost is what a month costs with nobody using the lab: storage that stays (table items, bucket
+objects, logs), schedules firing, and the polling of an SQS queue by its Lambda event source. Most
+serverless labs cost nothing idle beyond that; `Estimate.idle_usd` says how much exactly.
+
+Each kind's charges come from one entry of `PRICERS`; a kind without one (a role: free) has none,
+and a kind the table does not know is listed in `Estimate.unpriced`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from awslab.references import REF_RE
+from awslab.spec import LabSpec, ResourceSpec
+
+HOURS_PER_MONTH = 730  # AWS's pricing pages count a month as 730 hours
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+GB = 1024 * 1024 * 1024
+FREE_KINDS = frozenset({"iam.role", "s3.notification", "events.bus", "lambda.url"})  # no charge of their own
+
+
+# ---- the table -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Price:
+    key: str
+    service: str
+    item: str
+    usd: float  # per `per` units
+    per: int
+    unit: str
+    free: float  # units a month the free tier covers (0: none)
+    term: str  # "always", "12 months" or "none"
+    pool: str  # prices sharing one free allowance share a pool (Lambda compute on x86 and arm64)
+
+    def cost(self, quantity: float) -> float:
+        return quantity * self.usd / self.per
+
+    @property
+    def shown(self) -> str:
+        """'$0.20 per 1M requests', '$0.0000166667 per GB-s'."""
+        per = {1: "", 1000: "1,000 ", 1_000_000: "1M "}.get(self.per, f"{self.per:,} ")
+        digits = f"{self.usd:.10f}".rstrip("0")
+        whole, _, cents = digits.partition(".")
+        return f"${whole}.{cents.ljust(2, '0')} per {per}{self.unit}"
+
+    @property
+    def free_shown(self) -> str:
+        if self.term == "none" or not self.free:
+            return "none"
+        amount = f"{self.free / 1_000_000:g}M" if self.free >= 1_000_000 else f"{self.free:,g}"
+        return f"{amount} {self.unit} a month ({self.term})"
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    region: str
+    currency: str
+    as_of: str
+    source: str
+    notes: tuple[str, ...]
+    prices: Mapping[str, Price]
+
+    def __getitem__(self, key: str) -> Price:
+        return self.prices[key]
+
+
+@cache
+def table() -> PriceTable:
+    """The price table shipped with awslab."""
+    data = json.loads(resources.files("awslab").joinpath("pricing.json").read_text(encoding="utf-8"))
+    prices = {
+        key: Price(
+            key,
+            p["service"],
+            p["item"],
+            float(p["usd"]),
+            int(p["per"]),
+            p["unit"],
+            float(p["free"]),
+            p["term"],
+            p.get("pool", key),
+        )
+        for key, p in data["prices"].items()
+    }
+    return PriceTable(
+        data["region"], data["currency"], data["as_of"], data["source"], tuple(data["notes"]), prices
+    )
+
+
+# ---- assumptions and results ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Usage:
+    """A learner's month with a lab, stated so that anyone can redo the sums."""
+
+    requests: int = (
+        10_000  # handled by each entry point, function, table, queue, topic, bucket and state machine
+    )
+    duration_ms: float = 200  # billed duration of one function invocation
+    log_kb: float = 1.0  # log data one invocation writes (Lambda's START/END/REPORT lines alone are ~0.3 KB)
+    item_kb: float = 1.0  # size of an item written or read, of a message
+    stored_gb: float = 0.01  # data each table and each bucket keeps (10 MB)
+    sqs_pollers: int = 5  # long polls (20 s) a Lambda event source keeps waiting on an idle queue
+
+    def describe(self) -> list[str]:
+        return [
+            f"{self.requests:,} requests a month through each API, function, table, queue, topic, bucket and "
+            "state machine (an upper bound: a real request takes one path, not all of them)",
+            f"{self.duration_ms:g} ms per function invocation at the function's memory; "
+            f"{self.log_kb:g} KB of logs per invocation, kept for the month",
+            f"{self.item_kb:g} KB per item or message; {self.stored_gb:g} GB stored in each table and bucket",
+            f"an SQS event source keeps {self.sqs_pollers} long polls of 20 s waiting on its queue "
+            "(AWS does not publish the idle rate: an estimate)",
+            "state machines pass through every state once per execution; schedules fire as written",
+        ]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One charge of one resource for a month."""
+
+    resource: str
+    kind: str
+    price: Price
+    quantity: float  # in the price's unit, per month
+    idle: bool  # charged with nobody using the lab too
+    note: str = ""
+
+    @property
+    def usd(self) -> float:
+        return self.price.cost(self.quantity)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    lab: str
+    usage: Usage
+    table: PriceTable
+    lines: tuple[Line, ...]
+    unpriced: tuple[str, ...] = ()  # kinds the table has no price for ("logical (kind)")
+
+    @property
+    def monthly_usd(self) -> float:
+        """A month at the stated usage, at list price (no free tier)."""
+        return sum(x.usd for x in self.lines)
+
+    @property
+    def idle_usd(self) -> float:
+        """A month with nobody using the lab, at list price."""
+        return sum(x.usd for x in self.lines if x.idle)
+
+    def after_free_tier(self, *, idle: bool = False, twelve_months: bool = False) -> float:
+        """After the free tier, as if nothing else on the account used it: the always-free allowances,
+        and the 12-month ones too with `twelve_months` (accounts in their first year, created before
+        15 July 2025)."""
+        pools: dict[str, list[Line]] = {}
+        for x in self.lines:
+            if x.idle or not idle:
+                pools.setdefault(x.price.pool, []).append(x)
+        total = 0.0
+        for lines in pools.values():
+            price = lines[0].price
+            covered = price.term == "always" or (twelve_months and price.term == "12 months")
+            quantity = sum(x.quantity for x in lines)
+            share = max(0.0, 1 - price.free / quantity) if covered and quantity else 1.0
+            total += share * sum(x.usd for x in lines)
+        return total
+
+    def so_far(self, age: dt.timedelta, *, used: bool = True) -> float:
+        """What the lab has cost over `age` at this estimate's monthly rate (list price), with the
+        stated usage or (`used=False`) idle."""
+        rate = self.monthly_usd if used else self.idle_usd
+        return rate * age.total_seconds() / SECONDS_PER_MONTH
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lab": self.lab,
+            "region": self.table.region,
+            "prices_as_of": self.table.as_of,
+            "assumptions": self.usage.describe(),
+            "monthly_usd": round(self.monthly_usd, 4),
+            "monthly_usd_after_always_free": round(self.after_free_tier(), 4),
+            "idle_monthly_usd": round(self.idle_usd, 4),
+            "idle_monthly_usd_after_always_free": round(self.after_free_tier(idle=True), 4),
+            "lines": [
+                {
+                    "resource": x.resource,
+                    "kind": x.kind,
+                    "price": x.price.key,
+                    "quantity": x.quantity,
+                    "unit": x.price.unit,
+                    "usd": round(x.usd, 6),
+                    "idle": x.idle,
+                    "note": x.note,
+                }
+                for x in self.lines
+            ],
+            "unpriced": list(self.unpriced),
+        }
+
+
+# ---- each kind's charges -------------------------------------------------------------------------
+@dataclass
+class Context:
+    """What pricers share: the spec, the usage and the table, and what schedules and event sources
+    add to other resources (firings that invoke a function, queues an event source polls)."""
+
+    spec: LabSpec
+    usage: Usage
+    prices: PriceTable
+    firings: dict[str, float] = field(default_factory=dict)  # logical -> scheduled invocations a month
+
+    def line(
+        self, r: ResourceSpec, price: str, quantity: float, *, idle: bool = False, note: str = ""
+    ) -> Line:
+        return Line(r.logical, r.kind, self.prices[price], quantity, idle, note)
+
+
+Pricer = Callable[[ResourceSpec, Context], Iterable[Line]]
+
+
+def _function(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    u, scheduled = c.usage, c.firings.get(r.logical, 0.0)
+    memory_gb = float(r.fields.get("memory", 128)) / 1024
+    duration = "lambda.duration_arm64" if r.fields.get("architecture") == "arm64" else "lambda.duration"
+    per_call = u.duration_ms / 1000 * memory_gb
+    yield c.line(r, "lambda.requests", u.requests)
+    yield c.line(r, duration, u.requests * per_call, note=f"{r.fields.get('memory', 128)} MB")
+    logs = u.requests * u.log_kb * 1024 / GB
+    yield c.line(r, "logs.ingestion", logs)
+    yield c.line(r, "logs.storage", logs, note="the month's logs; log groups keep them until deleted")
+    if scheduled:
+        note = "invoked by a schedule"
+        yield c.line(r, "lambda.requests", scheduled, idle=True, note=note)
+        yield c.line(r, duration, scheduled * per_call, idle=True, note=note)
+        yield c.line(r, "logs.ingestion", scheduled * u.log_kb * 1024 / GB, idle=True, note=note)
+        yield c.line(r, "logs.storage", scheduled * u.log_kb * 1024 / GB, idle=True, note=note)
+
+
+def _rest_api(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    yield c.line(r, "apigateway.rest_requests", c.usage.requests)
+
+
+def _http_api(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    # HTTP APIs meter each 512 KB of a request as one request: labs' requests are far smaller
+    yield c.line(r, "apigateway.http_requests", c.usage.requests)
+
+
+def _table(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    u = c.usage
+    yield c.line(r, "dynamodb.writes", u.requests * math.ceil(u.item_kb), note="1 WRU per KB written")
+    # eventually consistent reads: half a unit per 4 KB
+    yield c.line(r, "dynamodb.reads", u.requests * math.ceil(u.item_kb / 4) / 2, note="eventually consistent")
+    yield c.line(r, "dynamodb.storage", u.stored_gb, idle=True)
+
+
+def _bucket(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    u = c.usage
+    yield c.line(r, "s3.put_requests", u.requests)
+    yield c.line(r, "s3.get_requests", u.requests)
+    yield c.line(r, "s3.storage", u.stored_gb, idle=True)
+
+
+def _files(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    """The files `up` uploads: their real size, stored all month, and one PUT each per `up`."""
+    files = [p for _, p in r.cls.local_files(r.cls.Props.model_validate(r.fields), c.spec.base_dir)]
+    count = len(files) + len(r.fields.get("render") or {})
+    size = sum(p.stat().st_size for p in files)
+    yield c.line(r, "s3.put_requests", count, note=f"{count} files, once per `up`")
+    yield c.line(r, "s3.storage", size / GB, idle=True, note=f"{size / 1024:.0f} KB of files")
+
+
+def _queue(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    price = "sqs.fifo_requests" if r.fields.get("fifo") else "sqs.requests"
+    chunks = math.ceil(c.usage.item_kb / 64)  # each 64 KB of a message is one request
+    dead_letters_of = [
+        q.logical for q in c.spec.resources.values()
+        if q.kind == "sqs.queue" and _named((q.fields.get("dead_letter") or {}).get("target")) == r.logical
+    ]  # fmt: skip
+    if dead_letters_of:  # only the messages that failed come here: none in a working lab
+        yield c.line(r, price, 0, note=f"dead-letter queue of {', '.join(dead_letters_of)}")
+    else:
+        yield c.line(r, price, 3 * c.usage.requests * chunks, note="send, receive and delete each message")
+
+
+def _event_source(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    """Lambda polls the source queue all the time, with the queue's request price."""
+    source = _named(r.fields.get("source"))
+    queue = c.spec.resources.get(source or "")
+    if queue is None or queue.kind != "sqs.queue":
+        return
+    price = "sqs.fifo_requests" if queue.fields.get("fifo") else "sqs.requests"
+    polls = c.usage.sqs_pollers * SECONDS_PER_MONTH / 20
+    yield c.line(r, price, polls, idle=True, note=f"empty long polls of {source}")
+
+
+def _topic(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    chunks = math.ceil(c.usage.item_kb / 64)
+    yield c.line(r, "sns.publishes", c.usage.requests * chunks, note="deliveries to SQS and Lambda are free")
+
+
+def _state_machine(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    u = c.usage
+    if r.fields.get("type") == "EXPRESS":
+        yield c.line(r, "states.express_requests", u.requests)
+        yield c.line(r, "states.express_duration", u.requests * u.duration_ms / 1000 * 0.064, note="64 MB")
+        return
+    states = _state_count(r, c.spec)
+    yield c.line(r, "states.transitions", u.requests * states, note=f"{states} states per execution")
+
+
+def _state_count(r: ResourceSpec, spec: LabSpec) -> int:
+    from awslab.errors import SpecError
+    from awslab.resources.stepfunctions import load_definition
+
+    definition = r.fields.get("definition")
+    if not isinstance(definition, str) or REF_RE.search(definition):
+        return 1
+    try:
+        asl = load_definition((spec.base_dir / definition).resolve())
+    except SpecError:
+        return 1
+    return max(1, _count_states(asl))
+
+
+def _count_states(asl: Any) -> int:
+    states = asl.get("States") if isinstance(asl, Mapping) else None
+    total = 0
+    for state in (states or {}).values():
+        if isinstance(state, Mapping):
+            total += 1
+            total += sum(_count_states(b) for b in state.get("Branches") or [])
+            total += sum(_count_states(state.get(k)) for k in ("Iterator", "ItemProcessor"))
+    return total
+
+
+def _rule(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    schedule = r.fields.get("schedule")
+    if isinstance(schedule, str):
+        yield c.line(r, "events.scheduled", firings_per_month(schedule), idle=True, note=schedule)
+    else:
+        yield c.line(r, "events.custom_events", c.usage.requests, note="events matching the pattern")
+
+
+def _schedule(r: ResourceSpec, c: Context) -> Iterator[Line]:
+    expression = str(r.fields.get("schedule_expression", ""))
+    yield c.line(r, "scheduler.invocations", firings_per_month(expression), idle=True, note=expression)
+
+
+PRICERS: dict[str, Pricer] = {
+    "lambda.function": _function,
+    "lambda.event_source": _event_source,
+    "apigateway.rest_api": _rest_api,
+    "apigateway.http_api": _http_api,
+    "dynamodb.table": _table,
+    "s3.bucket": _bucket,
+    "s3.files": _files,
+    "sqs.queue": _queue,
+    "sns.topic": _topic,
+    "stepfunctions.state_machine": _state_machine,
+    "events.rule": _rule,
+    "scheduler.schedule": _schedule,
+}
+
+
+def _named(value: Any) -> str | None:
+    m = REF_RE.search(value) if isinstance(value, str) else None
+    return m.group(1) if m else None
+
+
+def firings_per_month(expression: str) -> float:
+    """How often a rate(...) or cron(...) expression fires in an average month (730 hours); at(...)
+    fires once. 0 for an expression that cannot be read (a reference resolved at deploy time)."""
+    from awslab.local.eventbridge_schedule import At, Cron, ExpressionError, Rate, parse
+
+    try:
+        parsed = parse(expression, allow_at=True)
+    except ExpressionError:
+        return 0.0
+    if isinstance(parsed, Rate):
+        return SECONDS_PER_MONTH / parsed.seconds
+    if isinstance(parsed, At):
+        return 1.0
+    assert isinstance(parsed, Cron)
+    year = max(2026, min(parsed.years))  # a fixed year: the same figure every day of the year
+    days = [dt.date(year, 1, 1) + dt.timedelta(days=i) for i in range(365)]
+    matching = sum(1 for d in days if d.month in parsed.months and parsed._day_matches(d))
+    return matching * len(parsed.hours) * len(parsed.minutes) * HOURS_PER_MONTH / (365 * 24)
+
+
+def _scheduled_targets(spec: LabSpec) -> dict[str, float]:
+    """Functions that schedules and scheduled rules invoke, and how often a month."""
+    firings: dict[str, float] = {}
+    for r in spec.resources.values():
+        if r.kind == "scheduler.schedule":
+            target = r.fields.get("target") or {}
+            expression, arns = r.fields.get("schedule_expression"), [target.get("arn")]
+        elif r.kind == "events.rule" and r.fields.get("schedule"):
+            expression, arns = r.fields.get("schedule"), [t.get("arn") for t in r.fields.get("targets") or []]
+        else:
+            continue
+        for name in filter(None, map(_named, arns)):
+            firings[name] = firings.get(name, 0.0) + firings_per_month(str(expression))
+    return firings
+
+
+def estimate(spec: LabSpec, usage: Usage | None = None) -> Estimate:
+    """The lab's cost per month at `usage` (default: `Usage()`), resource by resource."""
+    usage = usage or Usage()
+    c = Context(spec, usage, table(), _scheduled_targets(spec))
+    lines: list[Line] = []
+    unpriced: list[str] = []
+    for r in spec.resources.values():
+        pricer = PRICERS.get(r.kind)
+        if pricer is not None:
+            lines += pricer(r, c)
+        elif r.kind not in FREE_KINDS:
+            unpriced.append(f"{r.logical} ({r.kind})")
+    return Estimate(spec.name, usage, c.prices, tuple(lines), tuple(unpriced))

@@ -1,0 +1,51 @@
+"""User tags in a spec (`tags:` at the top and on each resource), checked as AWS checks them: a key
+of 1 to 128 characters, a value of at most 256, letters, digits, spaces and `_ . : / = + - @`
+only, no key starting with `aws:` (AWS's own) or `awslab:` (those awslab puts on every resource
+to find it again: a user's value would break teardown and sweep)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from awslab.yamlmap import KeyPath, dotted, line_for
+
+MAX_KEY = 128
+MAX_VALUE = 256
+ALLOWED = set("_.:/=+-@")
+
+
+def _bad_chars(text: str) -> list[str]:
+    return sorted({c for c in text if not (c.isalnum() or c.isspace() or c in ALLOWED)})
+
+
+def tag_problems(
+    tags: Mapping[str, str], path: KeyPath, lines: Mapping[KeyPath, int], where: str
+) -> list[str]:
+    """What is wrong with each of `tags` (at key path `path` of the spec), as spec problems."""
+    problems = []
+    for key, value in tags.items():
+        kpath = (*path, key)
+        at = f"{where}:{line_for(lines, kpath)}: {dotted(kpath)}"
+        if not 1 <= len(key) <= MAX_KEY:
+            problems.append(f"{at}: a tag key has 1 to {MAX_KEY} characters (this one has {len(key)})")
+        elif key.lower().startswith("awslab:"):
+            problems.append(f"{at}: tag keys starting with 'awslab:' are awslab's own; choose another key")
+        elif key.lower().startswith("aws:"):
+            problems.append(f"{at}: tag keys starting with 'aws:' are reserved by AWS; choose another key")
+        elif _bad_chars(key):
+            problems.append(f"{at}: character(s) {''.join(_bad_chars(key))!r} not allowed in a tag key "
+                            "(letters, digits, spaces and _ . : / = + - @)")  # fmt: skip
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_VALUE:
+            problems.append(
+                f"{at}: a tag value has at most {MAX_VALUE} characters (this one has {len(value)})"
+            )
+        elif "${" in value:
+            problems.append(
+                f"{at}: a tag value takes ${{param.…}} and ${{lab.name}} only (known when the spec is loaded)"
+            )
+        elif _bad_chars(value):
+            problems.append(f"{at}: character(s) {''.join(_bad_chars(value))!r} not allowed in a tag value "
+                            "(letters, digits, spaces and _ . : / = + - @)")  # fmt: skip
+    return problems

@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-_TITLE = "# awslab benchmarks\n\nEach section is written by the script it names; run it again to refresh it.\n"
+_TITLE = (
+    "# awslab benchmarks\n\nEach section is written by the script it names; run it again to refresh it.\n"
+)
 
 
 def write_section(name: str, text: str, path: Path = RESULTS) -> None:

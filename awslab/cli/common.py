@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from awslab.state import LabState, StateStore
     from awslab.target import Target
 
+
 class _LazyConsole:
     """A rich Console made when first used: importing rich's console costs a quick command about
     20 ms, and `validate` (one plain line) or an exit code alone need none."""

@@ -38,7 +38,11 @@ def test_the_command_table_names_every_command_of_every_module() -> None:
 def test_help_lists_every_command_in_the_table_and_version() -> None:
     result = CliRunner().invoke(main.app, ["--help"])
     assert result.exit_code == 0, result.output
-    listed = [line.split()[1] for line in result.output.splitlines() if line.startswith("│ ") and len(line.split()) > 1]
+    listed = [
+        line.split()[1]
+        for line in result.output.splitlines()
+        if line.startswith("│ ") and len(line.split()) > 1
+    ]
     assert set(listed) >= {*main.COMMANDS, "version"}
     assert {"labs", "up", "teardown", "call", "upload", "check", "logs", "local"} <= set(listed)
 
@@ -49,7 +53,9 @@ def test_a_typo_is_answered_with_the_command_meant() -> None:
     assert "No such command 'stauts'" in result.output and "'status'" in result.output
 
 
-@pytest.mark.parametrize(("module", "command"), [("awslab.cli.exercise", "call"), ("awslab.cli.local", "local")])
+@pytest.mark.parametrize(
+    ("module", "command"), [("awslab.cli.exercise", "call"), ("awslab.cli.local", "local")]
+)
 def test_a_command_module_that_cannot_be_imported_is_an_error(
     module: str, command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

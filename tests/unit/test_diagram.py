@@ -128,8 +128,12 @@ def expected(spec: LabSpec) -> Edges:
             flows |= {(r.logical, named(f["function"]), "invoke", "solid")}
         elif r.kind == "sns.topic":
             for s in f.get("subscriptions", []):
-                notes = "".join(f", {n}" for n, k in (("raw", "raw"), ("filtered", "filter_policy")) if s.get(k))
-                flows.add((r.logical, named(s["endpoint"]), f"subscription ({s['protocol']}{notes})", "solid"))
+                notes = "".join(
+                    f", {n}" for n, k in (("raw", "raw"), ("filtered", "filter_policy")) if s.get(k)
+                )
+                flows.add(
+                    (r.logical, named(s["endpoint"]), f"subscription ({s['protocol']}{notes})", "solid")
+                )
         elif r.kind == "sqs.queue" and "dead_letter" in f:
             dl = f["dead_letter"]
             flows |= {(r.logical, named(dl["target"]), f"after {dl['max_receive_count']} receives", "solid")}

@@ -99,7 +99,9 @@ def test_labs_reads_the_specs_without_loading_the_spec_models(tmp_path: Path) ->
     ("argv", "module"),
     [(["labs"], "awslab.cli.labs"), (["validate", "crud"], "awslab.cli.labs"), (["version"], None)],
 )
-def test_a_command_imports_only_its_own_command_module(tmp_path: Path, argv: list[str], module: str | None) -> None:
+def test_a_command_imports_only_its_own_command_module(
+    tmp_path: Path, argv: list[str], module: str | None
+) -> None:
     report = _probe(tmp_path, *argv)
     loaded = {m for m in report["modules"] if m.startswith("awslab.cli.") and m != "awslab.cli.main"}
     assert loaded - {"awslab.cli.common"} == ({module} if module else set())

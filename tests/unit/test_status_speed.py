@@ -104,7 +104,9 @@ def test_a_bucket_is_read_with_one_request(ctx: Any) -> None:
         Bucket="awslab-test-site-abc123", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
     )
     for physical, website in (("awslab-test-site-abc123", True), ("awslab-test-files-abc123", False)):
-        live, calls = _reads(ctx, "s3.bucket", Record("s3.bucket", "b", physical, "created", {"name": physical}))
+        live, calls = _reads(
+            ctx, "s3.bucket", Record("s3.bucket", "b", physical, "created", {"name": physical})
+        )
         assert live is not None and bool(live["website_url"]) is website
         assert calls == ["GetBucketWebsite"]
     gone = "awslab-test-gone-abc123"
@@ -114,9 +116,13 @@ def test_a_bucket_is_read_with_one_request(ctx: Any) -> None:
 
 def test_a_topic_is_read_with_one_listing(ctx: Any) -> None:
     arn = ctx.client("sns").create_topic(Name="awslab-test-topic-abc123")["TopicArn"]
-    live, calls = _reads(ctx, "sns.topic", Record("sns.topic", "t", "awslab-test-topic-abc123", "created", {"arn": arn}))
+    live, calls = _reads(
+        ctx, "sns.topic", Record("sns.topic", "t", "awslab-test-topic-abc123", "created", {"arn": arn})
+    )
     assert live is not None and live["arn"] == arn
     assert calls == ["ListSubscriptionsByTopic"]
     ctx.client("sns").delete_topic(TopicArn=arn)
-    live, calls = _reads(ctx, "sns.topic", Record("sns.topic", "t", "awslab-test-topic-abc123", "created", {"arn": arn}))
+    live, calls = _reads(
+        ctx, "sns.topic", Record("sns.topic", "t", "awslab-test-topic-abc123", "created", {"arn": arn})
+    )
     assert (live, calls) == (None, ["ListSubscriptionsByTopic"])

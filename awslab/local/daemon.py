@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import json
 import os
 import signal
@@ -125,7 +126,7 @@ class LocalCloud:
         try:
             with _OPENER.open(self.endpoint + urls.HEALTH_PATH, timeout=timeout) as resp:
                 data = json.loads(resp.read())
-        except (OSError, ValueError):  # refused, timed out, another program's answer
+        except (OSError, ValueError, http.client.HTTPException):  # refused, timed out, cut off, not ours
             return None
         if isinstance(data, dict) and data.get("service") == SERVICE_NAME and data.get("port") == self.port:
             return data

@@ -130,10 +130,13 @@ class ServiceIntegration(BaseModel):
         return f"{SERVICES[self.service.lower()]}-{self.action}"
 
 
-class HttpCors(BaseModel):
-    """The API's CORS configuration (API Gateway answers preflights and adds the headers)."""
+class CorsFields(BaseModel):
+    """CORS as API Gateway v2 and Lambda function URLs both spell it; each says which methods it takes
+    (`methods`) and how it sends the configuration (`config`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    methods: ClassVar[tuple[str, ...]] = ()
+    methods_hint: ClassVar[str] = ""
 
     allow_origins: list[str] = Field(min_length=1)
     allow_methods: list[str] | None = None
@@ -157,16 +160,23 @@ class HttpCors(BaseModel):
         if v is None:
             return None
         out = [m.upper() for m in v]
-        bad = [m for m in out if m != "*" and (m not in HTTP_METHODS or m == "ANY")]
+        bad = [m for m in out if m not in cls.methods]
         if bad:
-            raise ValueError(f"unknown method(s) {bad}; use {', '.join(HTTP_METHODS[:-1])} or *")
+            raise ValueError(f"unknown method(s) {bad}; use {cls.methods_hint}")
         return out
 
     @model_validator(mode="after")
-    def _credentials(self) -> HttpCors:
+    def _credentials(self) -> CorsFields:
         if self.allow_credentials and "*" in self.allow_origins:
             raise ValueError("allow_credentials needs named origins: browsers refuse credentials with '*'")
         return self
+
+
+class HttpCors(CorsFields):
+    """The API's CORS configuration (API Gateway answers preflights and adds the headers)."""
+
+    methods: ClassVar[tuple[str, ...]] = (*HTTP_METHODS[:-1], "*")  # every method but ANY, or *
+    methods_hint: ClassVar[str] = f"{', '.join(HTTP_METHODS[:-1])} or *"
 
     def config(self) -> dict[str, Any]:
         """CorsConfiguration as API Gateway takes it."""

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
 from awslab.resources import base
-from awslab.resources.apigatewayv2 import Made
+from awslab.resources.apigatewayv2 import CorsFields, Made
 from awslab.resources.base import (
     NAME_PREFIX,
     TAG_LOGICAL,
@@ -44,7 +44,6 @@ from awslab.resources.lambda_events import (
     remove_invoke_permission,
 )
 from awslab.resources.retry import retry_propagation
-from awslab.target import origin_of
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -55,42 +54,11 @@ _BARE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}\Z")  # a logical name of the spe
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*")
 
 
-class UrlCors(BaseModel):
+class UrlCors(CorsFields):
     """The URL's CORS configuration: Lambda answers preflights and adds the headers itself."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    allow_origins: list[str] = Field(min_length=1)
-    allow_methods: list[str] | None = None
-    allow_headers: list[str] | None = None
-    expose_headers: list[str] | None = None
-    max_age: int | None = Field(default=None, ge=0, le=86400)
-    allow_credentials: bool = False
-
-    @field_validator("allow_origins")
-    @classmethod
-    def _origins(cls, v: list[str]) -> list[str]:
-        out = [origin_of(o.strip()) if "://" in o else o.strip() for o in v]
-        if not all(out):
-            raise ValueError("an origin is empty")
-        return out
-
-    @field_validator("allow_methods")
-    @classmethod
-    def _methods(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return None
-        out = [m.upper() for m in v]
-        bad = [m for m in out if m not in _METHODS]
-        if bad:
-            raise ValueError(f"unknown method(s) {bad}; use {', '.join(_METHODS)}")
-        return out
-
-    @model_validator(mode="after")
-    def _credentials(self) -> UrlCors:
-        if self.allow_credentials and "*" in self.allow_origins:
-            raise ValueError("allow_credentials needs named origins: browsers refuse credentials with '*'")
-        return self
+    methods: ClassVar[tuple[str, ...]] = _METHODS
+    methods_hint: ClassVar[str] = ", ".join(_METHODS)
 
     def config(self) -> dict[str, Any]:
         """Cors as Lambda takes it: every field, so an update also clears what the spec dropped."""

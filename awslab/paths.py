@@ -21,7 +21,8 @@ def cache_dir() -> Path:
 
 
 def local_cloud_dir(port: int) -> Path:
-    """pid file, log and scratch space of the local cloud listening on `port`."""
+    """pid file, log, snapshot (its resources, kept across restarts) and scratch space of the local
+    cloud listening on `port`."""
     return state_dir() / "local" / str(port)
 
 

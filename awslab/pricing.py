@@ -1,5 +1,6 @@
-"""What a lab would cost on a real AWS account: a small price table (pricing.json: us-east-1, its
-date, each price's free tier) and an estimate per month from a lab's spec and stated usage.
+"""What a lab would cost on a real AWS account: an estimate per month from a lab's spec and stated
+usage, at the prices of awslab's price table (awslab.pricing_table: us-east-1, its date, each
+price's free tier).
 
 The estimate is a model, not a bill. `Usage` states every assumption: each entry point, function,
 table, queue, topic, bucket and state machine of the lab handles `requests` a month (an upper
@@ -18,14 +19,14 @@ and a kind the table does not know is listed in `Estimate.unpriced`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from awslab.pricing_table import Price as Price
+from awslab.pricing_table import PriceTable as PriceTable
+from awslab.pricing_table import table as table
 from awslab.references import REF_RE
 from awslab.spec import LabSpec, ResourceSpec
 
@@ -33,74 +34,6 @@ HOURS_PER_MONTH = 730  # AWS's pricing pages count a month as 730 hours
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 GB = 1024 * 1024 * 1024
 FREE_KINDS = frozenset({"iam.role", "s3.notification", "events.bus", "lambda.url"})  # no charge of their own
-
-
-# ---- the table -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Price:
-    key: str
-    service: str
-    item: str
-    usd: float  # per `per` units
-    per: int
-    unit: str
-    free: float  # units a month the free tier covers (0: none)
-    term: str  # "always", "12 months" or "none"
-    pool: str  # prices sharing one free allowance share a pool (Lambda compute on x86 and arm64)
-
-    def cost(self, quantity: float) -> float:
-        return quantity * self.usd / self.per
-
-    @property
-    def shown(self) -> str:
-        """'$0.20 per 1M requests', '$0.0000166667 per GB-s'."""
-        per = {1: "", 1000: "1,000 ", 1_000_000: "1M "}.get(self.per, f"{self.per:,} ")
-        digits = f"{self.usd:.10f}".rstrip("0")
-        whole, _, cents = digits.partition(".")
-        return f"${whole}.{cents.ljust(2, '0')} per {per}{self.unit}"
-
-    @property
-    def free_shown(self) -> str:
-        if self.term == "none" or not self.free:
-            return "none"
-        amount = f"{self.free / 1_000_000:g}M" if self.free >= 1_000_000 else f"{self.free:,g}"
-        return f"{amount} {self.unit} a month ({self.term})"
-
-
-@dataclass(frozen=True)
-class PriceTable:
-    region: str
-    currency: str
-    as_of: str
-    source: str
-    notes: tuple[str, ...]
-    prices: Mapping[str, Price]
-
-    def __getitem__(self, key: str) -> Price:
-        return self.prices[key]
-
-
-@cache
-def table() -> PriceTable:
-    """The price table shipped with awslab."""
-    data = json.loads(resources.files("awslab").joinpath("pricing.json").read_text(encoding="utf-8"))
-    prices = {
-        key: Price(
-            key,
-            p["service"],
-            p["item"],
-            float(p["usd"]),
-            int(p["per"]),
-            p["unit"],
-            float(p["free"]),
-            p["term"],
-            p.get("pool", key),
-        )
-        for key, p in data["prices"].items()
-    }
-    return PriceTable(
-        data["region"], data["currency"], data["as_of"], data["source"], tuple(data["notes"]), prices
-    )
 
 
 # ---- assumptions and results ---------------------------------------------------------------------
@@ -207,6 +140,7 @@ class Estimate:
                     "usd": round(x.usd, 6),
                     "idle": x.idle,
                     "note": x.note,
+                    "source": x.price.source,
                 }
                 for x in self.lines
             ],
@@ -278,7 +212,7 @@ def _bucket(r: ResourceSpec, c: Context) -> Iterator[Line]:
 
 def _files(r: ResourceSpec, c: Context) -> Iterator[Line]:
     """The files `up` uploads: their real size, stored all month, and one PUT each per `up`."""
-    files = [p for _, p in r.cls.local_files(r.cls.Props.model_validate(r.fields), c.spec.base_dir)]
+    files = [p for _, p in r.cls.local_files(r.cls.props_model.model_validate(r.fields), c.spec.base_dir)]
     count = len(files) + len(r.fields.get("render") or {})
     size = sum(p.stat().st_size for p in files)
     yield c.line(r, "s3.put_requests", count, note=f"{count} files, once per `up`")

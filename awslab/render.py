@@ -55,7 +55,11 @@ def plan_summary(plan: Plan) -> str:
 
 
 def progress_line(p: Progress) -> str | None:
-    if p.phase == "start":
+    """One line per finished step (output that is not a terminal); waits and retries show only in
+    the live view (cli/live.py), so that scripts reading these lines see what they always did."""
+    from awslab.engine.progress import NO_WAIT
+
+    if p.phase in ("start", "waiting", "retrying") or (p.action == "ready" and p.detail == NO_WAIT):
         return None
     if p.phase == "done":
         return f"[green]✓[/] {PAST.get(p.action, p.action)} {p.kind} [bold]{p.logical}[/] [dim]({p.seconds:.1f}s)[/]"

@@ -39,13 +39,18 @@ from awslab.references import (
     references,
     substitute,
 )
-from awslab.resources.base import TAG_LAB, TAG_LOGICAL, TAG_STACK, Props, Resource, load_kinds
+from awslab.resources.base import TAG_CREATED, TAG_LAB, TAG_LOGICAL, TAG_STACK, Props, Resource, load_kinds
 from awslab.spec_tags import tag_problems
 from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
 # Names are matched whole (fullmatch): `$` would also accept a trailing newline ("crud\n").
 LAB_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,19}")
 LOGICAL_RE = re.compile(r"[a-z][a-z0-9-]{0,39}")
+# The key that names a resource's kind, and the one older specs use (still read when there is no
+# `kind:`; then it is no field of the kind).
+KIND_KEY = "kind"
+LEGACY_KIND_KEY = "type"
+
 # Fields of each kind that name a file or a directory, relative to the spec's directory.
 PATH_FIELDS: dict[str, dict[str, str]] = {
     "lambda.function": {"code": "directory"},
@@ -66,7 +71,7 @@ command_params: ContextVar[Mapping[str, str]] = ContextVar(
     "command_params", default=types.MappingProxyType({})
 )
 # awslab's own tags, on every resource: the user's may not set them
-OWN_TAGS = (TAG_LAB, TAG_STACK, TAG_LOGICAL)
+OWN_TAGS = (TAG_LAB, TAG_STACK, TAG_LOGICAL, TAG_CREATED)
 
 
 # ---- the spec's own models -------------------------------------------------------------
@@ -97,7 +102,7 @@ class _TopLevel(BaseModel):
 class ResourceSpec:
     logical: str
     kind: str
-    cls: type[Resource]
+    cls: type[Resource[Any]]
     fields: dict[str, Any]  # the kind's fields, references unresolved
     depends_on: set[str]
     line: int
@@ -280,32 +285,41 @@ def validate(
         if isinstance(tags, list):
             problems += tags
             continue
-        kind = raw.get("type")
-        if "type" not in raw:
+        # `kind:` names the kind; older specs say `type:`, which is then no field of the kind (a
+        # state machine's own `type` needs `kind:`)
+        key = KIND_KEY if KIND_KEY in raw else LEGACY_KIND_KEY
+        kind = raw.get(key)
+        if key not in raw:
             problems.append(
-                f"{where}:{line}: resources.{logical}: missing 'type' (one of: {', '.join(sorted(kinds))})"
+                f"{where}:{line}: resources.{logical}: missing 'kind' (one of: {', '.join(sorted(kinds))})"
             )
             continue
         if not isinstance(kind, str):
             problems.append(
-                f"{where}:{line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: expected the name "
+                f"{where}:{line_for(lines, (*rpath, key))}: resources.{logical}.{key}: expected the name "
                 f"of a kind (a string such as 'dynamodb.table'), got a {type(kind).__name__}"
             )
             continue
         if kind not in kinds:
             close = difflib.get_close_matches(kind, list(kinds), n=1)
             suggestion = f"did you mean '{close[0]}'? " if close else ""
+            # `type: EXPRESS` with no `kind:`: a field of the kind taken for the kind
+            legacy = (
+                "; without 'kind:', 'type:' names the kind: give the kind as 'kind:'"
+                if key == LEGACY_KIND_KEY and "." not in kind
+                else ""
+            )
             problems.append(
-                f"{where}:{line_for(lines, (*rpath, 'type'))}: resources.{logical}.type: unknown kind "
-                f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}"
+                f"{where}:{line_for(lines, (*rpath, key))}: resources.{logical}.{key}: unknown kind "
+                f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}{legacy}"
             )
             continue
         cls = kinds[kind]
-        fields = {k: v for k, v in raw.items() if k not in ("type", "tags")}
+        fields = {k: v for k, v in raw.items() if k not in (key, "tags")}
         try:
-            props: Props = cls.Props.model_validate(fields)
+            props: Props = cls.props_model.model_validate(fields)
         except ValidationError as exc:
-            problems += _pydantic_problems(exc, rpath, lines, where, cls.Props, what=f" for {kind}")
+            problems += _pydantic_problems(exc, rpath, lines, where, cls.props_model, what=f" for {kind}")
             continue
         path_problems = _check_paths(
             PATH_FIELDS.get(kind, {}), fields, rpath, lines, where, path.parent, root
@@ -330,7 +344,7 @@ def validate(
                 problems.append(f"{where}:{line}: resources.{logical}: {exc}; {exc.hint}")
                 continue
         try:
-            extra = cls.dependencies(cls.Props.model_validate({**fields, **absolute}) if absolute else props)
+            extra = cls.dependencies(cls.props_model.model_validate({**fields, **absolute}) if absolute else props)
         except SpecError as exc:
             problems += [f"{where}:{line}: resources.{logical}: {p}" for p in exc.problems]
             continue
@@ -418,7 +432,7 @@ def _resource_tags(
             f"{where}:{line_for(lines, tpath)}: {dotted(tpath)}: expected a mapping of tag names to "
             "strings (quote numbers and booleans)"
         ]
-    problems = tag_problems(raw, tpath, lines, where)
+    problems = tag_problems(raw, tpath, lines, where, inherited=spec_tags)
     merged = {**spec_tags, **raw}
     limit = 50 - len(OWN_TAGS)
     if len(merged) > limit:

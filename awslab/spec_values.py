@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from awslab.errors import AwslabError
 from awslab.references import EXTERNAL
+from awslab.resources.base import error_code
 
 if TYPE_CHECKING:
     from awslab.spec import LabSpec
@@ -94,16 +95,11 @@ class _Missing(Exception):
         self.hint = hint
 
 
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def _parameter(target: Target, name: str) -> tuple[str, bool]:
     try:
         found = target.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
     except Exception as exc:
-        if _code(exc) in ("ParameterNotFound", "ValidationException"):
+        if error_code(exc) in ("ParameterNotFound", "ValidationException"):
             raise _Missing(
                 f"no SSM parameter '{name}'",
                 hint=f"create it (aws ssm put-parameter --name {name} --type SecureString --value ...) "
@@ -119,7 +115,7 @@ def _secret(target: Target, rest: str, cache: dict[str, str]) -> Any:
         try:
             got = target.client("secretsmanager").get_secret_value(SecretId=name)
         except Exception as exc:
-            if _code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
+            if error_code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
                 raise _Missing(
                     f"no secret '{name}' in Secrets Manager (or it is scheduled for deletion)",
                     hint=f"create it (aws secretsmanager create-secret --name {name} --secret-string ...) "

@@ -4,11 +4,12 @@ One JSON file per target (`awslab.paths.state_file`), or `--state PATH`:
 
     {"schema_version": 1, "target": {...}, "labs": {"crud": {"stack_id": "3fa2c1",
      "spec": "/path/crud.yaml", "created_at": ..., "updated_at": ..., "outputs": {...},
-     "local_cloud": {"pid": 4242, "started_at": "..."},
+     "local_cloud": {"data_id": "5be0c1a9e2f4"},
      "resources": {"items": {kind, logical, physical, status, attrs, fingerprint, depends_on}}}}}
 
-`local_cloud` (local target only) is the instance of the local cloud the lab's resources were
-created in: the local cloud keeps everything in memory, so another instance has none of them.
+`local_cloud` (local target only) is the data of the local cloud the lab's resources were created
+in (LocalStatus.identity): kept across its restarts by its snapshot, new after a reset; an older
+awslab recorded the instance ({"pid", "started_at"}), which no restart keeps.
 
 Writes are atomic (temp file in the same directory, fsync, rename, fsync of the directory) and
 the file is private (0600). It never holds secrets: attributes are names, ARNs, URLs, hashes.
@@ -59,7 +60,8 @@ class LabState:
     updated_at: str = field(default_factory=now_iso)
     outputs: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Record] = field(default_factory=dict)
-    local_cloud: dict[str, Any] | None = None  # {"pid", "started_at"} of the local cloud instance
+    local_cloud: dict[str, Any] | None = None  # the local cloud's data (LocalStatus.identity)
+    ttl: dict[str, Any] | None = None  # {"ttl": "4h", "expires_at": ISO UTC}: `up --ttl` (awslab/ttl.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class LabState:
             "updated_at": self.updated_at,
             "outputs": self.outputs,
             **({"local_cloud": self.local_cloud} if self.local_cloud else {}),
+            **({"ttl": self.ttl} if self.ttl else {}),
             "resources": {k: r.to_dict() for k, r in self.resources.items()},
         }
 
@@ -84,6 +87,7 @@ class LabState:
             outputs=dict(d.get("outputs") or {}),
             resources={k: Record.from_dict(v) for k, v in (d.get("resources") or {}).items()},
             local_cloud=dict(d["local_cloud"]) if d.get("local_cloud") else None,
+            ttl=dict(d["ttl"]) if d.get("ttl") else None,
         )
 
 
@@ -176,7 +180,10 @@ class StateStore:
             else:
                 if spec_path and lab.spec != spec_path:
                     lab.spec = spec_path
+                gone = lab.local_cloud is not None  # when stamped anew: went with another instance
                 if self._stamp(lab):
+                    if gone:  # `up` makes it again: its age counts from now, not from the lost one
+                        lab.created_at = now_iso()
                     self.save()
             return lab
 
@@ -207,6 +214,12 @@ class StateStore:
         with self._mutex:
             self.labs[lab].outputs = outputs
             self.save()
+
+    def set_ttl(self, lab: str, ttl: dict[str, Any] | None) -> None:
+        with self._mutex:
+            if self.labs[lab].ttl != ttl:
+                self.labs[lab].ttl = ttl
+                self.save()
 
     def drop_lab(self, lab: str) -> None:
         with self._mutex:

@@ -1,6 +1,6 @@
 """Where resources are created: the local cloud, a real AWS account, or any AWS-compatible endpoint.
 
-A `Target` owns the boto3 session and a thread-safe client cache, and knows how URLs of
+A `Target` owns the botocore session and a thread-safe client cache, and knows how URLs of
 API Gateway stages and S3 websites look on it.
 """
 
@@ -58,6 +58,28 @@ def _sts_config() -> Any:
 _CONFIGS = {"_BOTO_CONFIG": _boto_config, "_STS_CONFIG": _sts_config}
 
 
+def _botocore_session(
+    *, profile: str | None = None, key: tuple[str, str] | None = None, region: str | None = None
+) -> Any:
+    """A botocore session, as boto3.Session would make it: awslab uses clients only, and boto3
+    (with s3transfer, which it imports) costs 0.1 s of every command's start. A missing profile
+    raises ProfileNotFound here, as boto3.Session does."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    if profile is not None:
+        session.set_config_variable("profile", profile)
+    if key is not None:
+        session.set_credentials(*key)
+    if region is not None:
+        session.set_config_variable("region", region)
+    session.get_scoped_config()  # ProfileNotFound now, not at the first request
+    from awslab import model_cache
+
+    model_cache.install(session)
+    return session
+
+
 def __getattr__(name: str) -> Any:
     """`_BOTO_CONFIG` and `_STS_CONFIG`, made on first use (they need botocore)."""
     make = _CONFIGS.get(name)
@@ -90,9 +112,9 @@ class Target:
     _build_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _account_id: str | None = field(default=None, repr=False)
     _account_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # The local cloud instance this command works with ({"pid", "started_at"}; None when it is
-    # not running), and whether this command started it. Set by the CLI; compared with the
-    # instance each lab's state recorded, since the local cloud keeps everything in memory.
+    # The local cloud data this command works with (LocalStatus.identity; None when it is not
+    # running), and whether this command started it empty. Set by the CLI; compared with what each
+    # lab's state recorded: a reset (or a start without a snapshot) makes new data.
     local_cloud: dict[str, Any] | None = field(default=None, repr=False)
     local_cloud_started: bool = field(default=False, repr=False)
     # Called with every client this target builds, before its first request: `--explain` installs
@@ -157,11 +179,10 @@ class Target:
         return t
 
     def _profile_region(self) -> str | None:
-        import boto3
         import botocore.exceptions
 
         try:
-            region: str | None = boto3.Session(profile_name=self.profile).region_name
+            region: str | None = _botocore_session(profile=self.profile).get_config_variable("region")
             return region
         except botocore.exceptions.ProfileNotFound as exc:
             raise self._profile_not_found() from exc
@@ -194,27 +215,20 @@ class Target:
             return self._session
 
     def _new_session(self) -> Any:
-        import boto3
         import botocore.exceptions
 
         if self.kind == "local":
-            return boto3.Session(
-                aws_access_key_id=LOCAL_ACCESS_KEY,
-                aws_secret_access_key=LOCAL_SECRET_KEY,
-                region_name=self.region,
-            )
+            return _botocore_session(key=(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY), region=self.region)
         if self.kind == "endpoint" and not self.profile and not _has_env_credentials():
             # An emulator accepts any key; a real endpoint behind it would reject these.
             try:
-                creds = boto3.Session().get_credentials()
+                creds = _botocore_session().get_credentials()
             except botocore.exceptions.BotoCoreError:  # a broken chain is no chain: use the dummy keys
                 creds = None
             if creds is None:
-                return boto3.Session(
-                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.region
-                )
+                return _botocore_session(key=("testing", "testing"), region=self.region)
         try:
-            return boto3.Session(profile_name=self.profile, region_name=self.region)
+            return _botocore_session(profile=self.profile, region=self.region)
         except botocore.exceptions.ProfileNotFound as exc:
             raise self._profile_not_found() from exc
 
@@ -226,7 +240,7 @@ class Target:
         with self._build_lock:
             c = self._clients.get(service)
             if c is None:
-                c = self.session.client(
+                c = self.session.create_client(
                     service,
                     endpoint_url=self.endpoint_url,
                     region_name=self.region,
@@ -251,7 +265,7 @@ class Target:
         name no account: describe() itself needs it (asking it there recursed)."""
         import botocore.exceptions
 
-        sts = self.session.client(
+        sts = self.session.create_client(
             "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_config("_STS_CONFIG")
         )
         if self.on_client is not None:

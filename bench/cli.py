@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,9 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from results import write_section  # bench/ is the script's directory: on sys.path
+from results import load_note, write_section  # bench/ is the script's directory: on sys.path
+from startup import bench_env, free_port
 
 AWSLAB = str(Path(sys.executable).parent / "awslab")
+LOAD_AT_START = os.getloadavg()[0]
 LABS = ("crud", "upload", "image", "messaging", "workflow")
 
 
@@ -52,29 +53,6 @@ def cases(port: int) -> list[Case]:
         Case("awslab validate crud", ["validate", "crud"], 0.25),
         Case("awslab status (5 labs up, local cloud)", ["status", "--port", str(port)], 0.5),
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def bench_env(state_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "AWSLAB_")) and k not in ("CI", "PYTHONDONTWRITEBYTECODE")
-    }
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWSLAB_STATE_DIR=str(state_dir),
-    )
-    return env
 
 
 def awslab(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -124,7 +102,8 @@ def report(figures: list[tuple[Case, Figure]], repeat: int) -> str:
     lines = [
         "## Commands a person types often",
         "",
-        f"`python bench/cli.py` on {when}, {os.cpu_count()} cores, Python {platform.python_version()}: "
+        f"`python bench/cli.py` on {when}, {os.cpu_count()} cores, {load_note(LOAD_AT_START)}, "
+        f"Python {platform.python_version()}: "
         f"median of {repeat} runs of the console script each (after one run that writes the bytecode "
         "cache), on a local cloud with the five labs up. CPU is the command's own (user + system); "
         "when the machine is busy, wall-clock time exceeds it.",

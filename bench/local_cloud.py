@@ -15,7 +15,6 @@ import http.client
 import io
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import boto3
+from startup import free_port  # bench/ is the script's directory: on sys.path
 
 from awslab.local.daemon import LocalCloud
 from awslab.local.urls import api_url
@@ -43,12 +43,6 @@ def handler(event, context):
             "body": json.dumps(item or {"message": "not found"})}
 """
 TARGET_P50_MS = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:

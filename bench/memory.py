@@ -6,7 +6,8 @@
    until the first 200 (target: at most 1.5 s). Median of `--runs`, each on a new local cloud;
    then the same on a local cloud already running, for the lab's own share.
 2. Memory: every lab up and every lab's checks run (`awslab check LAB`), then the resident memory of
-   the local cloud (the server plus every Lambda worker, summed; target: at most 400 MB) with its
+   the local cloud (the server plus every Lambda worker, summed, as RSS and as PSS; target: at most
+   400 MB) with its
    workers warm, and again once the idle workers are retired (AWSLAB_LAMBDA_IDLE_SECONDS=`--idle`
    here; 300 s by default, as AWS reclaims an idle execution environment after some minutes); then
    one more invoke, which is a cold start again.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,20 +32,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.results import write_section
+from bench.results import load_note, write_section
+from bench.startup import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 AWSLAB = [str(Path(sys.executable).with_name("awslab"))]  # the console script, as a user runs it
 LABS = ("crud", "upload", "image", "messaging", "workflow")
 COLD_TARGET_S = 1.5
 RSS_TARGET_MB = 400.0
+LOAD_AT_START = os.getloadavg()[0]
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Cloud:
@@ -69,10 +65,30 @@ class Cloud:
         os.environ["AWSLAB_STATE_DIR"] = self.env["AWSLAB_STATE_DIR"]
         status = LocalCloud(self.port).status()
         assert status is not None, "the local cloud is not running"
-        return {"rss_mb": status.rss_mb or 0.0, "workers": status.lambda_workers or 0}
+        return {"rss_mb": status.rss_mb or 0.0, "pss_mb": tree_pss_mb(status.pid),
+                "workers": status.lambda_workers or 0}  # fmt: skip
 
     def stop(self) -> None:
         subprocess.run([*AWSLAB, "local", "stop"], cwd=ROOT, env=self.env, capture_output=True)
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of the server and every process under it (its Lambda workers, and the
+    template they are forked from): each page shared by N processes counts 1/N in each. RSS
+    counts a shared page in every process that maps it, so it adds the template's imports once
+    per worker; PSS is what the processes take from the machine together (Linux: smaps_rollup)."""
+    from awslab.local.processes import process_tree
+
+    total_kb = 0
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+                    break
+        except OSError:  # gone since the walk
+            continue
+    return total_kb / 1024
 
 
 def get_until_ok(url: str, deadline: float) -> None:
@@ -151,6 +167,14 @@ def met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def _mb(figure: dict[str, Any]) -> str:
+    return f"{figure['rss_mb']:.0f} MB / {figure['pss_mb']:.0f} MB"
+
+
+def _verdict(figure: dict[str, Any]) -> str:
+    return f"RSS {met(figure['rss_mb'] <= RSS_TARGET_MB)}, PSS {met(figure['pss_mb'] <= RSS_TARGET_MB)}"
+
+
 def report(colds: list[tuple[float, float]], booted: list[tuple[float, float]], mem: dict[str, Any],
            idle_s: float) -> str:  # fmt: skip
     cold = statistics.median(c for c, _ in colds)
@@ -161,7 +185,7 @@ def report(colds: list[tuple[float, float]], booted: list[tuple[float, float]], 
         "## The local cloud: cold start and memory",
         "",
         f"`python bench/memory.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{os.cpu_count()} cores; median of {len(colds)} cold starts.",
+        f"{os.cpu_count()} cores, {load_note(LOAD_AT_START)}; median of {len(colds)} cold starts.",
         "",
         "| figure | value | target |",
         "|---|---|---|",
@@ -169,14 +193,18 @@ def report(colds: list[tuple[float, float]], booted: list[tuple[float, float]], 
         f"(`up` {up:.2f} s) | at most {COLD_TARGET_S} s: {met(cold <= COLD_TARGET_S)} |",
         f"| the same with the local cloud already running (the lab's own share) | {booted_s:.2f} s | |",
         f"| every lab up, before any check (server + {mem['after_up']['workers']} workers) | "
-        f"{mem['after_up']['rss_mb']:.0f} MB | |",
+        f"{_mb(mem['after_up'])} | |",
         f"| every lab up and checked, workers warm (server + {warm['workers']} workers) | "
-        f"{warm['rss_mb']:.0f} MB | at most {RSS_TARGET_MB:.0f} MB: {met(warm['rss_mb'] <= RSS_TARGET_MB)} |",
+        f"{_mb(warm)} | at most {RSS_TARGET_MB:.0f} MB: {_verdict(warm)} |",
         f"| the same once idle workers are retired (server + {retired['workers']} workers; idle "
-        f"timeout {idle_s:g} s here, 300 s by default) | {retired['rss_mb']:.0f} MB | at most "
-        f"{RSS_TARGET_MB:.0f} MB: {met(retired['rss_mb'] <= RSS_TARGET_MB)} |",
+        f"timeout {idle_s:g} s here, 300 s by default) | {_mb(retired)} | at most "
+        f"{RSS_TARGET_MB:.0f} MB: {_verdict(retired)} |",
         f"| next call after retirement: a cold start again (server + {again['workers']} workers) | "
-        f"{mem['again_s']:.2f} s, {again['rss_mb']:.0f} MB | |",
+        f"{mem['again_s']:.2f} s, {_mb(again)} | |",
+        "",
+        "Memory is given as RSS / PSS. Lambda workers are forked from a template process that has "
+        "imported the runtime's boto3 (awslab/local/worker_template.py): they share those pages, "
+        "which RSS counts once per worker and PSS once in all.",
     ]
     return "\n".join(lines)
 

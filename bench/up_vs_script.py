@@ -33,7 +33,6 @@ import http.server
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,22 +44,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from results import write_section  # bench/ is the script's directory: on sys.path
+from results import load_note, write_section  # bench/ is the script's directory: on sys.path
+from startup import bench_env, free_port
 
 from awslab.local.like_aws.settings import DEFAULT_SECONDS
 
 REPO = Path(__file__).resolve().parents[1]
 
 AWSLAB = str(Path(sys.executable).parent / "awslab")
+LOAD_AT_START = os.getloadavg()[0]
 ALL_LABS = ("crud", "upload", "image", "messaging", "workflow")
 SCRIPTED = ("crud", "messaging")
 _SERVICE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---- the delaying, counting proxy --------------------------------------------------------
@@ -157,25 +152,6 @@ def moto_server() -> Iterator[int]:
 
 
 # ---- running and timing ------------------------------------------------------------------
-def bench_env() -> dict[str, str]:
-    """The environment of every command timed: dummy keys, no AWS or awslab settings of the user's.
-    Without PYTHONDONTWRITEBYTECODE: a user's awslab has its bytecode cached, and compiling every
-    module at every start would be timed otherwise."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "AWSLAB_")) and k not in ("CI", "PYTHONDONTWRITEBYTECODE")
-    }
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return env
-
-
 @dataclass
 class Sample:
     seconds: list[float] = field(default_factory=list)
@@ -399,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     header = (
         f"## awslab against a hand-written boto3 script\n\n`python bench/up_vs_script.py` on {started} UTC, "
-        f"{os.cpu_count()} cores; median of {a.repeat} runs; proxy delay {a.delay_ms:g} ms per request. "
+        f"{os.cpu_count()} cores, {load_note(LOAD_AT_START)}; median of {a.repeat} runs; "
+        f"proxy delay {a.delay_ms:g} ms per request. "
         "Ratios below 1 mean awslab is faster.\n\n"
     )
     print(header + text)

@@ -47,6 +47,13 @@ class _LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
 
+    # a with-block is looked up on the type, not through __getattr__: rich's Live enters its console
+    def __enter__(self) -> Console:
+        return self._get().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._get().__exit__(*exc)
+
     def __setattr__(self, name: str, value: Any) -> None:  # `out.width = 250` sets the console's
         if name.startswith("_"):
             object.__setattr__(self, name, value)
@@ -171,7 +178,7 @@ EXPLAIN_PARAM = _opt(
 # the commands that call AWS for the user: they take --explain
 EXPLAIN_COMMANDS = frozenset(
     {"up", "plan", "status", "teardown", "call", "invoke", "upload", "send-message", "publish",
-     "start-execution", "logs", "check"}
+     "send-event", "start-execution", "logs", "check"}
 )  # fmt: skip
 # the commands that load a lab's spec: they take --param, which every spec they load then gets
 SPEC_COMMANDS = frozenset(
@@ -256,6 +263,16 @@ def fail(exc: BaseException, debug: bool) -> None:
     """Print one clear line (and a hint) for an error and exit with its code; --debug re-raises."""
     if debug:
         raise exc
+    exc = print_error(exc)
+    if isinstance(exc, AwslabError):
+        raise typer.Exit(exc.exit_code)
+    err.print("[dim]hint:[/] this looks like a bug in awslab; run again with --debug for the traceback")
+    raise typer.Exit(1)
+
+
+def print_error(exc: BaseException) -> BaseException:
+    """Print an error as one clear line (and its hint); returns it as translated (an AwslabError
+    when the user can fix it)."""
     from rich.markup import escape
 
     exc = translate(exc)
@@ -266,10 +283,9 @@ def fail(exc: BaseException, debug: bool) -> None:
             err.print(f"  {line}", markup=False)
         if exc.hint:
             err.print(f"[dim]hint:[/] {escape(exc.hint)}")
-        raise typer.Exit(exc.exit_code)
-    err.print(f"[bold red]error:[/] {escape(describe_cause(exc))}")
-    err.print("[dim]hint:[/] this looks like a bug in awslab; run again with --debug for the traceback")
-    raise typer.Exit(1)
+    else:
+        err.print(f"[bold red]error:[/] {escape(describe_cause(exc))}")
+    return exc
 
 
 def translate(exc: BaseException) -> BaseException:
@@ -357,35 +373,47 @@ def _explainer() -> Any:
     return Explainer(emit)
 
 
-def ensure_local_cloud(target: Target) -> None:
+def ensure_local_cloud(target: Target, why: str = "") -> None:
+    """Start the local cloud unless it runs; `why`: said when it is started (by a command that
+    would not start it otherwise)."""
     from awslab.local.daemon import LocalCloud
 
     assert target.local_port is not None
     # booted=False: this command's own start-up overlaps the server's boot; its AWS calls wait for it
     status, started = LocalCloud(target.local_port).ensure_running(booted=False)
-    target.local_cloud = {"pid": status.pid, "started_at": status.started_at}
-    target.local_cloud_started = started
+    target.local_cloud = status.identity
+    # started empty (a start that restored a snapshot brought the labs' resources back)
+    target.local_cloud_started = started and not status.restored_data
     if started:
         err.print(
-            f"[dim]Started the local cloud at {status.endpoint} (pid {status.pid}); "
+            f"[dim]Started the local cloud at {status.endpoint} (pid {status.pid}){why}; "
             "'awslab local stop' stops it.[/]"
         )
+        if status.restored:
+            from awslab.local.snapshot import restore_line
+
+            err.print(restore_line(status.restored), style="dim", markup=False, highlight=False)
 
 
 def probe_local_cloud(target: Target) -> None:
-    """Which local cloud instance runs, without starting one. One that is alive but does not
-    answer (starting, or hung) is an error: it may hold resources, so it is not "gone"."""
+    """Which local cloud instance runs, without starting one, unless a stopped one kept resources
+    in its snapshot: it is started (restoring them), and says why, as only a running one can tell
+    what is there and delete it (`teardown` must really delete). One that is alive but
+    does not answer (starting, or hung) is an error: it may hold resources, so it is not "gone"."""
     from awslab.local.daemon import LocalCloud
 
     assert target.local_port is not None
     cloud = LocalCloud(target.local_port)
     status = cloud.status()
+    if status is None and not cloud.pid_path.exists() and cloud.snapshot_info() is not None:
+        ensure_local_cloud(target, " to look at the resources its snapshot keeps (it was stopped)")
+        return
     if status is None and cloud.pid_path.exists():  # status() removes the file of a dead server
         raise LocalCloudError(
             f"the local cloud on port {target.local_port} runs but does not answer",
             hint="wait a moment and run the command again; 'awslab local stop' stops it",
         )
-    target.local_cloud = {"pid": status.pid, "started_at": status.started_at} if status else None
+    target.local_cloud = status.identity if status else None
     target.local_cloud_started = False
 
 
@@ -444,18 +472,35 @@ def _gone_line(name: str, lab: LabState, target: Target) -> str:
     elif target.local_cloud_started:
         since = "was not running any more (a new, empty one was started)"
     else:
-        since = "was restarted since"
+        since = "was reset since" if _reset_since(lab, target) else "was restarted since"
     return (
         f"lab '{name}' was deployed at {lab.updated_at} in the local cloud on port {target.local_port}, "
         f"which {since}: its resources are gone"
     )
 
 
+def _reset_since(lab: LabState, target: Target) -> bool:
+    """Whether the running local cloud was already running when the lab last changed: then its
+    resources went with a reset (`awslab local reset`), not with a restart."""
+    from awslab.lab_age import parse_time
+    from awslab.local.daemon import LocalCloud
+
+    assert target.local_port is not None
+    status = LocalCloud(target.local_port).status()
+    changed, started = parse_time(lab.updated_at), parse_time(status.started_at) if status else None
+    return changed is not None and started is not None and changed >= started
+
+
+def can_ask() -> bool:
+    """Whether a question can be asked: a terminal, and not CI."""
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
 def confirm(opts: Options, question: str, *, required: bool) -> None:
     """Ask before a change when `required` (a real account, or every lab at once)."""
     if opts.yes or not required:
         return
-    if not sys.stdin.isatty() or os.environ.get("CI"):
+    if not can_ask():
         raise UsageError(f"not confirmed: {question}", hint="answer in a terminal, or pass --yes")
     if not typer.confirm(question, default=False, err=True):
         raise typer.Exit(1)

@@ -19,6 +19,7 @@ from awslab.render import print_json
 # The exercise code (boto3, the spec models) is imported by the command that runs: --help and
 # the other commands must not pay for it.
 if TYPE_CHECKING:
+    from awslab.exercise.attributes import MessageAttribute
     from awslab.exercise.labs import DeployedLab
     from awslab.exercise.logs import LogEvent
     from awslab.spec import LabSpec
@@ -228,6 +229,21 @@ def upload_cmd(
         raise typer.Exit(1)
 
 
+def _message_to(
+    opts: Options, kind: str, lab: str | None, body: str | None, attribute: list[str] | None
+) -> tuple[Target, DeployedLab, str | None, dict[str, MessageAttribute]]:
+    """What send-message and publish start with: the target, the deployed lab with a `kind`, the
+    body (an @FILE read) and the `--attribute`s, each refused with its own message."""
+    from awslab.exercise.attributes import parse_options
+    from awslab.exercise.labs import pick_lab_with
+    from awslab.exercise.values import option_text
+
+    text = option_text(body, "BODY") if body is not None else None
+    attributes = parse_options(attribute or [])
+    target, store, where = _open(opts)
+    return target, _live(target, store, pick_lab_with(store, kind, lab, where=where)), text, attributes
+
+
 @command(app, "send-message", output=True)
 def send_message_cmd(
     opts: Options,
@@ -245,14 +261,8 @@ def send_message_cmd(
     """Send a message to a lab's SQS queue and show the row its consumer wrote."""
     from awslab.exercise import messages
     from awslab.exercise import render as view
-    from awslab.exercise.attributes import parse_options
-    from awslab.exercise.labs import pick_lab_with
-    from awslab.exercise.values import option_text
 
-    text = option_text(body, "BODY") if body is not None else None
-    attributes = parse_options(attribute or [])
-    target, store, where = _open(opts)
-    deployed = _live(target, store, pick_lab_with(store, "sqs.queue", lab, where=where))
+    target, deployed, text, attributes = _message_to(opts, "sqs.queue", lab, body, attribute)
     with waiting(f"Sending to lab '{deployed.name}' and waiting for the consumer…"):
         res = messages.send_message(
             target, deployed, text, count, queue=queue, attributes=attributes, timeout=wait
@@ -278,14 +288,8 @@ def publish_cmd(
     subscribers' filter policies dropped it)."""
     from awslab.exercise import messages
     from awslab.exercise import render as view
-    from awslab.exercise.attributes import parse_options
-    from awslab.exercise.labs import pick_lab_with
-    from awslab.exercise.values import option_text
 
-    text = option_text(body, "BODY") if body is not None else None
-    attributes = parse_options(attribute or [])
-    target, store, where = _open(opts)
-    deployed = _live(target, store, pick_lab_with(store, "sns.topic", lab, where=where))
+    target, deployed, text, attributes = _message_to(opts, "sns.topic", lab, body, attribute)
     with waiting(f"Publishing to lab '{deployed.name}' and waiting for the subscribers…"):
         res = messages.publish(
             target, deployed, text, subject, topic=topic, attributes=attributes, timeout=wait

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
         ("call", "invoke", "upload", "send-message", "publish", "start-execution", "logs", "check", "event"),
         "exercise",
     ),
+    "send-event": "send_event",
     "local": "local",
 }
 GROUPS = {"local"}  # modules whose app is a command group of its own, under the module's name
@@ -108,7 +109,8 @@ app = typer.Typer(
     "(default: no account, no Docker) or a real AWS account (--target aws).",
     no_args_is_help=True,
     cls=LazyGroup,
-    **_APP_SETTINGS,
+    # --install-completion / --show-completion on the top level only (README: shell completion)
+    **{**_APP_SETTINGS, "add_completion": True},
 )
 
 

@@ -17,15 +17,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from awslab.engine.plan import Change, Plan, Predicted, build_resource, field_hashes
-from awslab.engine.progress import Progress, ProgressFn
+from awslab.engine.progress import NO_WAIT, Progress, ProgressFn, reporting
 from awslab.engine.runner import RunResult, run_graph
+from awslab.engine.teardown import delete_recorded
 from awslab.errors import AwslabError, ProvisionError, describe_cause
 from awslab.graph import reverse_dependencies
 from awslab.references import redact, resolve
 from awslab.resources.base import Context, Record, Resource, UpdateNotSupported, kind_class
 from awslab.spec import LabSpec
 from awslab.spec_values import secrets_of
-from awslab.state import StateStore
+from awslab.state import StateStore, now_iso
 from awslab.target import Target
 
 READY = "#ready"  # suffix of a resource's wait_ready step in the graph (not a valid logical name)
@@ -118,10 +119,14 @@ def apply_plan(
     if lab_state.stack_id != plan.stack_id:  # the plan was made for a stack id now recorded
         lab_state.stack_id = plan.stack_id
         store.save()
+    if not lab_state.resources:  # a lab's age counts from its first `up`, not from a `plan` before it
+        lab_state.created_at = now_iso()
+        store.save()
+    created_at = lab_state.created_at
     # name-only references resolve to presumed attributes until the resource is made
     resolved: dict[str, Mapping[str, Any]] = dict(plan.presumed)
     resolved_lock = threading.Lock()
-    made: dict[str, Resource] = {}  # the instances created or updated, for their wait_ready
+    made: dict[str, Resource[Any]] = {}  # the instances created or updated, for their wait_ready
     changes = {c.logical: c for c in plan.changes}
     counts = {a: 0 for a in ("create", "update", "replace", "delete", "keep")}
     notify: Callable[[Progress], None] = on_progress or (lambda _p: None)
@@ -130,7 +135,8 @@ def apply_plan(
         with resolved_lock:
             snapshot = dict(resolved)
         return Context(
-            target=target, lab=spec.name, stack_id=plan.stack_id, base_dir=spec.base_dir, resolved=snapshot
+            target=target, lab=spec.name, stack_id=plan.stack_id, base_dir=spec.base_dir, resolved=snapshot,
+            created_at=created_at,
         )
 
     def run(name: str) -> None:
@@ -143,7 +149,8 @@ def apply_plan(
         if change.action != "keep":
             notify(Progress(logical, change.kind, change.action, "start", change.reason))
         try:
-            attrs, action, resource = _apply_one(change, spec, store, ctx())
+            with reporting(notify, logical, change.kind, change.action):  # its waits and retries
+                attrs, action, resource = _apply_one(change, spec, store, ctx())
         except Exception as exc:
             notify(Progress(logical, change.kind, change.action, "failed", str(exc), time.monotonic() - t0))
             if isinstance(exc, AwslabError):  # already says what and where (ProvisionError, SpecError)
@@ -167,14 +174,15 @@ def apply_plan(
         # update): a wait that fails or is cut short (Ctrl-C, a crash) is taken up by the next
         # `up` instead of keeping a Pending or half-built resource as if it were done.
         t0 = time.monotonic()
+        notify(Progress(logical, kind, "ready", "waiting"))  # until AWS says it is usable
         try:
-            waited = resource.wait_ready()
+            with reporting(notify, logical, kind, "ready"):
+                waited = resource.wait_ready()
         except Exception as exc:
             notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
             raise ProvisionError(kind, logical, "waiting until it is ready", exc) from exc
         _set_ready(store, spec.name, logical, True)
-        if waited:
-            notify(Progress(logical, kind, "ready", "done", "", time.monotonic() - t0))
+        notify(Progress(logical, kind, "ready", "done", "" if waited else NO_WAIT, time.monotonic() - t0))
 
     def skipped(name: str) -> None:
         if name.endswith(READY):
@@ -288,7 +296,7 @@ def _used_wrong_predictions(plan: Plan, resolved: Mapping[str, Mapping[str, Any]
 
 def _apply_one(
     change: Change, spec: LabSpec, store: StateStore, ctx: Context
-) -> tuple[dict[str, Any] | None, str, Resource | None]:
+) -> tuple[dict[str, Any] | None, str, Resource[Any] | None]:
     """Carry out one change; return (attributes, the action really taken, the resource instance
     created or updated)."""
     lab = spec.name
@@ -296,7 +304,7 @@ def _apply_one(
     rec = lab_state.resources.get(change.logical) if lab_state else None
     if change.action == "delete":
         assert rec is not None
-        _delete(store, lab, rec, ctx)
+        delete_recorded(store, lab, rec, ctx)
         return None, "delete", None
 
     rs = spec.resources[change.logical]
@@ -306,13 +314,21 @@ def _apply_one(
         # run may have changed an attribute this resource references; drift (a setting changed
         # outside awslab) is repaired although the spec is unchanged, and so is a resource an
         # earlier `up` left before it was ready
+        # the spec's user tags changed (not known for an old record: put on at its next real update)
+        retag = resource.has_tags() and rec.tags is not None and dict(rs.tags) != rec.tags
         if resource.fingerprint() == rec.fingerprint and not change.drift and rec.ready:
-            return rec.attrs, "keep", None
+            if not retag:
+                return rec.attrs, "keep", None
+            _retag(resource, rec)
+            store.put_record(lab, replace(rec, tags=dict(rs.tags)))
+            return rec.attrs, "update", None
         try:
             attrs = resource.update(rec)
         except UpdateNotSupported:
-            _delete(store, lab, rec, ctx)
+            delete_recorded(store, lab, rec, ctx)
             return _create(store, lab, resource, rs.fields, change), "replace", resource
+        if retag or (rec.tags is None and rs.tags and resource.has_tags()):
+            _retag(resource, rec)
         store.put_record(
             lab,
             Record(
@@ -325,16 +341,23 @@ def _apply_one(
                 sorted(rs.depends_on),
                 field_hashes(rs.fields),
                 ready=not resource.has_readiness(),
+                tags=dict(rs.tags),
             ),
         )
         return attrs, "update", resource
     if rec is not None and change.action == "replace":
-        _delete(store, lab, rec, ctx)
+        delete_recorded(store, lab, rec, ctx)
     return _create(store, lab, resource, rs.fields, change), change.action, resource
 
 
+def _retag(resource: Resource[Any], rec: Record) -> None:
+    """Put the spec's user tags on the resource, and take off those the spec no longer has."""
+    wanted = dict(resource.ctx.user_tags)
+    resource.retag(resource.ctx, rec, wanted, sorted(set(rec.tags or {}) - set(wanted)))
+
+
 def _create(
-    store: StateStore, lab: str, resource: Resource, fields: Mapping[str, Any], change: Change
+    store: StateStore, lab: str, resource: Resource[Any], fields: Mapping[str, Any], change: Change
 ) -> dict[str, Any]:
     rec = Record(
         resource.kind, resource.logical, resource.physical, "creating", {}, "", sorted(change.depends_on)
@@ -348,21 +371,15 @@ def _create(
         field_hashes(fields),
     )
     rec.ready = not resource.has_readiness()  # until its wait_ready step has run
+    rec.tags = dict(resource.ctx.user_tags)  # what `create` tagged it with
     store.put_record(lab, rec)
     return attrs
 
 
-def _recorded(resource: Resource, attrs: dict[str, Any]) -> dict[str, Any]:
+def _recorded(resource: Resource[Any], attrs: dict[str, Any]) -> dict[str, Any]:
     """The attributes as the state file keeps them: secrets the resource was made with appear as
     their references; the attributes other resources reference (names, ARNs) as they are."""
     secrets = secrets_of(resource.ctx.resolved)
     if not secrets:
         return attrs
     return {k: v if k in resource.attributes else redact(v, secrets) for k, v in attrs.items()}
-
-
-def _delete(store: StateStore, lab: str, rec: Record, ctx: Context) -> None:
-    rec.status = "deleting"
-    store.put_record(lab, rec)
-    kind_class(rec.kind).delete(ctx, rec)
-    store.drop_record(lab, rec.logical)

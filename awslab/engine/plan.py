@@ -96,9 +96,9 @@ def field_hashes(fields: Mapping[str, Any]) -> dict[str, str]:
     return {k: fingerprint_of(v) for k, v in fields.items()}
 
 
-def build_resource(spec: ResourceSpec, ctx: Context) -> Resource:
+def build_resource(spec: ResourceSpec, ctx: Context) -> Resource[Any]:
     """Instantiate a kind with its references resolved from `ctx.resolved`."""
-    props = spec.cls.Props.model_validate(resolve(spec.fields, ctx.resolved))
+    props = spec.cls.props_model.model_validate(resolve(spec.fields, ctx.resolved))
     return spec.cls(dataclasses.replace(ctx, user_tags=spec.tags) if spec.tags else ctx, spec.logical, props)
 
 
@@ -142,7 +142,7 @@ def plan_changes(
 def ready_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
     """The dependencies of `rs` that only its `wait_ready` needs made: those its kind names that
     it does not reference in its fields, of kinds that predict attributes."""
-    props = rs.cls.Props.model_validate(rs.fields)
+    props = rs.cls.props_model.model_validate(rs.fields)
     referenced = {logical for logical, _ in references(rs.fields)}
     return {
         d
@@ -155,7 +155,7 @@ class Predicted(Mapping[str, Any]):
     """The predictable attributes of a resource not made yet, computed on first use (an ARN
     needs the account id, which may cost a request)."""
 
-    def __init__(self, cls: type[Resource], target: Target, physical: str) -> None:
+    def __init__(self, cls: type[Resource[Any]], target: Target, physical: str) -> None:
         self._cls, self._target, self._physical = cls, target, physical
         self._values: dict[str, Any] | None = None
 
@@ -287,15 +287,20 @@ def _plan_one(
         fingerprint = desired.fingerprint()
     except KeyError as exc:
         return change("update", with_drift(f"attribute {exc} of a dependency is not recorded yet"))
+    # the spec's user tags changed: a retag, in place on every kind that has tags
+    retag = rs.cls.has_tags() and rec.tags is not None and dict(rs.tags) != rec.tags
     if fingerprint == rec.fingerprint:
         if not drift:
-            return change("keep", "up to date")
+            return change("update", "changed: tags") if retag else change("keep", "up to date")
         changed: list[str] = []
-        reason = ""
+        reason = "changed: tags" if retag else ""
     else:
         changed = sorted(k for k, h in field_hashes(rs.fields).items() if rec.inputs.get(k) != h)
         changed += sorted(k for k in rec.inputs if k not in rs.fields)
-        reason = "changed: " + ", ".join(changed) if changed else "code, files or a referenced value changed"
+        shown = changed + (["tags"] if retag else [])
+        reason = "changed: " + ", ".join(shown) if changed else "code, files or a referenced value changed"
+        if retag and not changed:
+            reason += "; changed: tags"
     reason = with_drift(reason)
     if not rs.cls.can_update() or set(changed) & rs.cls.replace_fields:
         return change("replace", reason + " (this kind is replaced to change it)")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from awslab.engine.progress import Progress, ProgressFn
+from awslab.engine.progress import Progress, ProgressFn, reporting
 from awslab.engine.runner import run_graph
 from awslab.errors import ProvisionError
 from awslab.resources.awslambda import remove_log_groups
@@ -74,14 +74,12 @@ def teardown_lab(
         t0 = time.monotonic()
         notify(Progress(logical, rec.kind, "delete", "start"))
         try:
-            rec.status = "deleting"
-            store.put_record(lab, rec)
-            kind_class(rec.kind).delete(ctx, rec)
+            with reporting(notify, logical, rec.kind, "delete"):  # its waits and retries
+                delete_recorded(store, lab, rec, ctx)
         except Exception as exc:
             err = ProvisionError(rec.kind, logical, "deleting", exc)
             notify(Progress(logical, rec.kind, "delete", "failed", str(err), time.monotonic() - t0))
             raise err from exc
-        store.drop_record(lab, logical)
         if rec.kind == "lambda.function":
             with gone_lock:
                 gone.append(logical)
@@ -100,6 +98,16 @@ def teardown_lab(
         store.drop_lab(lab)
     result.seconds = time.monotonic() - started
     return result
+
+
+def delete_recorded(store: StateStore, lab: str, rec: Record, ctx: Context) -> None:
+    """Delete one recorded resource: the record says "deleting" first (a crash leaves it to be
+    deleted again), and goes once AWS has deleted it. Teardown and `up` (a replacement, or a
+    resource the spec no longer has) both delete this way."""
+    rec.status = "deleting"
+    store.put_record(lab, rec)
+    kind_class(rec.kind).delete(ctx, rec)
+    store.drop_record(lab, rec.logical)
 
 
 def delete_order(records: dict[str, Record]) -> dict[str, set[str]]:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from awslab.errors import UsageError
+from awslab.resources.base import partition_of
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -179,7 +180,7 @@ def sqs(p: EventParams) -> dict[str, Any]:
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # SQS's checksum is MD5
                 "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{p.region}:{p.account}:awslab-sample-queue",
+                "eventSourceARN": f"arn:{partition_of(p.region)}:sqs:{p.region}:{p.account}:awslab-sample-queue",
                 "awsRegion": p.region,
             }
         ]
@@ -188,7 +189,7 @@ def sqs(p: EventParams) -> dict[str, Any]:
 
 def sns(p: EventParams) -> dict[str, Any]:
     """A topic's notification to a subscribed function."""
-    topic = f"arn:aws:sns:{p.region}:{p.account}:awslab-sample-topic"
+    topic = f"arn:{partition_of(p.region)}:sns:{p.region}:{p.account}:awslab-sample-topic"
     subscription = f"{topic}:{uuid.uuid4()}"
     return {
         "Records": [
@@ -240,7 +241,7 @@ def _s3(p: EventParams, name: str) -> dict[str, Any]:
                     "bucket": {
                         "name": p.bucket,
                         "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                        "arn": f"arn:aws:s3:::{p.bucket}",
+                        "arn": f"arn:{partition_of(p.region)}:s3:::{p.bucket}",
                     },
                     "object": obj,
                 },
@@ -287,7 +288,7 @@ def dynamodb_stream(p: EventParams) -> dict[str, Any]:
         )
     key_name = "id" if "id" in item else next(iter(item))
     image = {str(k): attribute_value(v) for k, v in item.items()}
-    table = f"arn:aws:dynamodb:{p.region}:{p.account}:table/awslab-sample-table"
+    table = f"arn:{partition_of(p.region)}:dynamodb:{p.region}:{p.account}:table/awslab-sample-table"
     return {
         "Records": [
             {
@@ -311,34 +312,30 @@ def dynamodb_stream(p: EventParams) -> dict[str, Any]:
 
 
 # ---- EventBridge ------------------------------------------------------------------------
-def eventbridge(p: EventParams) -> dict[str, Any]:
-    """An event a rule matched (PutEvents on the default bus); its detail is the body."""
+def _envelope(p: EventParams, detail_type: str, source: str, resources: list[str], detail: Any) -> dict[str, Any]:
+    """EventBridge's event, as a rule's target receives it."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "OrderPlaced",
-        "source": "awslab.sample",
+        "detail-type": detail_type,
+        "source": source,
         "account": p.account,
         "time": _iso(p.time, ms=False),
         "region": p.region,
-        "resources": [],
-        "detail": p.json_body(json.loads(SAMPLE)),
+        "resources": resources,
+        "detail": detail,
     }
+
+
+def eventbridge(p: EventParams) -> dict[str, Any]:
+    """An event a rule matched (PutEvents on the default bus); its detail is the body."""
+    return _envelope(p, "OrderPlaced", "awslab.sample", [], p.json_body(json.loads(SAMPLE)))
 
 
 def schedule(p: EventParams) -> dict[str, Any]:
     """What a scheduled EventBridge rule sends its target function."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": p.account,
-        "time": _iso(p.time, ms=False),
-        "region": p.region,
-        "resources": [f"arn:aws:events:{p.region}:{p.account}:rule/awslab-sample-schedule"],
-        "detail": {},
-    }
+    rule = f"arn:{partition_of(p.region)}:events:{p.region}:{p.account}:rule/awslab-sample-schedule"
+    return _envelope(p, "Scheduled Event", "aws.events", [rule], {})
 
 
 KINDS: dict[str, Callable[[EventParams], dict[str, Any]]] = {

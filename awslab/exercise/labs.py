@@ -12,6 +12,9 @@ from awslab.errors import ExerciseError, UsageError
 from awslab.resources.base import Record
 from awslab.state import LabState, StateStore
 
+# the resources `up --ttl` adds (awslab/ttl.py LOGICALS; not imported: it loads the spec models)
+TTL_REAPER = frozenset({"reaper", "reaper-role", "reaper-invoke-role", "reaper-schedule"})
+
 # What a kind is called in messages.
 KIND_LABELS = {
     "apigateway.rest_api": "an API",
@@ -51,7 +54,7 @@ def has_kind(spec: Mapping[str, Any], kinds: Iterable[str]) -> bool:
     resources = spec.get("resources")
     wanted = set(kinds)
     return isinstance(resources, dict) and any(
-        isinstance(r, dict) and r.get("type") in wanted for r in resources.values()
+        isinstance(r, dict) and r.get("kind", r.get("type")) in wanted for r in resources.values()
     )
 
 
@@ -182,6 +185,8 @@ def pick_resource(
     """The lab's one resource of `kind` (or of one of the kinds), or the one named `logical`;
     several -> UsageError naming the option that picks one."""
     records = lab.records(kind)
+    if logical is None and lab.state.ttl:  # a TTL's reaper is never the one meant by default
+        records = [r for r in records if r.logical not in TTL_REAPER]
     what = kind if isinstance(kind, str) else " / ".join(kind)
     if logical is not None:
         match = [r for r in records if r.logical == logical]

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from awslab.local.state_gate import GATE
+
 # The executor's logger: these deliveries are part of an invoke, and the server log shows them there.
 log = logging.getLogger("awslab.local.executor")
 
@@ -168,6 +170,7 @@ def _send_dead_letter(outcome: Outcome, target: str) -> None:
         raise ValueError("a dead-letter queue is an SQS queue or an SNS topic")
 
 
+@GATE.changing()  # no snapshot in the middle of it (awslab.local.state_gate)
 def _sqs_send(queue_arn: str, body: str, attributes: dict[str, Any]) -> None:
     from moto.sqs.models import sqs_backends
 
@@ -176,6 +179,7 @@ def _sqs_send(queue_arn: str, body: str, attributes: dict[str, Any]) -> None:
     sqs_backends[account][region].send_message(name, body, message_attributes=attributes)
 
 
+@GATE.changing()
 def _sns_publish(topic_arn: str, message: str, attributes: dict[str, Any]) -> None:
     from moto.sns.models import sns_backends
 

@@ -30,6 +30,8 @@ from awslab.local.like_aws.settings import LikeAws
 if TYPE_CHECKING:  # werkzeug is imported by the server, not by the CLI that imports this module's names
     from werkzeug.serving import WSGIRequestHandler
 
+    from awslab.local.snapshot_saver import Snapshots
+
 log = logging.getLogger("awslab.local.server")
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
@@ -42,9 +44,10 @@ WARM_UP = ("iam", "sts", "dynamodb", "s3", "awslambda", "logs", "apigateway", "s
 class Boot:
     """The server's state while it boots, and the WSGI app that answers then (health only)."""
 
-    def __init__(self, port: int, like_aws: LikeAws | None) -> None:
+    def __init__(self, port: int, like_aws: LikeAws | None, *, snapshots: Snapshots | None = None) -> None:
         self.port = port
         self.like_aws = like_aws
+        self.snapshots = snapshots  # the health check names the data and a pending restore at once
         self.started_at = dt.datetime.now(dt.UTC)
         self.done = threading.Event()
         self.app: WsgiApp | None = None  # the booted app
@@ -74,6 +77,7 @@ class Boot:
             "like_aws": self.like_aws.to_dict() if self.like_aws is not None else None,
             "lambda_runtimes": None,  # not looked up yet
             "ready": False,
+            **(self.snapshots.health() if self.snapshots is not None else {}),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

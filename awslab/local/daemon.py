@@ -1,8 +1,12 @@
 """Control of the local cloud process: start (in the background or the foreground), status, stop.
 
 One instance per port. Its files live in awslab.paths.local_cloud_dir(port): `server.pid`,
-`server.log`, `work/` (the executor's scratch space) and `start.lock`, which serialises starts
-and stops so two commands starting at once get one server.
+`server.log`, `work/` (the executor's scratch space), `snapshot.bin` (its resources and data, kept
+across restarts: awslab.local.snapshot) and `start.lock`, which serialises starts and stops so two
+commands starting at once get one server.
+
+What a lab's resources live in is named by the snapshot's `data_id` (LocalStatus.identity): a
+restart that restores them keeps it, a reset (or a start that finds no snapshot) makes a new one.
 
 The server runs in its own session (its own process group) so that stopping it also stops the
 Lambda workers it started, even if the server itself no longer answers. It starts with the
@@ -38,7 +42,7 @@ from typing import Any, Literal
 import filelock
 
 from awslab.errors import LocalCloudError
-from awslab.local import processes, urls
+from awslab.local import processes, snapshot, urls
 from awslab.local.like_aws.settings import LikeAws, check_running
 from awslab.local.server import EXIT_PORT_IN_USE, SERVICE_NAME
 from awslab.local.server_env import server_environment
@@ -70,6 +74,23 @@ class LocalStatus:
     lambda_runtimes: dict[str, Any] | None = None  # runtimes.RuntimeFinder.report(): the Python of each
     lambda_idle_seconds: float | None = None  # how long an idle Lambda worker is kept
     ready: bool = True  # False while it boots (awslab.local.boot): AWS calls wait for the boot
+    data_id: str | None = None  # the lineage of its resources (awslab.local.snapshot); None: not kept
+    restoring: bool = False  # it boots and restores a snapshot
+    restored: dict[str, Any] | None = None  # the snapshot it restored (snapshot.restore_line says it)
+    snapshot: dict[str, Any] | None = None  # its snapshots so far: path, saved, last_size, last_seconds
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What a lab's state records of the instance holding its resources: the data's lineage
+        (it survives a restart that restores it), or this process when nothing is kept."""
+        if self.data_id:
+            return {"data_id": self.data_id}
+        return {"pid": self.pid, "started_at": self.started_at}
+
+    @property
+    def restored_data(self) -> bool:
+        """Whether this instance started with the resources of an earlier one."""
+        return bool(self.restored) and not self.restored.get("error")  # type: ignore[union-attr]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -88,6 +109,7 @@ class LocalCloud:
         self.log_path = self.dir / "server.log"
         self.work_dir = self.dir / "work"
         self._lock_path = self.dir / "start.lock"
+        self.snapshot_path = self.dir / snapshot.FILE_NAME
 
     # ---- status -------------------------------------------------------------------------
     def status(self) -> LocalStatus | None:
@@ -119,6 +141,10 @@ class LocalCloud:
             lambda_runtimes=health.get("lambda_runtimes"),
             lambda_idle_seconds=health.get("lambda_idle_seconds"),
             ready=bool(health.get("ready", True)),
+            data_id=health.get("data_id"),
+            restoring=bool(health.get("restoring")),
+            restored=health.get("restored"),
+            snapshot=health.get("snapshot"),
         )
 
     def _probe(self, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -147,7 +173,8 @@ class LocalCloud:
         """(status, True if it was started by this call). One running without the AWS-like mode
         asked for (or with other settings) is refused, not reused. `booted=False` returns as soon as
         a new server answers, while it still boots (awslab.local.boot): for a caller whose next step
-        is AWS calls, which wait for the boot, so that its own start-up overlaps the server's."""
+        is AWS calls, which wait for the boot, so that its own start-up overlaps the server's; but
+        one that restores a snapshot is waited for: what it holds is only known once it has."""
         status, started = self._ensure_running(timeout, booted)
         check_running(self.like_aws, status.like_aws, self.port)
         return status, started
@@ -164,6 +191,7 @@ class LocalCloud:
             pid = self._read_pid()
             if pid is not None:  # alive and ours, but not answering: still starting, or hung
                 return self._wait_ready(None, pid, deadline, timeout, log_offset=None, booted=booted), False
+            snapshot.check_private(self.snapshot_path)  # here too: one line, rather than a failed boot
             self._check_port_free()
             proc, offset = self._spawn()
             return self._wait_ready(proc, proc.pid, deadline, timeout, log_offset=offset, booted=booted), True
@@ -192,7 +220,8 @@ class LocalCloud:
         return proc, offset
 
     def _command(self) -> list[str]:
-        options = ["--port", str(self.port), "--host", HOST, "--work-dir", str(self.work_dir)]
+        options = ["--port", str(self.port), "--host", HOST, "--work-dir", str(self.work_dir),
+                   "--snapshot-dir", str(self.dir)]  # fmt: skip
         idle = lambda_idle_seconds(os.environ)
         if idle is not None:
             options += ["--lambda-idle-seconds", f"{idle:g}"]
@@ -222,7 +251,8 @@ class LocalCloud:
                     hint=f"see {self.log_path}",
                 )
             health = self._probe(timeout=1.0)
-            if health is not None and health["pid"] == pid and (health.get("ready", True) or not booted):
+            waits = booted or bool(health and health.get("restoring"))
+            if health is not None and health["pid"] == pid and (health.get("ready", True) or not waits):
                 return self._status_from(health)
             if time.monotonic() >= deadline:
                 self._terminate(pid)  # do not leave a half-started server behind
@@ -262,6 +292,7 @@ class LocalCloud:
                     f"the local cloud is already running on port {self.port} (pid {status.pid})",
                     hint="run 'awslab local stop' first",
                 )
+            snapshot.check_private(self.snapshot_path)
             self._check_port_free()
             proc = subprocess.Popen(self._command(), cwd=self.dir, env=server_environment(os.environ))
             self._write_pid(proc.pid)
@@ -307,8 +338,26 @@ class LocalCloud:
                 os.kill(child, signal.SIGKILL)
         processes.wait_gone(left, 5.0)
 
-    def reset(self) -> None:
-        """Delete every resource in the running local cloud (and its warm Lambda workers)."""
+    def stored_identity(self) -> dict[str, Any] | None:
+        """The identity (LocalStatus.identity) of the resources its snapshot holds, while it is
+        stopped: they come back when it starts. None: no (readable) snapshot."""
+        info = self.snapshot_info()
+        return {"data_id": info.data_id} if info is not None else None
+
+    def snapshot_info(self) -> snapshot.SnapshotInfo | None:
+        try:
+            return snapshot.read_info(self.snapshot_path)
+        except (snapshot.SnapshotFormatError, OSError):
+            return None
+
+    def reset(self) -> bool:
+        """Delete every resource: in the running local cloud (and its warm Lambda workers; it
+        deletes its snapshot too), or in the snapshot of a stopped one. True if it was running."""
+        with self._locked(_STOP_GRACE + 30):  # no start while a stopped one's snapshot goes
+            if self.status() is None:
+                snapshot.wipe(self.snapshot_path)
+                snapshot.marker(self.snapshot_path).unlink(missing_ok=True)
+                return False
         request = _signed_request("POST", self.endpoint + "/moto-api/reset")
         try:
             with _OPENER.open(request, timeout=30) as resp:
@@ -318,6 +367,7 @@ class LocalCloud:
                 f"cannot reset the local cloud at {self.endpoint}: {exc}",
                 hint="is it running? see 'awslab local status'",
             ) from exc
+        return True
 
     # ---- files --------------------------------------------------------------------------
     def log_tail(self, lines: int = 50, *, offset: int | None = None) -> str:

@@ -29,6 +29,8 @@ from typing import Any
 
 from awslab.local import eventbridge_targets as targets
 from awslab.local.eventbridge_ticker import ENABLED, Clock, ScheduleTicker, utc_now
+from awslab.local.moto_originals import Installed
+from awslab.local.state_gate import GATE
 
 log = logging.getLogger("awslab.local.eventbridge")
 
@@ -82,7 +84,8 @@ class EventBridge:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                upcoming = self.ticker.tick()
+                with GATE.changing():  # no snapshot in the middle of it (awslab.local.state_gate)
+                    upcoming = self.ticker.tick()
             except Exception:
                 log.exception("the EventBridge ticker failed")
                 upcoming = None
@@ -102,32 +105,19 @@ class EventBridge:
 
 
 # ---- moto, patched process-wide ----------------------------------------------------------------------
-_active: EventBridge | None = None
-_originals: dict[tuple[Any, str], Any] = {}
-_install_lock = threading.Lock()
+_layer: Installed[EventBridge] = Installed()
+_originals = _layer.originals
 
 
 def install(**options: Any) -> EventBridge:
     """Deliver PutEvents to every kind of target, asynchronously, and start the ticker (idempotent).
     `options`: EventBridge's (`clock`, `run_ticker=False` for tests that tick themselves)."""
-    global _active
-    with _install_lock:
-        if _active is None:
-            _patch_moto()
-            _active = EventBridge(**options)
-        return _active
+    return _layer.install(_patch_moto, lambda: EventBridge(**options))
 
 
 def uninstall() -> None:
     """Stop the ticker and the dispatcher; moto's own PutEvents delivery back."""
-    global _active
-    with _install_lock:
-        for (owner, name), original in _originals.items():
-            setattr(owner, name, original)
-        _originals.clear()
-        if _active is not None:
-            _active.stop()
-        _active = None
+    _layer.uninstall()
 
 
 def _patch_moto() -> None:
@@ -157,7 +147,8 @@ def _patch_moto() -> None:
 
 
 def _submit(delivery: Callable[[], None]) -> None:
-    if _active is None:  # only reachable if moto kept a reference across uninstall()
+    active = _layer.active
+    if active is None:  # only reachable if moto kept a reference across uninstall()
         delivery()
         return
-    _active.dispatcher.submit(delivery)
+    active.dispatcher.submit(delivery)

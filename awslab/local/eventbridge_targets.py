@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from awslab.local.state_gate import GATE
+
 log = logging.getLogger("awslab.local.eventbridge")
 
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
@@ -188,6 +190,7 @@ def rule_delivery(target: dict[str, Any], text: str) -> Callable[[], None]:
     return lambda: deliver(arn, text, group_id=group)
 
 
+@GATE.changing()  # no snapshot of the local cloud in the middle of it (awslab.local.state_gate)
 def _deliver(arn: str, text: str, group_id: str | None, detail_type: str, source: str) -> None:
     parts = arn.split(":")
     service, region, account = service_of(arn), parts[3], parts[4]

@@ -106,6 +106,24 @@ def worker_environment(fn: Any, code_dir: Path, stream: str, *, endpoint_url: st
     return env
 
 
+def template_environment(python: Interpreter, runtime_root: Path) -> dict[str, str]:
+    """A worker template's environment (awslab/local/worker_template.py): what every worker's
+    holds before the function's own (`worker_environment`) of the variables read when a process
+    starts, and config file paths that lead nowhere, so that what it preloads reads nothing of
+    the server's user. Each worker forked from it gets its own environment."""
+    env = {k: os.environ[k] for k in _CARRIED_ENV if k in os.environ}
+    env["PATH"] = os.pathsep.join(p for p in (os.path.dirname(python.executable), env.get("PATH")) if p)
+    env["LANG"] = "en_US.UTF-8"
+    if os.name == "posix":
+        env["TZ"] = ":UTC"
+    libs = [str(runtime_root), str(runtime_root / "lib")]
+    env["LD_LIBRARY_PATH"] = os.pathsep.join([*filter(None, [env.get("LD_LIBRARY_PATH")]), *libs])
+    env["PYTHONPATH"] = str(runtime_root)
+    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "LAMBDA_RUNTIME_DIR": str(runtime_root)})  # fmt: skip
+    return env
+
+
 def user_environment(fn: Any) -> dict[str, str]:
     """The function's own variables but the reserved ones."""
     return {str(k): str(v) for k, v in (fn.environment_vars or {}).items() if k not in RESERVED_ENV | _OURS}

@@ -31,12 +31,15 @@ from awslab.local.execution_env import (
     BOOTSTRAP,
     runtime_dir,
     safe_path_flag,
+    template_environment,
     unpack_code,
     user_environment,
     worker_environment,
 )
+from awslab.local.state_gate import GATE
 from awslab.local.worker import SIGNAL_NAMES
 from awslab.local.worker_process import WorkerProcess
+from awslab.local.worker_template import Template, can_fork
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ class LambdaExecutor:
     def __init__(self, work_dir: Path, endpoint_url: str, *, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
                  max_workers_per_function: int = DEFAULT_MAX_WORKERS, deps_cache: Path | None = None,
                  isolate_site_packages: bool = True, runtime_finder: runtimes.RuntimeFinder | None = None,
-                 prefetch_runtimes: bool = True) -> None:  # fmt: skip
+                 prefetch_runtimes: bool = True, fork_workers: bool = True) -> None:  # fmt: skip
         """`idle_timeout_s`: how long an idle worker is kept (AWS reclaims an idle execution environment
         after some minutes; the next invoke is a cold start). `prefetch_runtimes`: look every runtime's
         Python up now, in the background (else on first use, or when `runtimes.prefetch()` is called)."""
@@ -100,6 +103,9 @@ class LambdaExecutor:
         self._setup_lock = threading.Lock()
         self._logs_lock = threading.Lock()  # moto's logs backend is not thread safe
         self._deps: dict[tuple[str, str], tuple[deps.Dependencies, tuple[Path, ...]]] = {}
+        # Workers forked from a template process per Python share its imports (worker_template.py).
+        self.fork_workers = fork_workers
+        self._templates: dict[tuple[str, tuple[str, ...], bool], Template] = {}
         # The Python each runtime runs on; looked up ahead, as the health document lists them all.
         self.runtimes = runtime_finder or runtimes.default_finder()
         if prefetch_runtimes:
@@ -290,10 +296,42 @@ class LambdaExecutor:
                   "pythonpath": user_environment(fn).get("PYTHONPATH", "")}  # fmt: skip
         env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url, python=python,
                                  runtime_root=runtime_root)  # fmt: skip
+        memory_limit = int(fn.memory_size) * MIB
+        if self.fork_workers and can_fork(user_environment(fn), code_dir):
+            template = self._template(python, runtime_root, config)
+            forked = template.fork(config, code_dir, env) if template is not None else None
+            if forked is not None:
+                return WorkerProcess(forked, stream, memory_limit), python
         worker = WorkerProcess.spawn(config, code_dir, env, stream, python=python.executable,
                                      script=str(runtime_root / BOOTSTRAP), safe_path=safe_path_flag(python),
-                                     memory_limit=int(fn.memory_size) * MIB)  # fmt: skip
+                                     memory_limit=memory_limit)  # fmt: skip
         return worker, python
+
+    def _template(self, python: runtimes.Interpreter, runtime_root: Path, config: dict[str, Any]) -> Template | None:
+        """The template that forks workers on `python` (started on first use; again if it died)."""
+        key = (python.executable, tuple(config["runtime_paths"]), bool(config["isolate"]))
+        with self._setup_lock:
+            template = self._templates.get(key)
+            if template is not None and template.alive():
+                return template
+            if self._closed.is_set():
+                return None
+            try:
+                template = Template(python.executable, str(runtime_root / BOOTSTRAP),
+                                    {"runtime_paths": config["runtime_paths"], "isolate": config["isolate"]},
+                                    template_environment(python, runtime_root), safe_path=safe_path_flag(python),
+                                    cwd=runtime_root)  # fmt: skip
+            except OSError:
+                log.exception("starting a Lambda worker template failed; workers are spawned")
+                return None
+            self._templates[key] = template
+            return template
+
+    def _stop_templates(self) -> None:
+        with self._setup_lock:
+            templates, self._templates = list(self._templates.values()), {}
+        for template in templates:
+            template.stop()
 
     # ---- logs -------------------------------------------------------------------------------
     def _log(self, fn: Any, worker: WorkerProcess | None, request_id: str, before: str, output: str,
@@ -315,7 +353,9 @@ class LambdaExecutor:
         now_ms = int(time.time() * 1000)
         events = [{"timestamp": now_ms, "message": line} for line in lines if line]
         try:
-            with self._logs_lock:
+            if _deleted_without_log_rights(fn):
+                return "\n".join(lines) + "\n"
+            with GATE.changing(), self._logs_lock:  # no snapshot in the middle (awslab.local.state_gate)
                 fn.logs_backend.ensure_log_group(fn.logs_group_name)
                 fn.logs_backend.ensure_log_stream(fn.logs_group_name, stream)
                 fn.logs_backend.put_log_events(fn.logs_group_name, stream, events)
@@ -370,6 +410,10 @@ class LambdaExecutor:
             self._cond.notify_all()
         for worker in doomed:
             worker.kill()
+        with self._cond:
+            idle = not self._pools and not self._busy
+        if idle and doomed:  # the last workers retired: their template goes too (started again when needed)
+            self._stop_templates()
         return len(doomed)
 
     def _reap_loop(self, interval: float) -> None:
@@ -400,6 +444,7 @@ class LambdaExecutor:
             busy = [w for w, _ in self._busy.values()]
         for worker in busy:
             worker.kill()
+        self._stop_templates()
         self._reaper.join(timeout=5)
         self.async_events.join(timeout=5)  # their attempts ended when their workers were killed
 
@@ -444,3 +489,46 @@ def _trace_id() -> str:
 
 def _iso_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _deleted_without_log_rights(fn: Any) -> bool:
+    """Whether the function was deleted while it ran (a TTL reaper deletes itself, its log group
+    and its role's policy) and Lambda, which writes its logs with its role, could write none: the
+    role gone, or the log group gone and no inline policy of the role allowing logs:CreateLogGroup
+    (awslab's roles never do). So no log group comes back, as on AWS."""
+    from moto.awslambda.models import lambda_backends
+    from moto.iam.models import iam_backends
+
+    parts = str(fn.function_arn).split(":")
+    role = str(fn.role or "")
+    if len(parts) < 7 or not role.startswith("arn:") or "/" not in role:
+        return False
+    try:
+        lambda_backends[parts[4]][parts[3]].get_function(parts[6])
+        return False
+    except Exception as exc:  # moto's UnknownFunctionException; anything else says nothing
+        if type(exc).__name__ != "UnknownFunctionException":
+            return False
+    try:
+        found = iam_backends[parts[4]][parts[1]].get_role(role.rsplit("/", 1)[-1])
+    except Exception as exc:  # moto's NotFoundException
+        return type(exc).__name__ == "NotFoundException"
+    if fn.logs_group_name in fn.logs_backend.groups or found.managed_policies:
+        return False  # a managed policy (AWSLambdaBasicExecutionRole...) is taken to allow it
+    return not any(_allows_create_log_group(doc) for doc in found.policies.values())
+
+
+def _allows_create_log_group(document: Any) -> bool:
+    import fnmatch
+    import json
+
+    doc = json.loads(document) if isinstance(document, str) else document
+    statements = doc.get("Statement", []) if isinstance(doc, dict) else []
+    for st in statements if isinstance(statements, list) else [statements]:
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if st.get("Effect") == "Allow" and any(
+            fnmatch.fnmatchcase("logs:createloggroup", str(a).lower()) for a in actions
+        ):
+            return True
+    return False

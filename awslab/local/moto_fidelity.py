@@ -9,6 +9,9 @@ tests that drive moto in-process, so both behave as the real service.
 - Resource ids: on AWS a REST API's root resource has a 10-character id and every other resource
   a 6-character one (lowercase letters and digits, e.g. `2jf6xt`); moto gives all of them 10.
   Handlers see it as `requestContext.resourceId`.
+- TagResource / UntagResource / GetTags of a REST API (`arn:...:apigateway:<region>::/restapis/<id>`):
+  AWS tags the API; moto 5.2.5 reads every such ARN as a stage's and fails (NotFoundException),
+  and its server routes no such path (a 404 page).
 """
 
 from __future__ import annotations
@@ -22,9 +25,14 @@ def install() -> None:
     """Patch moto's backends (idempotent)."""
     from moto.apigateway.models import APIGatewayBackend
 
+    from awslab.local import express_executions, request_checks
+
+    request_checks.install()  # requests AWS refuses and moto takes (its own module doc)
+    express_executions.install()  # StartSyncExecution; no history of EXPRESS executions
     if getattr(APIGatewayBackend.delete_rest_api, _MARK, False):
         return
     _short_resource_ids()
+    _rest_api_tags()
     original = APIGatewayBackend.delete_rest_api
 
     def delete_rest_api(self: Any, function_id: str) -> Any:
@@ -33,6 +41,44 @@ def install() -> None:
 
     setattr(delete_rest_api, _MARK, True)
     APIGatewayBackend.delete_rest_api = delete_rest_api  # type: ignore[method-assign]
+
+
+def _rest_api_tags() -> None:
+    import json
+    from urllib.parse import unquote
+
+    from moto.apigateway import urls
+    from moto.apigateway.responses import APIGatewayResponse
+
+    # the server's route (the ARN's slashes arrive decoded); read when its app is made, after this
+    api_path = "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/(?P<function_id>[^/]+)$"
+    urls.url_paths.setdefault(api_path, APIGatewayResponse.dispatch)
+
+    def api_of(self: Any) -> Any:
+        parts = unquote(self.path.split("/tags/")[1]).split("/")
+        return self.backend.get_rest_api(parts[-1]) if parts[-2] == "restapis" else None
+
+    def wrap(name: str, on_api: Any) -> None:
+        original = getattr(APIGatewayResponse, name)
+
+        def call(self: Any) -> Any:
+            api = api_of(self)
+            return original(self) if api is None else on_api(self, api)
+
+        setattr(APIGatewayResponse, name, call)
+
+    def tag(self: Any, api: Any) -> str:
+        api.tags = {**(api.tags or {}), **(self._get_param("tags") or {})}
+        return json.dumps({})
+
+    def untag(self: Any, api: Any) -> str:
+        keys = self.querystring.get("tagKeys") or []
+        api.tags = {k: v for k, v in (api.tags or {}).items() if k not in keys}
+        return json.dumps({})
+
+    wrap("tag_resource", tag)
+    wrap("untag_resource", untag)
+    wrap("get_tags", lambda self, api: json.dumps({"tags": api.tags or {}}))
 
 
 def _short_resource_ids() -> None:

@@ -1,6 +1,6 @@
 """The local cloud's process: moto's server behind awslab's own HTTP layer.
 
-    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR]
+    python -m awslab.local.server --port N [--host 127.0.0.1] [--work-dir DIR] [--snapshot-dir DIR]
                                   [--lambda-idle-seconds S] [--like-aws [SETTINGS]]
 
 Runs in the foreground until SIGTERM/SIGINT. It listens and answers its health check at once, and
@@ -12,10 +12,13 @@ then goes to the health endpoint, the API Gateway front (urls.API_PREFIX), the S
 the Docker-free executor (awslab.local.executor), installed before the first request
 (awslab.local.moto_patches); it retires workers idle for --lambda-idle-seconds (300 by default),
 those of deleted functions and all of them on POST /moto-api/reset. SQS event source mappings are served by a poller thread (awslab.local.sqs_poller) as on
-AWS, not inside SendMessage; Event invokes, S3 notifications and SNS deliveries to Lambda run in
+AWS, not inside SendMessage, and DynamoDB stream mappings by another (awslab.local.stream_poller), not
+inside the table's writes; Event invokes, S3 notifications and SNS deliveries to Lambda run in
 the background with AWS's retries (awslab.local.async_invoke). The process keeps only the
 environment awslab.local.server_env allows, so no handler finds the user's AWS credentials in it. With --like-aws, AWS API calls pass
-the AWS-like consistency layer (awslab.local.like_aws) on their way to moto.
+the AWS-like consistency layer (awslab.local.like_aws) on their way to moto. With --snapshot-dir, the
+local cloud remembers (awslab.local.snapshot_saver): the boot restores the last snapshot before
+any AWS call is answered, a snapshot follows each change, and a stop writes the last one.
 
 Exit codes: 0 after a clean stop, EXIT_PORT_IN_USE when the port is taken (one line on stderr),
 1 on any other failure to start.
@@ -41,6 +44,7 @@ from awslab.local import guard
 from awslab.local.boot import SERVICE_NAME, Boot, WsgiApp, booting_handler, iso, json_response, warm_up
 from awslab.local.like_aws.settings import LikeAws
 from awslab.local.server_env import server_environment
+from awslab.local.snapshot_saver import Snapshots, may_change
 
 __all__ = ["EXIT_PORT_IN_USE", "SERVICE_NAME", "LocalCloudApp", "bind", "configure_moto", "main"]
 EXIT_PORT_IN_USE = 3
@@ -79,10 +83,11 @@ class LocalCloudApp:
     """awslab's WSGI layer in front of moto."""
 
     def __init__(self, moto_app: Any, *, port: int, executor: Any = None, like_aws: LikeAws | None = None,
-                 started_at: dt.datetime | None = None) -> None:  # fmt: skip
+                 started_at: dt.datetime | None = None, snapshots: Snapshots | None = None) -> None:  # fmt: skip
         """`moto_app` is moto_dispatcher() (or a stand-in with the same `s3` method); `like_aws`
         puts the AWS-like layer in front of moto's AWS APIs; `started_at`: when the process began
-        (awslab.local.boot), which with its pid tells one local cloud instance from another."""
+        (awslab.local.boot), which with its pid tells one local cloud instance from another;
+        `snapshots`: told of each request that may change something (None: nothing is kept)."""
         from awslab.local.gateway import ApiGatewayFront
         from awslab.local.lambda_front import lambda_front
         from awslab.local.like_aws import like_aws_app
@@ -95,6 +100,7 @@ class LocalCloudApp:
         self.website = WebsiteFront()
         self.started_at = started_at or dt.datetime.now(dt.UTC)
         self.like_aws = like_aws
+        self.snapshots = snapshots
         control: WsgiApp = like_aws_app(moto_app, like_aws) if like_aws is not None else moto_app
         # Lambda's own checks (payload limits, reserved variables) before the rest
         self.control: WsgiApp = lambda_front(control)
@@ -115,6 +121,7 @@ class LocalCloudApp:
             "lambda_runtimes": self.executor.runtimes.report() if self.executor is not None else None,
             "lambda_idle_seconds": self.executor.idle_timeout_s if self.executor is not None else None,
             "ready": True,
+            **(self.snapshots.health() if self.snapshots is not None else {}),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -127,10 +134,32 @@ class LocalCloudApp:
             return self.gateway(environ, start_response)
         if where is guard.Route.WEBSITE:
             return self.website(environ, start_response)
+        if self.snapshots is not None and may_change(environ):
+            return self._then_snapshot(where, environ, start_response)
         if where is guard.Route.PRESIGNED_S3:
             s3: WsgiApp = self.moto_app.s3
             return s3(environ, start_response)
         return self.control(environ, start_response)
+
+    def _then_snapshot(
+        self, where: guard.Route, environ: dict[str, Any], start_response: Any
+    ) -> Iterable[bytes]:
+        """Serve a request that may change something (a handler's writes are requests of their own,
+        so the API front needs none), through the state gate (no snapshot is taken while it runs),
+        then have a snapshot taken in the background."""
+        assert self.snapshots is not None
+        reset = environ.get("PATH_INFO") == "/moto-api/reset"
+        try:
+            with self.snapshots.gate.changing():
+                if where is guard.Route.PRESIGNED_S3:
+                    s3: WsgiApp = self.moto_app.s3
+                    return s3(environ, start_response)
+                return self.control(environ, start_response)
+        finally:
+            if reset:  # everything is gone: so is the snapshot, and the labs recorded in it
+                self.snapshots.reset()
+            else:
+                self.snapshots.changed()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -153,6 +182,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch space (unpacked Lambda code)")
+    parser.add_argument("--snapshot-dir", type=Path, default=None,
+                        help="keep the resources across restarts: snapshots here (awslab.local.snapshot)")  # fmt: skip
     parser.add_argument("--lambda-idle-seconds", type=float, default=None, metavar="S",
                         help="how long an idle Lambda execution environment is kept (default 300)")  # fmt: skip
     parser.add_argument("--like-aws", nargs="?", const="", default=None, metavar="SETTINGS",
@@ -186,14 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = f"http://127.0.0.1:{args.port}"
     from werkzeug.serving import make_server
 
-    boot = Boot(args.port, like_aws)
+    # Read before the boot: the health check names the data (and a pending restore) at once.
+    snapshots = Snapshots(args.snapshot_dir) if args.snapshot_dir is not None else None
+    boot = Boot(args.port, like_aws, snapshots=snapshots)
     server = make_server(
         args.host, args.port, boot, threaded=True, request_handler=booting_handler(boot), fd=sock.fileno()
     )
     sock.close()  # make_server works on its own duplicate of the descriptor
     parts = _Parts()
     booting = threading.Thread(
-        target=_boot, args=(boot, parts, server, args, work_dir, like_aws), name="awslab-boot", daemon=True
+        target=_boot,
+        args=(boot, parts, server, args, work_dir, like_aws, snapshots),
+        name="awslab-boot",
+        daemon=True,
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -227,17 +263,25 @@ class _Parts:
 
 
 def _boot(boot: Boot, parts: _Parts, server: Any, args: argparse.Namespace, work_dir: Path,
-          like_aws: LikeAws | None) -> None:  # fmt: skip
+          like_aws: LikeAws | None, snapshots: Snapshots | None = None) -> None:  # fmt: skip
     """Load moto and awslab's layers, hand requests to them, then warm moto's services up."""
     try:
         configure_moto(args.port)
         from awslab.local import lazy_imports
 
         lazy_imports.import_apigateway_models()  # first: before anything imports moto's API Gateway
-        from awslab.local import eventbridge, moto_fidelity, moto_patches, sqs_poller
+        from awslab.local import (
+            eventbridge,
+            eventbridge_test_pattern,
+            moto_fidelity,
+            moto_patches,
+            sqs_poller,
+            stream_poller,
+        )
         from awslab.local.http_handler import LocalCloudRequestHandler
 
         moto_fidelity.install()
+        eventbridge_test_pattern.install()  # moto answers TestEventPattern with nothing
         endpoint = f"http://127.0.0.1:{args.port}"
         idle = {"idle_timeout_s": args.lambda_idle_seconds} if args.lambda_idle_seconds is not None else {}
         # The runtimes are looked up after the warm-up: their probes would compete with it for the CPU.
@@ -245,13 +289,22 @@ def _boot(boot: Boot, parts: _Parts, server: Any, args: argparse.Namespace, work
         parts.stoppers.append(executor.shutdown)
         poller = sqs_poller.install()  # after the executor: the batches it invokes run there
         parts.stoppers.append(poller.stop)  # stopped before the executor: no new batch on a dying one
+        streams = stream_poller.install()  # DynamoDB stream mappings, read as Lambda's poller does
+        parts.stoppers.append(streams.stop)
         bridge = eventbridge.install()  # PutEvents deliveries and schedules (Lambda targets: the executor)
         parts.stoppers.append(bridge.stop)
         if like_aws is not None:  # asynchronous invokes retry after AWS's delays, times the mode's scale
             executor.async_events.retry_scale = like_aws.scale
+        if snapshots is not None:
+            _remember(snapshots, parts, bridge.ticker)
         dispatcher = moto_dispatcher()
         app = LocalCloudApp(
-            dispatcher, port=args.port, executor=executor, like_aws=like_aws, started_at=boot.started_at
+            dispatcher,
+            port=args.port,
+            executor=executor,
+            like_aws=like_aws,
+            started_at=boot.started_at,
+            snapshots=snapshots,
         )
     except BaseException as exc:
         log.exception("the local cloud failed to start")
@@ -262,6 +315,19 @@ def _boot(boot: Boot, parts: _Parts, server: Any, args: argparse.Namespace, work
     log.info("%s %s ready", SERVICE_NAME, app.health()["moto_version"])
     warm_up(dispatcher)
     executor.runtimes.prefetch()
+
+
+def _remember(snapshots: Snapshots, parts: _Parts, ticker: Any) -> None:
+    """Restore the last snapshot (before any AWS call is answered), then keep taking them; the
+    last one is written after everything else has stopped (nothing changes after it)."""
+    import moto
+
+    from awslab.local import snapshot_state
+
+    snapshots.moto_version = moto.__version__
+    snapshots.restore(lambda payload: snapshot_state.restore(payload, ticker))
+    snapshots.start(lambda: snapshot_state.capture(ticker))
+    parts.stoppers.insert(0, snapshots.stop)
 
 
 if __name__ == "__main__":

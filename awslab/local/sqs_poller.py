@@ -5,7 +5,8 @@ the mapping existed or left after a failure. `install` switches that off and sta
 one thread that, for every enabled SQS event source mapping of moto's Lambda backends, receives up
 to BatchSize messages (gathering for MaximumBatchingWindowInSeconds when set), invokes the function
 with AWS's SQS event, and deletes what succeeded: the whole batch, or with ReportBatchItemFailures
-all but the listed messages (an invalid response fails the whole batch). After a function error
+all but the listed messages (an invalid response fails the whole batch). A message no filter of
+the mapping's FilterCriteria matches is deleted unseen, as AWS does. After a function error
 nothing is deleted; the messages come back after the queue's visibility timeout, and moto's
 ReceiveMessage moves them to the dead-letter queue once they were received maxReceiveCount times.
 Batches of one mapping run one after another; different mappings run in parallel in a small pool.
@@ -25,6 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from awslab.local import esm_filters
+from awslab.local.moto_originals import Installed
+from awslab.local.poll_loop import PollLoop
+from awslab.local.state_gate import GATE
+
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.15  # idle rounds; a SendMessage or a finished batch wakes the poller at once
@@ -43,44 +49,16 @@ class _Mapping:
     reported: set[str] = field(default_factory=set)  # problems already logged once
 
 
-class SqsPoller:
+class SqsPoller(PollLoop):
     """Polls every enabled SQS event source mapping in moto's backends (see module doc)."""
 
     def __init__(self, *, interval_s: float = POLL_INTERVAL_S, pool_size: int = DEFAULT_POOL_SIZE) -> None:
-        self.interval_s = interval_s
+        # always a pool here (the loop's own may be None for other pollers)
+        self._sqs_pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sqs-esm")
+        super().__init__(interval_s, "sqs-poller", self._sqs_pool)
         self._mappings: dict[MappingKey, _Mapping] = {}
         self._lock = threading.Lock()  # guards _Mapping.busy between the poller and the pool
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sqs-esm")
-        self._thread = threading.Thread(target=self._loop, name="sqs-poller", daemon=True)
         self.batches = 0  # batches invoked so far (for status and tests)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Run a round now rather than at the next interval (a message arrived, a batch ended)."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop polling; batches being invoked finish (or fail when the executor shuts down)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval_s)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.poll_once()
-            except Exception:  # the poller must outlive any one bad round
-                log.exception("SQS poller round failed")
 
     # ---- one round --------------------------------------------------------------------------
     def poll_once(self) -> int:
@@ -130,7 +108,11 @@ class SqsPoller:
         wanted = batch_size - len(state.buffer)
         if wanted > 0:
             visibility = int(queue.visibility_timeout or 30)
+            filters = esm_filters.patterns(esm.filter_criteria)
             for message in sqs.receive_message(queue.name, wanted, 0, visibility, ["All"]):
+                if not esm_filters.passes(filters, sqs_record(message, queue.queue_arn, region, False)):
+                    _delete(queue, message.receipt_handle)  # AWS deletes what no filter matches
+                    continue
                 state.buffer[message.id] = message  # a copy received again replaces the stale one
             if state.buffer and state.window_started is None:
                 state.window_started = time.monotonic()
@@ -145,7 +127,7 @@ class SqsPoller:
         with self._lock:
             state.busy = True
         report_failures = "ReportBatchItemFailures" in (esm.function_response_types or [])
-        self._pool.submit(self._deliver, state, esm.uuid, fn, queue, batch, report_failures, region)
+        self._sqs_pool.submit(self._deliver, state, esm.uuid, fn, queue, batch, report_failures, region)
         return 1
 
     def _deliver(self, state: _Mapping, uuid: str, fn: Any, queue: Any, batch: list[Any],
@@ -215,6 +197,7 @@ def _queue_of(arn: str) -> tuple[Any, Any] | None:
     return (backend, queue) if queue is not None else None
 
 
+@GATE.changing()  # in the pool, after a batch: no snapshot in the middle of it (awslab.local.state_gate)
 def _delete(queue: Any, receipt_handle: str) -> None:
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
@@ -224,6 +207,7 @@ def _delete(queue: Any, receipt_handle: str) -> None:
         log.debug("message %s... of %s was gone before its delete", receipt_handle[:12], queue.name)
 
 
+@GATE.changing()
 def message_visible_now(queue: Any, receipt_handle: str) -> None:
     for message in list(queue._messages):
         if message.had_receipt_handle(receipt_handle):
@@ -314,33 +298,19 @@ def failed_message_ids(payload: Any, message_ids: list[str]) -> set[str]:
 
 
 # ---- moto, patched process-wide -----------------------------------------------------------------
-_active: SqsPoller | None = None
-_originals: dict[tuple[Any, str], Any] = {}  # (moto class or module, name) -> moto's own
-_install_lock = threading.Lock()
+_layer: Installed[SqsPoller] = Installed()
+_originals = _layer.originals  # (moto class or module, name) -> moto's own
 
 
 def install(**options: Any) -> SqsPoller:
     """Stop moto's delivery inside SendMessage, give messages SQS-shaped receipt handles and start
     the poller (idempotent)."""
-    global _active
-    with _install_lock:
-        if _active is None:
-            _patch_moto()
-            _active = SqsPoller(**options)
-            _active.start()
-        return _active
+    return _layer.install(_patch_moto, lambda: SqsPoller(**options).started())
 
 
 def uninstall() -> None:
     """Stop the poller and give moto its own SendMessage delivery (and receipt handles) back."""
-    global _active
-    with _install_lock:
-        for (owner, name), original in _originals.items():
-            setattr(owner, name, original)
-        _originals.clear()
-        if _active is not None:
-            _active.stop()
-        _active = None
+    _layer.uninstall()
 
 
 def receipt_handle() -> str:
@@ -366,8 +336,8 @@ def _patch_moto() -> None:
         with self._messages_lock:
             self._messages.append(message)
             self._messages_lock.notify_all()
-        if _active is not None:
-            _active.wake()
+        if (poller := _layer.active) is not None:
+            poller.wake()
 
     def delete_message(self: Any, receipt_handle: str) -> None:
         # moto rebuilds the message list without a lock; a message appended meanwhile (SendMessage

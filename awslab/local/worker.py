@@ -5,7 +5,9 @@ in the function's LAMBDA_RUNTIME_DIR) on the Python its runtime declares (awslab
 Python 3.9 and newer, so no syntax or stdlib newer than 3.9 in the child's path; stdlib only,
 because it runs with the handler's import path, not awslab's. It imports the handler once (the
 init phase), then serves invokes one at a time until its parent kills it or goes away, so
-module-level state persists between invokes as in a warm Lambda.
+module-level state persists between invokes as in a warm Lambda. Or forked, with the same settings,
+from a template process (`bootstrap.py --template`, `serve_template` below) that has imported the
+runtime's packages, so that warm workers share those pages (awslab/local/worker_template.py).
 
 Wire protocol (private file descriptors, so handler output cannot corrupt it):
 - requests, one JSON line each, on the original stdin: {"id", "event", "deadline_ms", "arn",
@@ -249,24 +251,147 @@ def read_requests(source: Any, inbox: queue.Queue[dict[str, Any]]) -> None:
     os._exit(0)
 
 
-def setup_paths(config: dict[str, Any]) -> None:
-    """sys.path as the AWS runtime has it: the task root, the function's PYTHONPATH (when it sets
-    one), its requirements, the standard library, and the packages the runtime ships (boto3...:
-    `runtime_paths` on another Python than the local cloud's, else its site-packages, guarded)."""
-    task_root = os.environ["LAMBDA_TASK_ROOT"]
+def runtime_path(config: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """The standard library, the runtime's packages and the site directories of sys.path as it
+    is at the start (see `setup_paths`)."""
     user_site = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []  # a `pip install --user` awslab
     site_dirs = [p for p in [*site.getsitepackages(), *user_site] if os.path.isdir(p) and p in sys.path]
     stdlib = [p for p in sys.path if p and not any(os.path.abspath(p).startswith(s) for s in site_dirs)]
     # Entries added by .pth files (editable installs) or PYTHONPATH are neither stdlib nor
     # site-packages: dropped.
     stdlib = [p for p in stdlib if p.startswith(sys.base_prefix) or p.startswith(sys.prefix)]
-    runtime_dirs = list(config.get("runtime_paths", []))
+    return stdlib, list(config.get("runtime_paths", [])), site_dirs
+
+
+def setup_paths(config: dict[str, Any]) -> None:
+    """sys.path as the AWS runtime has it: the task root, the function's PYTHONPATH (when it sets
+    one), its requirements, the standard library, and the packages the runtime ships (boto3...:
+    `runtime_paths` on another Python than the local cloud's, else its site-packages, guarded)."""
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    stdlib, runtime_dirs, site_dirs = _START_PATH or runtime_path(config)
     user_path = [p for p in config.get("pythonpath", "").split(os.pathsep) if p]
     sys.path[:] = [task_root, *user_path, *config.get("paths", []), *stdlib, *runtime_dirs, *site_dirs]
     if config.get("isolate", True):
         allowed = set(RUNTIME_PACKAGES) | set(config.get("allowed", []))
         sys.meta_path.insert(0, SitePackagesGuard(site_dirs + runtime_dirs, allowed))
     os.chdir(task_root)
+    _forget_shadowed([task_root, *user_path, *config.get("paths", [])])
+
+
+# ---- the template: workers forked from one process that imported the runtime's packages ---------
+# A worker forked from the template shares the pages of what the template imported (boto3 and its
+# dependencies, about 25 MB a process) until it writes to them. What is preloaded is only what
+# the runtime ships (RUNTIME_PACKAGES, imported as a worker would, guarded) and the stdlib: the
+# handler is imported afresh in each worker, which has its own process, session, environment and
+# working directory, as a spawned one does.
+_START_PATH: tuple[list[str], list[str], list[str]] | None = None  # set in the template, before it forks
+_PRELOADED: set[str] = set()
+
+
+def preload(config: dict[str, Any]) -> None:
+    """Import the runtime's packages as a worker's handler would find them (without the task
+    root), then put sys.path back as it was at the start."""
+    global _START_PATH
+    _START_PATH = runtime_path(config)
+
+    def imports() -> None:
+        import boto3  # noqa: F401  (what nearly every handler imports first)
+        import botocore.session  # noqa: F401
+
+    _as_runtime(imports)
+
+
+def _as_runtime(step: Callable[[], None]) -> None:
+    """Run `step` with sys.path as a handler has it (without the task root), the runtime's
+    packages guarded as in a worker; the modules it imports count as preloaded."""
+    assert _START_PATH is not None
+    stdlib, runtime_dirs, site_dirs = _START_PATH
+    saved_path, saved_meta = sys.path[:], sys.meta_path[:]
+    sys.path[:] = [*stdlib, *runtime_dirs, *site_dirs]
+    sys.meta_path.insert(0, SitePackagesGuard(site_dirs + runtime_dirs, set(RUNTIME_PACKAGES)))
+    before = set(sys.modules)
+    # no boto3 for this Python: the workers import what they find
+    with contextlib.suppress(Exception):
+        step()
+    sys.path[:], sys.meta_path[:] = saved_path, saved_meta
+    _PRELOADED.update(name for name in set(sys.modules) - before if name.split(".")[0] in RUNTIME_PACKAGES)
+
+
+def _forget_shadowed(own_paths: list[str]) -> None:
+    """A function that ships its own boto3 (or another runtime package) imports that one, as on
+    AWS, where its task root comes first: the preloaded copy is dropped."""
+    for top in {name.split(".")[0] for name in _PRELOADED}:
+        if importlib.machinery.PathFinder.find_spec(top, own_paths) is not None:
+            for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+                del sys.modules[name]
+
+
+def serve_template(control_fd: int, config: dict[str, Any]) -> None:
+    """`bootstrap.py --template CONFIG_JSON`, with a SOCK_SEQPACKET socket on `control_fd`: preload,
+    then for each request {"token", "config", "cwd", "env"} carrying three descriptors (the
+    worker's stdin, stdout and stderr) fork a worker and answer {"token", "pid"}; answer
+    {"exited": pid, "status"} when one ends (a negative status: killed by that signal). Exits
+    when the socket closes. Single-threaded, so that forking is safe."""
+    import gc
+    import select
+    import signal
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET, fileno=control_fd)
+    preload(config)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    gc.freeze()  # the collector would write to every shared object's page
+    while True:
+        ready = select.select([sock.fileno(), wake_r], [], [])[0]
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                sock.send(json.dumps({"exited": pid, "status": os.waitstatus_to_exitcode(status)}).encode())
+        if sock.fileno() in ready:
+            message, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 3)
+            if not message:
+                os._exit(0)  # the executor went away
+            request = json.loads(message)
+            pid = os.fork()
+            if pid == 0:
+                sock.close()  # the template's: closed for good (not again when this frame unwinds)
+                _become_worker(request, fds, [wake_r, wake_w])
+                # main() returned (an init error): the worker exits as a spawned one would
+                sys.exit(0)
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"token": request["token"], "pid": pid}).encode())
+
+
+def _become_worker(request: dict[str, Any], fds: list[int], template_fds: list[int]) -> None:
+    """In the forked child: its own session, descriptors, environment and directory, then `main`."""
+    import signal
+
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for fd in template_fds:
+        os.close(fd)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    time.tzset()
+    os.chdir(request["cwd"])
+    sys.argv = [sys.argv[0], request["config"]]
+    main()
 
 
 def main() -> None:
@@ -312,4 +437,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 and sys.argv[1] == "--template":
+        # the control socket is the template's stdin (the executor passes it so)
+        serve_template(os.dup(0), json.loads(sys.argv[2]))
+    else:
+        main()

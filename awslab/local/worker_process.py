@@ -14,10 +14,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awslab.local import worker
 from awslab.local.worker import MARK, peak_rss
+
+if TYPE_CHECKING:
+    from awslab.local.worker_template import ForkedProcess  # a worker forked from a template
 
 MEMORY_POLL_S = 0.02  # how often a busy worker's peak memory is read (Linux)
 
@@ -56,7 +59,7 @@ class WorkerProcess:
     """The parent's side: its handle on one worker process (see the wire protocol above)."""
 
     def __init__(
-        self, proc: subprocess.Popen[bytes], stream_name: str, memory_limit: int | None = None
+        self, proc: subprocess.Popen[bytes] | ForkedProcess, stream_name: str, memory_limit: int | None = None
     ) -> None:
         self.proc = proc
         self.stream_name = stream_name

@@ -8,11 +8,10 @@ responses (AWS_PROXY responses are passed through untouched).
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
@@ -20,21 +19,32 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
     TAG_STACK,
+    Candidate,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
+    arn_of,
     error_code,
-    is_not_found,
+    ignore_missing,
+    missing_ok,
+    pages,
     partition_of,
     register,
+    tagged_made,
 )
 from awslab.resources.fanout import Fanout, together
 from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates
-from awslab.resources.lambda_events import add_permission_once
+from awslab.resources.invoke_permission import (
+    ensure_invoke_permission,
+    find_lab_permissions,
+    remove_invoke_permissions,
+)
 from awslab.resources.retry import retry_propagation
-from awslab.target import origin_of
+from awslab.target import Target, origin_of
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 DEFAULT_ALLOW_HEADERS = ("Content-Type", "Authorization", "X-Amz-Date", "X-Api-Key", "X-Amz-Security-Token")
@@ -46,11 +56,13 @@ _GATEWAY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")
 _CORS_HEADERS = ("Origin", "Methods", "Headers", "Max-Age")
 
 
-def parse_route(key: str) -> tuple[str, str]:
-    """'GET /items/{id}' -> ('GET', '/items/{id}'); ValueError says what is wrong."""
+def parse_route(key: str, *, also: str = "") -> tuple[str, str]:
+    """'GET /items/{id}' -> ('GET', '/items/{id}'); ValueError says what is wrong (`also`: the
+    other key the caller takes, named in the message)."""
     parts = key.strip().split(" ")
     if len(parts) != 2 or not parts[1]:
-        raise ValueError(f"route '{key}' must be 'METHOD /path' (one space), e.g. 'GET /items/{{id}}'")
+        other = f" or '{also}'" if also else ", e.g. 'GET /items/{id}'"
+        raise ValueError(f"route '{key}' must be 'METHOD /path' (one space){other}")
     method, path = parts[0].upper(), parts[1]
     if method not in METHODS:
         raise ValueError(f"route '{key}': method must be one of {', '.join(METHODS)}")
@@ -67,6 +79,17 @@ def parse_route(key: str) -> tuple[str, str]:
 
 def path_segments(path: str) -> list[str]:
     return [s for s in path.split("/") if s]
+
+
+def cors_methods(v: list[str] | None, allowed: tuple[str, ...], hint: str) -> list[str] | None:
+    """A CORS configuration's methods, upper-cased; ValueError naming those not `allowed`."""
+    if v is None:
+        return None
+    out = [m.upper() for m in v]
+    bad = [m for m in out if m not in allowed]
+    if bad:
+        raise ValueError(f"unknown method(s) {bad}; use {hint}")
+    return out
 
 
 def _reduce_origin(value: str) -> str:
@@ -101,13 +124,7 @@ class Cors(BaseModel):
     @field_validator("allow_methods")
     @classmethod
     def _methods(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return None
-        out = [m.upper() for m in v]
-        bad = [m for m in out if m not in METHODS or m == "ANY"]
-        if bad:
-            raise ValueError(f"unknown method(s) {bad}; use {', '.join(METHODS[:-1])}")
-        return out
+        return cors_methods(v, METHODS[:-1], ", ".join(METHODS[:-1]))  # every method but ANY
 
 
 class RestApiProps(Props):
@@ -142,24 +159,22 @@ class RestApiProps(Props):
 
 
 @register
-class RestApi(Resource):
+class RestApi(Resource[RestApiProps]):
     kind = "apigateway.rest_api"
-    Props = RestApiProps
     attributes = ("name", "id", "arn", "url", "stage", "execution_arn")
     dependency_kind = "lambda.function"  # route targets name functions
     name_rule: ClassVar[NameRule] = NameRule(max_len=128)
     drift_keys = ("id", "stage")
     # its delete takes its permissions off the functions, and skips those that go too
     delete_needs_dependencies = False
-    props: RestApiProps
+    sweep_rank = 20  # after what sweeps first (mappings), before the functions it invokes
 
     @classmethod
-    def dependencies(cls, props: Props) -> set[str]:
-        assert isinstance(props, RestApiProps)
+    def dependencies(cls, props: RestApiProps) -> set[str]:
         return set(props.routes.values())
 
     @classmethod
-    def ready_dependencies(cls, props: Props) -> set[str]:
+    def ready_dependencies(cls, props: RestApiProps) -> set[str]:
         # the methods name the functions by their predictable ARNs; only the invoke permissions
         # (in wait_ready) need them to exist
         return cls.dependencies(props)
@@ -198,7 +213,7 @@ class RestApi(Resource):
         with missing_ok():
             api = apigw.get_rest_api(restApiId=api_id) if api_id else None
         if api is None:  # gone behind our back: a new one, and the old permissions go
-            _remove_permissions(self.ctx, previous)
+            remove_invoke_permissions(self.ctx, previous)
             return self.create()
         self._sync_settings(api)
         self._pending = _Build(api["id"], None, fresh=False, permissions=previous,
@@ -317,13 +332,13 @@ class RestApi(Resource):
         with Fanout() as calls:
             for path in sorted(set(live) & wanted):
                 for method in live[path].get("resourceMethods") or {}:
-                    calls.spawn(_delete_missing_ok, apigw.delete_method, restApiId=api_id,
+                    calls.spawn(ignore_missing, apigw.delete_method, restApiId=api_id,
                                 resourceId=live[path]["id"], httpMethod=method)  # fmt: skip
             # deepest first, a level at a time: moto keeps the children of a deleted resource
             # (AWS deletes them with it, so a child may be gone already)
             for depth in sorted({len(path_segments(p)) for p in stale}, reverse=True):
-                together(*(lambda p=p: _delete_missing_ok(apigw.delete_resource, restApiId=api_id,
-                                                           resourceId=live[p]["id"])
+                together(*(lambda p=p: ignore_missing(apigw.delete_resource, restApiId=api_id,
+                                                      resourceId=live[p]["id"])
                            for p in stale if len(path_segments(p)) == depth))  # fmt: skip
         return {p: live[p]["id"] for p in wanted if p in live}
 
@@ -408,21 +423,12 @@ class RestApi(Resource):
         sid = statement_id(api_id)
         wanted = sorted(set(fn_arns.values()))
         source_arn = _execution_arn(self.ctx, api_id) + "/*"
-        lam = self.ctx.client("lambda")
-
-        def grant(fn: str) -> None:
-            if not fresh and sid in _statement_ids(self.ctx, fn):
-                return
-            add_permission_once(lam, {
-                "FunctionName": fn,
-                "StatementId": sid,
-                "Action": "lambda:InvokeFunction",
-                "Principal": "apigateway.amazonaws.com",
-                "SourceArn": source_arn,
-            })  # fmt: skip
-
         stale = [p for p in previous if p["function"] not in wanted]
-        together(lambda: _remove_permissions(self.ctx, stale), *(lambda fn=fn: grant(fn) for fn in wanted))
+        together(
+            partial(remove_invoke_permissions, self.ctx, stale),
+            *(partial(ensure_invoke_permission, self.ctx, fn, sid, PRINCIPAL, source_arn, fresh=fresh)
+              for fn in wanted),
+        )  # fmt: skip
 
     # ---- read / delete -------------------------------------------------------------------
     @classmethod
@@ -452,10 +458,10 @@ class RestApi(Resource):
         for api_id in ids:
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            permissions = recorded if recorded is not None else _find_lab_permissions(ctx, api_id)
+            permissions = recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id))
             together(
-                lambda p=permissions: _remove_permissions(ctx, p),
-                lambda a=api_id: _delete_api_throttled(apigw, a),
+                partial(remove_invoke_permissions, ctx, permissions),
+                partial(_delete_api_throttled, apigw, api_id),
             )
 
     @classmethod
@@ -470,36 +476,46 @@ class RestApi(Resource):
             and (api.get("tags") or {}).get(TAG_STACK, ctx.stack_id) == ctx.stack_id
         ]
 
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        apigw = ctx.client("apigateway")
+        arn = str(record.attrs["arn"])  # arn:...:apigateway:<region>::/restapis/<id>, what it tags
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            apigw.untag_resource(resourceArn=arn, tagKeys=list(dropped))
+        if tags:
+            apigw.tag_resource(resourceArn=arn, tags=dict(tags))
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """REST APIs named awslab-... (the listing carries their tags; attrs: the id delete needs)."""
+        apis = pages(target.client("apigateway"), "get_rest_apis", "items")
+        candidates: Iterable[Candidate] = (
+            (a.get("name", ""), partial(dict, a.get("tags") or {}), {"id": a["id"]}, a["id"]) for a in apis
+        )
+        return tagged_made(survey or Survey(target), cls.kind, candidates)
+
+
+PRINCIPAL = "apigateway.amazonaws.com"  # who invokes the functions
+
 
 def statement_id(api_id: str) -> str:
+    """The id of this API's statement on each function it invokes."""
     return f"awslab-apigw-{api_id}"
 
 
 def _execution_arn(ctx: Context, api_id: str) -> str:
-    region = ctx.target.region
-    return f"arn:{partition_of(region)}:execute-api:{region}:{ctx.target.account_id}:{api_id}"
+    return arn_of(ctx.target, "execute-api", api_id)
 
 
 def _attrs(ctx: Context, api_id: str, name: str, stage: str) -> dict[str, Any]:
-    region = ctx.target.region
     return {
         "name": name,
         "id": api_id,
-        "arn": f"arn:{partition_of(region)}:apigateway:{region}::/restapis/{api_id}",
+        "arn": arn_of(ctx.target, "apigateway", f"/restapis/{api_id}", account=False),
         "url": ctx.target.api_url(api_id, stage) if stage else "",
         "stage": stage,
         "execution_arn": _execution_arn(ctx, api_id),
     }
-
-
-@contextmanager
-def missing_ok() -> Iterator[None]:
-    """Treat "not found" as done."""
-    try:
-        yield
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
 
 
 def _delete_api_throttled(apigw: Any, api_id: str) -> None:
@@ -558,34 +574,8 @@ def _delete_api(apigw: Any, api_id: str) -> None:
         apigw.delete_rest_api(restApiId=api_id)
 
 
-def _statement_ids(ctx: Context, function: str) -> set[str]:
-    try:
-        policy = ctx.client("lambda").get_policy(FunctionName=function)["Policy"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return set()
-        raise
-    return {s.get("Sid", "") for s in json.loads(policy).get("Statement", [])}
-
-
-def _remove_permissions(ctx: Context, permissions: list[dict[str, str]]) -> None:
-    """Remove the statements, except from functions the same run deletes (they go with them)."""
-    lam = ctx.client("lambda")
-
-    def remove(p: dict[str, str]) -> None:
-        with missing_ok():
-            lam.remove_permission(FunctionName=p["function"], StatementId=p["statement_id"])
-
-    together(*(lambda p=p: remove(p) for p in permissions if not ctx.goes_too(p["function"])))
-
-
 def _parent(path: str) -> str:
     return "/" + "/".join(path_segments(path)[:-1])
-
-
-def _delete_missing_ok(call: Callable[..., Any], **params: Any) -> None:
-    with missing_ok():
-        call(**params)
 
 
 @dataclass
@@ -598,16 +588,3 @@ class _Build:
     fresh: bool
     permissions: list[dict[str, str]] = field(default_factory=list)
     stage: str | None = None
-
-
-def _find_lab_permissions(ctx: Context, api_id: str) -> list[dict[str, str]]:
-    """This API's statements on the functions named like this lab's (`awslab-<lab>-...-<stack>`)."""
-    sid = statement_id(api_id)
-    prefix, suffix = f"awslab-{ctx.lab}-", f"-{ctx.stack_id}"
-    found = []
-    for page in ctx.client("lambda").get_paginator("list_functions").paginate():
-        for fn in page.get("Functions", []):
-            name = fn["FunctionName"]
-            if name.startswith(prefix) and name.endswith(suffix) and sid in _statement_ids(ctx, name):
-                found.append({"function": fn["FunctionArn"], "statement_id": sid})
-    return found

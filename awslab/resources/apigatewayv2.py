@@ -20,39 +20,41 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from awslab.resources import base
+from awslab.resources.apigateway import METHODS, cors_methods, parse_route
 from awslab.resources.base import (
     NAME_PREFIX,
     TAG_STACK,
     ArnRef,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
-    is_not_found,
-    partition_of,
+    Survey,
+    arn_of,
+    missing_ok,
     register,
 )
 from awslab.resources.idempotent import drop_duplicates, tag_map
-from awslab.resources.lambda_events import add_permission_once
+from awslab.resources.invoke_permission import (
+    ensure_invoke_permission,
+    find_lab_permissions,
+    remove_invoke_permissions,
+)
 from awslab.target import origin_of
 
 if TYPE_CHECKING:
     from awslab.target import Target
 
 DEFAULT = "$default"
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
-_SEGMENT = re.compile(r"^(?:[A-Za-z0-9._:-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})\Z")
 _BARE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\Z")
 # service name in a spec -> API Gateway's subtype prefix
 SERVICES = {"sqs": "SQS", "stepfunctions": "StepFunctions", "states": "StepFunctions",
@@ -78,21 +80,7 @@ def parse_route_key(key: str) -> tuple[str, str]:
     """'GET /items/{id}' -> ('GET', '/items/{id}'); '$default' -> ('$default', ''). ValueError otherwise."""
     if key.strip() == DEFAULT:
         return DEFAULT, ""
-    parts = key.strip().split(" ")
-    if len(parts) != 2 or not parts[1]:
-        raise ValueError(f"route '{key}' must be 'METHOD /path' (one space) or '$default'")
-    method, path = parts[0].upper(), parts[1]
-    if method not in HTTP_METHODS:
-        raise ValueError(f"route '{key}': method must be one of {', '.join(HTTP_METHODS)}")
-    if not path.startswith("/") or (path != "/" and path.endswith("/")):
-        raise ValueError(f"route '{key}': path must start with '/' and not end with '/'")
-    segments = [s for s in path.split("/") if s]
-    for i, seg in enumerate(segments):
-        if not _SEGMENT.match(seg):
-            raise ValueError(f"route '{key}': bad path segment '{seg}' (letters, digits, ._:- or {{param}})")
-        if seg.endswith("+}") and i != len(segments) - 1:
-            raise ValueError(f"route '{key}': a greedy '{seg}' must be the last segment")
-    return method, path
+    return parse_route(key, also=DEFAULT)  # the REST API's routes, the same way
 
 
 class ServiceIntegration(BaseModel):
@@ -157,13 +145,7 @@ class CorsFields(BaseModel):
     @field_validator("allow_methods")
     @classmethod
     def _methods(cls, v: list[str] | None) -> list[str] | None:
-        if v is None:
-            return None
-        out = [m.upper() for m in v]
-        bad = [m for m in out if m not in cls.methods]
-        if bad:
-            raise ValueError(f"unknown method(s) {bad}; use {cls.methods_hint}")
-        return out
+        return cors_methods(v, cls.methods, cls.methods_hint)
 
     @model_validator(mode="after")
     def _credentials(self) -> CorsFields:
@@ -175,8 +157,8 @@ class CorsFields(BaseModel):
 class HttpCors(CorsFields):
     """The API's CORS configuration (API Gateway answers preflights and adds the headers)."""
 
-    methods: ClassVar[tuple[str, ...]] = (*HTTP_METHODS[:-1], "*")  # every method but ANY, or *
-    methods_hint: ClassVar[str] = f"{', '.join(HTTP_METHODS[:-1])} or *"
+    methods: ClassVar[tuple[str, ...]] = (*METHODS[:-1], "*")  # every method but ANY, or *
+    methods_hint: ClassVar[str] = f"{', '.join(METHODS[:-1])} or *"
 
     def config(self) -> dict[str, Any]:
         """CorsConfiguration as API Gateway takes it."""
@@ -219,30 +201,18 @@ class HttpApiProps(Props):
         return out
 
 
-@dataclass
-class Made:
-    """One resource awslab made, as a sweep finds it (the shape events.py's kinds return)."""
-
-    physical: str
-    tags: dict[str, str]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""
-
-
 @register
-class HttpApi(Resource):
+class HttpApi(Resource[HttpApiProps]):
     kind = "apigateway.http_api"
-    Props = HttpApiProps
     attributes = ("name", "id", "arn", "url", "stage", "execution_arn", "endpoint")
+    sweep_rank = 20  # before the functions, queues, machines and buses it integrates with
     dependency_kind = "lambda.function"  # bare route targets name functions
     name_rule: ClassVar[NameRule] = NameRule(max_len=128)
     drift_keys = ("id", "stage", "routes", "cors")
     drift_shown = frozenset({"stage"})
-    props: HttpApiProps
 
     @classmethod
-    def dependencies(cls, props: base.Props) -> set[str]:
-        assert isinstance(props, HttpApiProps)
+    def dependencies(cls, props: HttpApiProps) -> set[str]:
         return {t for t in props.routes.values() if isinstance(t, str)}
 
     # ---- create / update -----------------------------------------------------------------
@@ -267,7 +237,7 @@ class HttpApi(Resource):
         api_id = record.attrs.get("id")
         api = _get_api(self.ctx, str(api_id)) if api_id else None
         if api is None:  # gone behind our back: a new one, and the old permissions go
-            _remove_permissions(self.ctx, previous)
+            remove_invoke_permissions(self.ctx, previous)
             return self.create()
         self._sync_settings(api)
         return self._build(
@@ -368,19 +338,10 @@ class HttpApi(Resource):
     def _sync_permissions(self, api_id: str, wanted: set[str], previous: list[dict[str, str]]
                           ) -> list[dict[str, str]]:  # fmt: skip
         """One invoke permission per function, scoped to this API; stale ones are removed."""
-        sid = statement_id(api_id)
-        _remove_permissions(self.ctx, [p for p in previous if p["function"] not in wanted])
-        lam = self.ctx.client("lambda")
+        sid, source_arn = statement_id(api_id), _execution_arn(self.ctx.target, api_id) + "/*"
+        remove_invoke_permissions(self.ctx, [p for p in previous if p["function"] not in wanted])
         for fn in sorted(wanted):
-            if sid in _statement_ids(self.ctx, fn):
-                continue
-            add_permission_once(lam, {
-                "FunctionName": fn,
-                "StatementId": sid,
-                "Action": "lambda:InvokeFunction",
-                "Principal": "apigateway.amazonaws.com",
-                "SourceArn": _execution_arn(self.ctx.target, api_id) + "/*",
-            })  # fmt: skip
+            ensure_invoke_permission(self.ctx, fn, sid, PRINCIPAL, source_arn)
         return [{"function": fn, "statement_id": sid} for fn in sorted(wanted)]
 
     # ---- read / delete / find ------------------------------------------------------------
@@ -409,7 +370,7 @@ class HttpApi(Resource):
         for api_id in ids:
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            _remove_permissions(ctx, recorded if recorded is not None else _find_lab_permissions(ctx, api_id))
+            remove_invoke_permissions(ctx, recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id)))
             _delete_api(apigw, api_id)
 
     @classmethod
@@ -424,7 +385,16 @@ class HttpApi(Resource):
         ]
 
     @classmethod
-    def list_made(cls, target: Target) -> list[Made]:
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        apigw = ctx.client("apigatewayv2")
+        arn = str(record.attrs["arn"])  # arn:...:apigateway:<region>::/apis/<id>, what it tags
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            apigw.untag_resource(ResourceArn=arn, TagKeys=list(dropped))
+        if tags:
+            apigw.tag_resource(ResourceArn=arn, Tags=dict(tags))
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
         """The HTTP APIs named awslab-... that carry awslab's tags (attrs: the id delete needs)."""
         return [
             Made(
@@ -439,7 +409,11 @@ class HttpApi(Resource):
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+PRINCIPAL = "apigateway.amazonaws.com"  # who invokes the functions
+
+
 def statement_id(api_id: str) -> str:
+    """The id of this API's statement on each function it invokes."""
     return f"awslab-apigwv2-{api_id}"
 
 
@@ -473,11 +447,11 @@ def _cors_of(api: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _api_arn(target: Target, api_id: str) -> str:
-    return f"arn:{partition_of(target.region)}:apigateway:{target.region}::/apis/{api_id}"
+    return arn_of(target, "apigateway", f"/apis/{api_id}", account=False)
 
 
 def _execution_arn(target: Target, api_id: str) -> str:
-    return f"arn:{partition_of(target.region)}:execute-api:{target.region}:{target.account_id}:{api_id}"
+    return arn_of(target, "execute-api", api_id)
 
 
 def api_url(target: Target, api_id: str, stage: str) -> str:
@@ -507,15 +481,6 @@ def _attrs(ctx: Context, api_id: str, name: str, stage: str) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def missing_ok() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
-
-
 def _get_api(ctx: Context, api_id: str) -> dict[str, Any] | None:
     with missing_ok():
         return dict(ctx.client("apigatewayv2").get_api(ApiId=api_id))
@@ -527,32 +492,3 @@ def _delete_api(apigw: Any, api_id: str) -> None:
         apigw.delete_api(ApiId=api_id)
 
 
-def _statement_ids(ctx: Context, function: str) -> set[str]:
-    try:
-        policy = ctx.client("lambda").get_policy(FunctionName=function)["Policy"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return set()
-        raise
-    return {s.get("Sid", "") for s in json.loads(policy).get("Statement", [])}
-
-
-def _remove_permissions(ctx: Context, permissions: list[dict[str, str]]) -> None:
-    lam = ctx.client("lambda")
-    for p in permissions:
-        with missing_ok():
-            lam.remove_permission(FunctionName=p["function"], StatementId=p["statement_id"])
-
-
-def _find_lab_permissions(ctx: Context, api_id: str) -> list[dict[str, str]]:
-    """This API's statements on the functions named like this lab's (`awslab-<lab>-...-<stack>`)."""
-    sid = statement_id(api_id)
-    prefix, suffix = f"{NAME_PREFIX}-{ctx.lab}-", f"-{ctx.stack_id}"
-    return [
-        {"function": fn["FunctionArn"], "statement_id": sid}
-        for page in ctx.client("lambda").get_paginator("list_functions").paginate()
-        for fn in page.get("Functions", [])
-        if fn["FunctionName"].startswith(prefix)
-        and fn["FunctionName"].endswith(suffix)
-        and sid in _statement_ids(ctx, fn["FunctionName"])
-    ]

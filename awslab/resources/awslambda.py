@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
-from functools import cached_property
+from collections.abc import Collection, Iterable, Mapping
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, field_validator
@@ -15,19 +15,35 @@ from pydantic import Field, field_validator
 from awslab.build import Bundle, build_bundle, code_files
 from awslab.lambda_env import RESERVED_ENV
 from awslab.resources.base import (
+    LOG_GROUP_KIND,
+    LOG_GROUP_RANK,
+    NAME_PREFIX,
+    TAG_LAB,
+    TAG_LOGICAL,
+    TAG_STACK,
+    Candidate,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     arn_of,
     error_code,
     fingerprint_of,
-    is_not_found,
+    ignore_missing,
+    logical_from_name,
+    or_none,
+    pages,
+    read_tags,
     register,
+    tagged_made,
 )
 from awslab.resources.fanout import together
 from awslab.resources.idempotent import adopt_or_raise, is_ours
+from awslab.resources.lambda_events import awslab_functions
+from awslab.resources.report import observe
 from awslab.resources.retry import poll_until, retry_propagation
 
 if TYPE_CHECKING:
@@ -74,9 +90,8 @@ def log_group_of(function_name: str) -> str:
 
 
 @register
-class Function(Resource):
+class Function(Resource[FunctionProps]):
     kind = "lambda.function"
-    Props = FunctionProps
     attributes = ("name", "arn", "code_sha256")
     name_rule: ClassVar[NameRule] = NameRule(max_len=64, allowed="-_")
     drift_keys = (
@@ -86,15 +101,17 @@ class Function(Resource):
     drift_labels = {"code_sha256": "code"}
     drift_shown = frozenset({"memory", "timeout", "handler", "runtime", "architecture"})
     predictable = frozenset({"name", "arn"})
+    # an environment variable is a string: Lambda does not look for the topic or table it names,
+    # so a function is made beside them (a queue's URL is not predicted: that one is waited for)
+    name_only_fields = frozenset({"environment"})
 
     delete_needs_dependencies = False  # its role, table or queue may go at the same time
-    props: FunctionProps
+    sweep_rank = 40  # after what invokes it, before its role, queues and tables
     _settling = False  # AWS is still making or updating it: `wait_ready` waits
 
     @classmethod
-    def local_files(cls, props: Props, spec_dir: Path) -> Iterable[tuple[str, Path]]:
-        p = cast(FunctionProps, props)
-        return code_files(spec_dir / p.code, spec_dir, p.exclude)
+    def local_files(cls, props: FunctionProps, spec_dir: Path) -> Iterable[tuple[str, Path]]:
+        return code_files(spec_dir / props.code, spec_dir, props.exclude)
 
     @cached_property
     def bundle(self) -> Bundle:
@@ -218,33 +235,92 @@ class Function(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        try:
-            live = ctx.client("lambda").get_function(FunctionName=record.physical)["Configuration"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        live = or_none(
+            lambda: ctx.client("lambda").get_function(FunctionName=record.physical)["Configuration"]
+        )
+        if live is None:
+            return None
         return _attrs(live)
+
+    reads_many = True
+
+    @classmethod
+    def read_many(cls, ctx: Context, records: list[Record]) -> dict[str, dict[str, Any] | None]:
+        """One ListFunctions: each function's configuration, with every field `_attrs` reads."""
+        from awslab.resources.listing import read_listed
+
+        pages = ctx.client("lambda").get_paginator("list_functions").paginate()
+        return read_listed(
+            records, pages, items="Functions", name="FunctionName", attrs=_attrs,
+            read_one=lambda r: cls.read(ctx, r),
+        )  # fmt: skip
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
         """The function and its log group: Lambda leaves the group, and it costs while it holds
         logs."""
         name = record.physical
-
-        def gone(call: Any) -> None:
-            try:
-                call()
-            except Exception as exc:
-                if not is_not_found(exc):
-                    raise
-
+        if record.kind == LOG_GROUP_KIND:  # a sweep's: the group of a function already gone
+            ignore_missing(ctx.client("logs").delete_log_group, logGroupName=name)
+            return
         # together: an invocation still running may write its group again after either, and a
         # teardown looks for such groups last (`remove_log_groups`)
         together(
-            lambda: gone(lambda: ctx.client("lambda").delete_function(FunctionName=name)),
-            lambda: gone(lambda: ctx.client("logs").delete_log_group(logGroupName=log_group_of(name))),
+            partial(ignore_missing, ctx.client("lambda").delete_function, FunctionName=name),
+            partial(ignore_missing, ctx.client("logs").delete_log_group, logGroupName=log_group_of(name)),
         )
+
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        """The function's tags, and its log group's (made with the same ones)."""
+        lam, logs = ctx.client("lambda"), ctx.client("logs")
+        arn = str(record.attrs.get("arn") or arn_of(ctx.target, "lambda", f"function:{record.physical}"))
+        group = arn_of(ctx.target, "logs", f"log-group:{log_group_of(record.physical)}")
+        # untag first, so that no dropped key takes off a put one (see iam.Role.retag); the log
+        # group may be gone (deleted by hand): Lambda makes none again, and there is nothing to tag
+        if dropped:
+            lam.untag_resource(Resource=arn, TagKeys=list(dropped))
+            ignore_missing(logs.untag_resource, resourceArn=group, tagKeys=list(dropped))
+        if tags:
+            lam.tag_resource(Resource=arn, Tags=dict(tags))
+            ignore_missing(logs.tag_resource, resourceArn=group, tags=dict(tags))
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """Functions named awslab-... with their tags; and the `/aws/lambda/awslab-*` log groups
+        whose function is gone and not recorded (a recorded function's teardown removes its
+        group), shown as LOG_GROUP_KIND and deleted last."""
+        survey = survey or Survey(target)
+        lam, logs = target.client("lambda"), target.client("logs")
+        functions = awslab_functions(survey)
+        candidates: list[Candidate] = [
+            (f["FunctionName"], partial(_function_tags, lam, f["FunctionArn"]), {}, f["FunctionArn"]) for f in functions
+        ]
+        made = tagged_made(survey, cls.kind, candidates)
+        live = {f["FunctionName"] for f in functions}
+        prefix = log_group_of(f"{NAME_PREFIX}-")
+        for group in pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=prefix):
+            name, function = group["logGroupName"], str(group["logGroupName"]).removeprefix("/aws/lambda/")
+            if function in live or survey.known(cls.kind, function) or survey.known(LOG_GROUP_KIND, name):
+                continue
+            arn = group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*")
+            tags = read_tags(partial(_log_group_tags, logs, arn))
+            lab, stack = (tags or {}).get(TAG_LAB), (tags or {}).get(TAG_STACK)
+            if tags is None or not lab or not stack:
+                continue
+            # the group's name is its function's
+            tags = {TAG_LOGICAL: logical_from_name(function, lab, stack), **tags}
+            detail = f"log group of the deleted function {function}"
+            made.append(Made(name, tags, {}, detail, kind=LOG_GROUP_KIND, rank=LOG_GROUP_RANK))
+        return made
+
+
+def _function_tags(lam: Any, arn: str) -> dict[str, str]:
+    return dict(lam.list_tags(Resource=arn).get("Tags", {}))
+
+
+def _log_group_tags(logs: Any, arn: str) -> dict[str, str]:
+    return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
 
 
 def remove_log_groups(ctx: Context, functions: Collection[str]) -> list[str]:
@@ -260,11 +336,7 @@ def remove_log_groups(ctx: Context, functions: Collection[str]) -> list[str]:
     pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=first[:shared])
     found = sorted({g["logGroupName"] for page in pages for g in page["logGroups"]} & wanted)
     for group in found:
-        try:
-            logs.delete_log_group(logGroupName=group)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        ignore_missing(logs.delete_log_group, logGroupName=group)
     return found
 
 
@@ -297,7 +369,8 @@ def _usable(cfg: dict[str, Any]) -> bool:
         code = cfg.get("StateReasonCode") or cfg.get("LastUpdateStatusReasonCode") or "Failed"
         name = cfg.get("FunctionName")
         raise FunctionFailed(f"function {name} is {state}, its last update {update}: {code}: {reason}")
-    return state == "Active" and update != "InProgress"
+    observe(state if update != "InProgress" else f"{state}, update InProgress")  # for the progress view
+    return bool(state == "Active" and update != "InProgress")
 
 
 def _wait_usable(lam: Any, name: str) -> None:

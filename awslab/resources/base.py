@@ -1,6 +1,7 @@
 """The contract every resource kind follows, and the registry that maps a spec's `type:` to it.
 
-A kind is one class: its fields (a pydantic `Props` model), the attributes it exposes to
+A kind is one class, generic over its fields (`class Bucket(Resource[BucketProps])`, a pydantic
+`Props` model), the attributes it exposes to
 `${logical.attribute}` references, the other resources it needs (references are found by the
 spec; `dependencies()` adds the ones a kind knows of, such as route targets named bare), and its
 boto3 calls: `create`, `read`, `delete`, and `update` where that is cheap.
@@ -15,8 +16,9 @@ back `create`.
 
 Some attributes are known before the resource exists, from its physical name (`predictable`,
 `predict`: ARNs are built from the service, region, account and name). A reference to one of
-them from a field that only names resources (`name_only_fields`: an IAM policy's statements)
-adds no dependency, so a role that grants access to functions is created with them, not after.
+them from a field that only names resources (`name_only_fields`: an IAM policy's statements, a
+function's environment) adds no dependency, so a role that grants access to functions is created
+with them, not after, and a function whose environment names a topic beside the topic.
 
 `read` and `delete` are classmethods that work from the state record alone, so `status` and
 `teardown` work even when the spec has changed or is gone. `read` returns the live values of
@@ -25,6 +27,12 @@ the settings awslab manages under the same keys as the attributes `create` / `up
 `plan` plans to repair and `up` repairs by calling `update`. A record whose `status` is
 "creating" (the process died between the call and the write) may have empty `attrs`: `delete`
 must then find the resource by its physical name.
+
+Every kind also says how `teardown --sweep` finds what awslab made of it when no state records
+it (`list_made`: its `awslab-` names with their tags, shared listings through a `Survey`) and
+where it goes in the delete order (`sweep_rank`); a test fails for a kind that does not. A kind
+whose resources carry tags keeps the user's in line with the spec (`retag`), which `up` calls
+when only the spec's `tags:` changed.
 """
 
 from __future__ import annotations
@@ -33,10 +41,11 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -46,7 +55,12 @@ if TYPE_CHECKING:
 TAG_LAB = "awslab:lab"
 TAG_STACK = "awslab:stack"
 TAG_LOGICAL = "awslab:logical"
+TAG_CREATED = "awslab:created"  # the stack's creation time (ISO-8601 UTC): sweep ages orphans by it
 NAME_PREFIX = "awslab"
+# how a sweep shows a log group left after the function or state machine that wrote it went;
+# deleted last of all, through the kind that made it
+LOG_GROUP_KIND = "logs.log_group"
+LOG_GROUP_RANK = 90
 
 
 class Props(BaseModel):
@@ -75,6 +89,10 @@ class Record:
     inputs: dict[str, str] = field(default_factory=dict)
     # False while `up` waits for it to become usable (a function Pending, a table CREATING)
     ready: bool = True
+    # the user's tags (the spec's `tags:`) as last put on it: `up` retags when the spec's change.
+    # None: not known (a record written before awslab recorded them, with no `tags` key): no
+    # tags-only update is planned for it, the next real update puts the spec's and records them
+    tags: dict[str, str] | None = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +105,7 @@ class Record:
             "depends_on": list(self.depends_on),
             "inputs": dict(self.inputs),
             **({} if self.ready else {"ready": False}),
+            **({} if self.tags is None else {"tags": dict(self.tags)}),
         }
 
     @classmethod
@@ -101,6 +120,7 @@ class Record:
             depends_on=list(d.get("depends_on") or []),
             inputs=dict(d.get("inputs") or {}),
             ready=bool(d.get("ready", True)),
+            tags=dict(d["tags"] or {}) if "tags" in d else None,
         )
 
 
@@ -130,6 +150,9 @@ class Context:
     deleting: frozenset[str] = frozenset()
     # the user's tags (the spec's `tags:`) for the resource being built; awslab's own win
     user_tags: Mapping[str, str] = field(default_factory=dict)
+    # when the lab's stack was first created (the state's `created_at`): the same on every resource
+    # and every `up`, so re-applying tags never changes it
+    created_at: str = ""
 
     def client(self, service: str) -> Any:
         return self.target.client(service)
@@ -138,7 +161,8 @@ class Context:
         return physical_name(self.lab, logical, self.stack_id, rule)
 
     def tags(self, logical: str) -> dict[str, str]:
-        return {**self.user_tags, TAG_LAB: self.lab, TAG_STACK: self.stack_id, TAG_LOGICAL: logical}
+        own = {TAG_LAB: self.lab, TAG_STACK: self.stack_id, TAG_LOGICAL: logical}
+        return {**self.user_tags, **own, **({TAG_CREATED: self.created_at} if self.created_at else {})}
 
     def attrs_of(self, logical: str) -> Mapping[str, Any]:
         """Attributes of another resource of this lab (one this resource depends on)."""
@@ -189,6 +213,99 @@ def physical_name(lab: str, logical: str, stack_id: str, rule: NameRule = NameRu
     return name + rule.suffix
 
 
+@dataclass
+class Made:
+    """One resource awslab made, as a kind's `list_made` finds it for `teardown --sweep`: its
+    physical name, its tags (awslab's say whose it is), what the kind's `delete` needs besides the
+    name (attrs of a "creating" record), and a line for the user."""
+
+    physical: str
+    tags: dict[str, str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    # (kind, physical) of the tagged resource that owns this untaggable one (an event source
+    # mapping without tags, its function): claimed only when that owner is
+    owner: tuple[str, str] | None = None
+    # something the kind made alongside its own resources, found after they went (a function's
+    # log group): the name it is shown under, and its own place in the delete order
+    kind: str = ""
+    rank: int | None = None
+
+
+_T = TypeVar("_T")
+
+
+class Survey:
+    """What one sweep has read so far, shared by the kinds' `list_made`: a listing several kinds
+    need (functions, buckets) is asked once, and what a state records (`known`: kind, physical)
+    is not even asked for its tags."""
+
+    def __init__(self, target: Target, known: Collection[tuple[str, str]] = ()) -> None:
+        self.target = target
+        self._known = set(known)
+        self._read: dict[str, Any] = {}
+
+    def known(self, kind: str, physical: str) -> bool:
+        return (kind, physical) in self._known
+
+    def once(self, key: str, read: Callable[[], _T]) -> _T:
+        if key not in self._read:
+            self._read[key] = read()
+        return self._read[key]  # type: ignore[no-any-return]
+
+
+# Error codes that mean "this candidate cannot be ours here": no access, another region.
+NOT_OURS = ("AccessDenied", "AccessDeniedException", "PermanentRedirect", "AuthorizationHeaderMalformed")
+
+
+def read_tags(call: Callable[[], dict[str, str]], *untagged: str) -> dict[str, str] | None:
+    """The tags `call` returns; {} for the error codes that mean "no tags"; None when the resource
+    went away or cannot be read here (then a sweep does not claim it)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call()
+    except ClientError as exc:
+        if error_code(exc) in untagged:
+            return {}
+        if is_not_found(exc) or error_code(exc) in NOT_OURS:
+            return None
+        raise
+
+
+def logical_from_name(name: str, lab: str, stack: str) -> str:
+    """The logical name in `awslab-<lab>-<logical>-<stack>` ("" when the name is not so made)."""
+    head, tail = f"{NAME_PREFIX}-{lab}-".lower(), f"-{stack}".lower()
+    low = name.lower()
+    if low.startswith(head) and low.endswith(tail) and len(low) > len(head) + len(tail):
+        return name[len(head) : len(name) - len(tail)]
+    return ""
+
+
+# a candidate for `tagged_made`: its name, how to read its tags, its delete attrs, a detail line
+Candidate = tuple[str, Callable[[], dict[str, str]], dict[str, Any], str]
+
+
+def tagged_made(
+    survey: Survey, kind: str, candidates: Iterable[Candidate], prefix: str = f"{NAME_PREFIX}-"
+) -> list[Made]:
+    """The candidates named with awslab's prefix that no state records, with their tags (those
+    gone meanwhile or not readable here are left out)."""
+    out: list[Made] = []
+    for name, tags, attrs, detail in candidates:
+        if name.startswith(prefix) and not survey.known(kind, name):
+            found = read_tags(tags)
+            if found is not None:
+                out.append(Made(name, found, attrs, detail))
+    return out
+
+
+def pages(client: Any, operation: str, key: str, **params: Any) -> Iterable[Any]:
+    """Every item under `key` of every page of a paginated listing."""
+    for page in client.get_paginator(operation).paginate(**params):
+        yield from page.get(key, [])
+
+
 def fingerprint_of(*parts: Any) -> str:
     """A stable hash of JSON-able parts (resolved props, code hashes): changes mean update."""
     blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
@@ -223,15 +340,20 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+P = TypeVar("P", bound=Props)
+
+
 class UpdateNotSupported(Exception):
     """Raised by `update` when the change needs a replacement (delete, then create)."""
 
 
-class Resource(ABC):
-    """One resource kind. Subclasses set `kind`, `Props`, `attributes`, `name_rule`."""
+class Resource(ABC, Generic[P]):
+    """One resource kind: `class Bucket(Resource[BucketProps])`. Subclasses set `kind`,
+    `attributes`, `name_rule`; `props_model` is taken from the type argument."""
 
     kind: ClassVar[str]
-    Props: ClassVar[type[Props]]
+    # the kind's fields, the class its type argument names (set by __init_subclass__)
+    props_model: ClassVar[type[Props]]
     # attributes a `${logical.attr}` reference may name; `create` returns at least these
     attributes: ClassVar[tuple[str, ...]] = ("name", "arn")
     name_rule: ClassVar[NameRule] = NameRule()
@@ -261,11 +383,25 @@ class Resource(ABC):
     # whether AWS makes what uses it wait a while after it is made (a role propagating to the
     # services that assume it): then `up` starts it before the others that are ready with it
     starts_first: ClassVar[bool] = False
+    # where `teardown --sweep` deletes what it finds of the kind: lower ranks first, so what uses
+    # others goes before what it uses (a mapping 10, an API 20, a function 40, a role 80)
+    sweep_rank: ClassVar[int]
 
-    def __init__(self, ctx: Context, logical: str, props: Props) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):  # its own bases (a subclass of a kind inherits)
+            if get_origin(base) is Resource:
+                (model,) = get_args(base)
+                if not (isinstance(model, type) and issubclass(model, Props)):
+                    raise TypeError(f"{cls.__name__}: Resource[...] takes the kind's Props model")
+                cls.props_model = model
+        if not hasattr(cls, "props_model"):
+            raise TypeError(f"{cls.__name__}: name the kind's fields, e.g. class {cls.__name__}(Resource[XProps])")
+
+    def __init__(self, ctx: Context, logical: str, props: P) -> None:
         self.ctx = ctx
         self.logical = logical
-        self.props = props
+        self.props: P = props
 
     # ---- identity ------------------------------------------------------------------------
     @property
@@ -273,7 +409,7 @@ class Resource(ABC):
         return self.ctx.physical_name(self.logical, self.name_rule)
 
     @classmethod
-    def dependencies(cls, props: Props) -> set[str]:
+    def dependencies(cls, props: P) -> set[str]:
         """Logical names this resource needs besides its `${...}` references (e.g. route targets
         given as bare names). Spec validation checks they exist."""
         return set()
@@ -285,14 +421,14 @@ class Resource(ABC):
         return set(record.depends_on) if cls.delete_needs_dependencies else set()
 
     @classmethod
-    def ready_dependencies(cls, props: Props) -> set[str]:
+    def ready_dependencies(cls, props: P) -> set[str]:
         """Of the dependencies, those that only `wait_ready` needs made, not `create`: meanwhile
         `create` reads their `predictable` attributes (an API's methods name the functions they
         invoke by ARN; only the invoke permission needs them to exist). None by default."""
         return set()
 
     @classmethod
-    def local_files(cls, props: Props, spec_dir: Path) -> Iterable[tuple[str, Path]]:
+    def local_files(cls, props: P, spec_dir: Path) -> Iterable[tuple[str, Path]]:
         """(relative path, path) of the files of the spec's project this kind zips or uploads, by
         the same walk that build and upload use: validation walks them too, so a symlink leading
         outside the project is refused before anything is created. None by default."""
@@ -325,6 +461,17 @@ class Resource(ABC):
         return {}
 
     @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        """The spec's user tags changed: put `tags` (the user's, all of them) on the resource and
+        take the `dropped` keys (user tags no longer in the spec) off; awslab's own stay. Kinds
+        whose resources have no tags of their own (a notification, a URL) do not override it."""
+
+    @classmethod
+    def has_tags(cls) -> bool:
+        """Whether the kind's resources carry tags that `retag` keeps in line with the spec."""
+        return getattr(cls.retag, "__func__", None) is not Resource.retag.__func__  # type: ignore[attr-defined]
+
+    @classmethod
     def can_update(cls) -> bool:
         """Whether the kind updates in place at all (it overrides `update`)."""
         return cls.update is not Resource.update
@@ -339,6 +486,15 @@ class Resource(ABC):
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
         """Live attributes of the resource (with the live values of `drift_keys`), or None when
         it does not exist."""
+
+    # Kinds whose AWS API lists them with what `read` needs override `read_many` and say so here.
+    reads_many: ClassVar[bool] = False
+
+    @classmethod
+    def read_many(cls, ctx: Context, records: list[Record]) -> dict[str, dict[str, Any] | None]:
+        """`read` of several resources of this kind (physical name -> live attributes), with one
+        listing where `reads_many` (resources/listing.py); by default one `read` each."""
+        return {r.physical: cls.read(ctx, r) for r in records}
 
     @classmethod
     def drift(cls, record: Record, live: Mapping[str, Any]) -> list[Drift]:
@@ -362,11 +518,20 @@ class Resource(ABC):
     def delete(cls, ctx: Context, record: Record) -> None:
         """Delete it and everything that belongs only to it. "Not found" is success."""
 
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """What awslab made of this kind on `target`, for `teardown --sweep`: resources named
+        `awslab-...` with their tags (the sweep claims those whose awslab tags say so), untaggable
+        ones through their owner (`Made.owner`). `survey` shares listings between kinds and skips
+        the tags of what a state records. Every kind says (a test checks), with its `sweep_rank`."""
+        raise NotImplementedError(f"{cls.kind} does not say how to find what awslab made of it")
 
-REGISTRY: dict[str, type[Resource]] = {}
+
+REGISTRY: dict[str, type[Resource[Any]]] = {}
+R = TypeVar("R", bound="Resource[Any]")
 
 
-def register(cls: type[Resource]) -> type[Resource]:
+def register(cls: type[R]) -> type[R]:
     """Class decorator: make a kind available to specs under `cls.kind`."""
     if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
         raise RuntimeError(f"resource kind {cls.kind} registered twice")
@@ -374,12 +539,12 @@ def register(cls: type[Resource]) -> type[Resource]:
     return cls
 
 
-def kind_class(kind: str) -> type[Resource]:
+def kind_class(kind: str) -> type[Resource[Any]]:
     load_kinds()
     return REGISTRY[kind]
 
 
-def load_kinds() -> dict[str, type[Resource]]:
+def load_kinds() -> dict[str, type[Resource[Any]]]:
     """Import every kind module once (each registers its classes). A module imported directly
     before (by a command that needs one kind) does not count as all of them loaded."""
     global _ALL_LOADED
@@ -434,5 +599,33 @@ def is_not_found(exc: BaseException, *codes: str) -> bool:
         "StateMachineDoesNotExist",
         "404",
         "NoSuchWebsiteConfiguration",
+        "NoSuchCORSConfiguration",
+        "NoSuchBucketPolicy",
+        "NoSuchUpload",
     }
     return code in known or code in codes or (status == 404 and not codes)
+
+
+@contextmanager
+def missing_ok(*codes: str) -> Iterator[None]:
+    """Run the block; when AWS answers that what it names does not exist (`is_not_found`, given
+    `codes`), end it quietly: deleting what is gone is done. The one way to say "not found is
+    fine"; `ignore_missing` is its form for one call, `or_none` for a read."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_not_found(exc, *codes):
+            raise
+
+
+def or_none(call: Callable[[], _T]) -> _T | None:
+    """What `call` reads, or None when AWS answers that it does not exist (a `read` finds nothing)."""
+    with missing_ok():
+        return call()
+    return None
+
+
+def ignore_missing(call: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+    """`call(*args, **kwargs)` under `missing_ok()`: for calls made together (`fanout.together`)."""
+    with missing_ok():
+        call(*args, **kwargs)

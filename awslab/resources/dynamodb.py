@@ -4,6 +4,8 @@ optional stream and an optional TTL attribute."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
@@ -11,17 +13,22 @@ from pydantic import Field, field_validator
 
 from awslab.resources.base import (
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     UpdateNotSupported,
     arn_of,
     error_code,
     is_not_found,
+    or_none,
+    pages,
     register,
+    tagged_made,
 )
-from awslab.resources.idempotent import adopt_or_raise, already_exists, is_ours
+from awslab.resources.idempotent import adopt_or_raise, already_exists, is_ours, tag_map
 from awslab.resources.retry import NotReady, poll_until
 
 if TYPE_CHECKING:
@@ -58,9 +65,8 @@ class TableProps(Props):
 
 
 @register
-class Table(Resource):
+class Table(Resource[TableProps]):
     kind = "dynamodb.table"
-    Props = TableProps
     attributes = ("name", "arn", "stream_arn")
     replace_fields = frozenset({"key"})
     name_rule: ClassVar[NameRule] = NameRule(max_len=255, allowed="-_.")
@@ -68,8 +74,8 @@ class Table(Resource):
     drift_labels = {"billing_mode": "billing mode", "stream_arn": "stream ARN"}
     drift_shown = frozenset({"billing_mode", "stream", "ttl"})
     predictable = frozenset({"name", "arn"})
+    sweep_rank = 60  # after the functions and mappings that use it
 
-    props: TableProps
     _settling = False  # still CREATING: `wait_ready` waits
     _ttl_to_enable: str | None = None  # a new table's TTL attribute, set once it is ACTIVE
 
@@ -196,12 +202,9 @@ class Table(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        try:
-            table = ctx.client("dynamodb").describe_table(TableName=record.physical)["Table"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        table = or_none(lambda: ctx.client("dynamodb").describe_table(TableName=record.physical)["Table"])
+        if table is None:
+            return None
         if table.get("TableStatus") == "DELETING":
             return None
         return _attrs(table, _live_ttl(ctx.client("dynamodb"), record.physical))
@@ -227,6 +230,32 @@ class Table(Resource):
         # DELETING for seconds; a replacement of the same name must wait for it to be gone
         poll_until(lambda: _gone(ddb, name), f"deletion of table {name}", deadline=_WAIT_SECONDS)
 
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        ddb = ctx.client("dynamodb")
+        arn = str(record.attrs.get("arn") or arn_of(ctx.target, "dynamodb", f"table/{record.physical}"))
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            ddb.untag_resource(ResourceArn=arn, TagKeys=list(dropped))
+        if tags:
+            ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """Tables named awslab-... with their tags (one being deleted already is left out)."""
+        ddb = target.client("dynamodb")
+
+        def tags(name: str) -> dict[str, str]:
+            from botocore.exceptions import ClientError
+
+            table = ddb.describe_table(TableName=name)["Table"]
+            if table.get("TableStatus") == "DELETING":
+                raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
+            found = pages(ddb, "list_tags_of_resource", "Tags", ResourceArn=table["TableArn"])
+            return tag_map(list(found))
+
+        names = pages(ddb, "list_tables", "TableNames")
+        return tagged_made(survey or Survey(target), cls.kind, ((n, partial(tags, n), {}, "") for n in names))
+
 
 def _wait_active(ddb: Any, name: str) -> None:
     poll_until(
@@ -237,15 +266,7 @@ def _wait_active(ddb: Any, name: str) -> None:
 
 
 def _gone(ddb: Any, name: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        ddb.describe_table(TableName=name)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return True
-        raise
-    return False
+    return or_none(lambda: ddb.describe_table(TableName=name)) is None
 
 
 def _billing_mode(table: dict[str, Any]) -> str:

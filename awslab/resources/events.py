@@ -18,8 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, JsonValue, field_validator, model_validator
@@ -28,17 +28,22 @@ from awslab.resources.base import (
     NAME_PREFIX,
     ArnRef,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     UpdateNotSupported,
     arn_of,
+    ignore_missing,
     is_not_found,
+    missing_ok,
+    or_none,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours, tag_map
-from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
 
 if TYPE_CHECKING:
@@ -51,33 +56,18 @@ _PATH_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,256}\Z")
 MAX_TARGETS = 5  # AWS: at most five targets per rule
 
 
-@dataclass(frozen=True)
-class Made:
-    """One resource awslab made, as a sweep finds it: its physical name, its awslab tags, what the
-    kind's `delete` needs besides the name (attrs of a "creating" record), and a line for the user."""
-
-    physical: str
-    tags: dict[str, str]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""
-
-
-def _events_not_found(exc: BaseException) -> bool:
-    return is_not_found(exc, "ResourceNotFoundException")
-
-
 # ---- events.bus ------------------------------------------------------------------------------------
 class BusProps(Props):
     """A custom event bus has no settings of its own here: its rules name it (`bus: ${x.name}`)."""
 
 
 @register
-class EventBus(Resource):
+class EventBus(Resource[BusProps]):
     """A custom event bus. Rules on it are separate `events.rule` resources (deleted before it)."""
 
     kind = "events.bus"
-    Props = BusProps
     name_rule = NameRule(max_len=256, allowed="-_.")
+    sweep_rank = 30  # after its rules and the APIs that put events on it
     predictable = frozenset({"name", "arn"})
 
     @classmethod
@@ -112,40 +102,49 @@ class EventBus(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            bus = ctx.client("events").describe_event_bus(Name=record.physical)
-        except ClientError as exc:
-            if _events_not_found(exc):
-                return None
-            raise
+        bus = or_none(lambda: ctx.client("events").describe_event_bus(Name=record.physical))
+        if bus is None:
+            return None
         return {"name": bus["Name"], "arn": bus["Arn"]}
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            ctx.client("events").delete_event_bus(Name=record.physical)
-        except ClientError as exc:
-            if not _events_not_found(exc):
-                raise
+        ignore_missing(ctx.client("events").delete_event_bus, Name=record.physical)
 
     @classmethod
-    def list_made(cls, target: Target) -> list[Made]:
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        arn = str(record.attrs.get("arn") or cls.predict(ctx.target, record.physical)["arn"])
+        _retag(ctx, arn, tags, dropped)
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        survey = survey or Survey(target)
         events = target.client("events")
         out: list[Made] = []
+        for bus in _awslab_buses(survey):
+            if survey.known(cls.kind, bus["Name"]):
+                continue
+            tags = _tags_or_none(events, bus["Arn"])
+            if tags is not None:
+                out.append(Made(bus["Name"], tags, {}, bus["Arn"]))
+        return out
+
+
+def _awslab_buses(survey: Survey) -> list[dict[str, Any]]:
+    """The buses named awslab-..., listed once per sweep (its buses and its rules need them)."""
+
+    def read() -> list[dict[str, Any]]:
+        events = survey.target.client("events")
+        out: list[dict[str, Any]] = []
         token: dict[str, str] = {}
         while True:  # ListEventBuses has no paginator in botocore
             page = events.list_event_buses(NamePrefix=f"{NAME_PREFIX}-", **token)
-            for bus in page.get("EventBuses", []):
-                tags = _tags_or_none(events, bus["Arn"])
-                if tags is not None:
-                    out.append(Made(bus["Name"], tags, {}, bus["Arn"]))
+            out += page.get("EventBuses", [])
             if not page.get("NextToken"):
                 return out
             token = {"NextToken": page["NextToken"]}
+
+    return survey.once("events.buses", read)
 
 
 # ---- events.rule -----------------------------------------------------------------------------------
@@ -220,12 +219,9 @@ class RuleProps(Props):
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
         if value is not None and "${" not in value:
-            from awslab.local.eventbridge_schedule import ExpressionError, parse
+            from awslab.local.eventbridge_schedule import parse
 
-            try:
-                parse(value, allow_at=False)
-            except ExpressionError as exc:
-                raise ValueError(str(exc)) from None
+            parse(value, allow_at=False)  # its ExpressionError is a ValueError: pydantic says it
         return value
 
     @field_validator("pattern")
@@ -338,10 +334,8 @@ def put_topic_policy_statement(ctx: Context, topic_arn: str, statement: dict[str
 
 def remove_topic_policy_statement(ctx: Context, topic_arn: str, sid: str) -> None:
     """Remove the statement `sid` from the topic's policy; a topic or statement that is gone is done."""
-    from botocore.exceptions import ClientError
-
     sns = ctx.client("sns")
-    try:
+    with missing_ok():
         text = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"].get("Policy") or ""
         policy = json.loads(text) if text else {}
         statements = _statements(policy)
@@ -352,9 +346,6 @@ def remove_topic_policy_statement(ctx: Context, topic_arn: str, sid: str) -> Non
         sns.set_topic_attributes(
             TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(policy)
         )
-    except ClientError as exc:
-        if not is_not_found(exc):
-            raise
 
 
 def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -382,14 +373,14 @@ def _api_target(target: RuleTarget, index: int) -> dict[str, Any]:
 
 
 @register
-class Rule(Resource):
+class Rule(Resource[RuleProps]):
     """An EventBridge rule and its targets. Update puts the rule again (PutRule changes it in
     place), then reconciles targets: removed ones go (and their grants), new ones are granted
     and put. Moving a rule to another bus replaces it."""
 
     kind = "events.rule"
-    Props = RuleProps
     attributes = ("name", "arn")
+    sweep_rank = 10  # before its bus and its targets
     name_rule = NameRule(max_len=64, allowed="-_.")
     drift_keys = ("state", "schedule", "pattern", "targets")
     drift_labels = {"targets": "targets (ids and ARNs)"}
@@ -401,12 +392,8 @@ class Rule(Resource):
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
         return {"name": physical}
 
-    @property
-    def cfg(self) -> RuleProps:
-        return cast(RuleProps, self.props)
-
     def _put_rule(self) -> str:
-        cfg = self.cfg
+        cfg = self.props
         params: dict[str, Any] = {
             "Name": self.physical,
             "EventBusName": cfg.bus,
@@ -426,7 +413,7 @@ class Rule(Resource):
         return self._reconcile(arn, previous=[])
 
     def update(self, record: Record) -> dict[str, Any]:
-        if bus_name(str(record.attrs.get("bus", self.cfg.bus))) != bus_name(self.cfg.bus):
+        if bus_name(str(record.attrs.get("bus", self.props.bus))) != bus_name(self.props.bus):
             raise UpdateNotSupported(f"{self.kind}: a rule cannot move to another bus")
         arn = self._put_rule()
         tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items()]
@@ -435,27 +422,27 @@ class Rule(Resource):
 
     def _reconcile(self, arn: str, previous: list[dict[str, Any]]) -> dict[str, Any]:
         events = self.ctx.client("events")
-        wanted = [_api_target(t, i) for i, t in enumerate(self.cfg.targets)]
-        live = _live_targets(events, self.physical, self.cfg.bus)
+        wanted = [_api_target(t, i) for i, t in enumerate(self.props.targets)]
+        live = _live_targets(events, self.physical, self.props.bus)
         wanted_ids = {t["Id"] for t in wanted}
         stale = [t for t in live if t["Id"] not in wanted_ids]
         if stale:
-            _remove_targets(events, self.physical, self.cfg.bus, [t["Id"] for t in stale])
+            _remove_targets(events, self.physical, self.props.bus, [t["Id"] for t in stale])
         keep = {t["Arn"] for t in wanted}
         for old in {*(t["Arn"] for t in live), *(str(t.get("arn")) for t in previous)} - keep:
             _revoke(self.ctx, arn, old)
         for t in wanted:  # grant first: EventBridge may deliver as soon as the target is put
             _grant(self.ctx, arn, t["Arn"])
         if wanted:
-            answer = events.put_targets(Rule=self.physical, EventBusName=self.cfg.bus, Targets=wanted)
+            answer = events.put_targets(Rule=self.physical, EventBusName=self.props.bus, Targets=wanted)
             failed = answer.get("FailedEntries") or []
             if failed:
                 first = failed[0]
                 raise RuntimeError(
                     f"PutTargets refused target {first.get('TargetId')}: {first.get('ErrorMessage')}"
                 )
-        return _rule_attrs(arn, self.cfg.bus, "ENABLED" if self.cfg.enabled else "DISABLED",
-                           self.cfg.schedule, self.cfg.pattern, wanted)  # fmt: skip
+        return _rule_attrs(arn, self.props.bus, "ENABLED" if self.props.enabled else "DISABLED",
+                           self.props.schedule, self.props.pattern, wanted)  # fmt: skip
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -467,7 +454,7 @@ class Rule(Resource):
             rule = events.describe_rule(Name=record.physical, EventBusName=bus)
             live = _live_targets(events, record.physical, bus)
         except ClientError as exc:
-            if _events_not_found(exc):
+            if is_not_found(exc):
                 return None
             raise
         pattern = json.loads(rule["EventPattern"]) if rule.get("EventPattern") else None
@@ -486,7 +473,7 @@ class Rule(Resource):
             )
             live = _live_targets(events, record.physical, bus)
         except ClientError as exc:
-            if not _events_not_found(exc):
+            if not is_not_found(exc):
                 raise
             arn, live = str(record.attrs.get("arn") or ""), []
         if live:  # AWS refuses to delete a rule that has targets
@@ -496,18 +483,21 @@ class Rule(Resource):
                 {*(t["Arn"] for t in live), *(str(t["arn"]) for t in record.attrs.get("targets") or [])}
             ):
                 _revoke(ctx, arn, target_arn)
-        try:
-            events.delete_rule(Name=record.physical, EventBusName=bus)
-        except ClientError as exc:
-            if not _events_not_found(exc):
-                raise
+        ignore_missing(events.delete_rule, Name=record.physical, EventBusName=bus)
 
     @classmethod
-    def list_made(cls, target: Target) -> list[Made]:
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        arn = str(record.attrs.get("arn") or ctx.client("events").describe_rule(
+            Name=record.physical, EventBusName=_bus_of(ctx, record))["Arn"])  # fmt: skip
+        _retag(ctx, arn, tags, dropped)
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
         """Rules named awslab-... with the awslab tags, on the default bus and on awslab's buses
         (attrs carry the bus, which delete needs)."""
+        survey = survey or Survey(target)
         events = target.client("events")
-        buses = [DEFAULT_BUS, *(m.physical for m in EventBus.list_made(target))]
+        buses = [DEFAULT_BUS, *(str(b["Name"]) for b in _awslab_buses(survey))]
         out: list[Made] = []
         for bus in buses:
             pages = events.get_paginator("list_rules").paginate(
@@ -515,17 +505,25 @@ class Rule(Resource):
             )
             for page in pages:
                 for rule in page.get("Rules", []):
+                    if survey.known(cls.kind, rule["Name"]):
+                        continue
                     tags = _tags_or_none(events, rule["Arn"])
                     if tags is not None:
                         out.append(Made(rule["Name"], tags, {"bus": bus, "arn": rule["Arn"]}, rule["Arn"]))
         return out
 
 
+def _retag(ctx: Context, arn: str, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+    events = ctx.client("events")
+    if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+        events.untag_resource(ResourceARN=arn, TagKeys=list(dropped))
+    if tags:
+        events.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
 def _bus_of(ctx: Context, record: Record) -> str:
     """The bus a recorded rule is on. A record without attrs (the process died during create) does
     not say: the rule is looked for on the default bus, then on this stack's own buses."""
-    from botocore.exceptions import ClientError
-
     if record.attrs.get("bus"):
         return str(record.attrs["bus"])
     events = ctx.client("events")
@@ -534,12 +532,9 @@ def _bus_of(ctx: Context, record: Record) -> str:
     page = events.list_event_buses(NamePrefix=prefix)
     candidates += [b["Name"] for b in page.get("EventBuses", []) if str(b["Name"]).endswith(suffix)]
     for bus in candidates:
-        try:
+        with missing_ok():
             events.describe_rule(Name=record.physical, EventBusName=bus)
             return bus
-        except ClientError as exc:
-            if not _events_not_found(exc):
-                raise
     return DEFAULT_BUS
 
 
@@ -569,14 +564,9 @@ def _remove_targets(events: Any, rule: str, bus: str, ids: list[str]) -> None:
 
 def _tags_or_none(events: Any, arn: str) -> dict[str, str] | None:
     """The resource's tags when they say awslab made it; None otherwise (or when it went away)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        tags = tag_map(events.list_tags_for_resource(ResourceARN=arn).get("Tags"))
-    except ClientError as exc:
-        if _events_not_found(exc):
-            return None
-        raise
+    tags = or_none(lambda: tag_map(events.list_tags_for_resource(ResourceARN=arn).get("Tags")))
+    if tags is None:
+        return None
     from awslab.resources.base import TAG_LAB, TAG_STACK
 
     return tags if tags.get(TAG_LAB) and tags.get(TAG_STACK) else None

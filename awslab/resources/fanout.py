@@ -11,6 +11,7 @@ which keeps within a service's request rate (API Gateway's control plane: 10 per
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,8 @@ class Fanout:
             if self._error is not None:
                 return
             self._pending += 1
-        self._pool.submit(self._run, fn, args, kwargs)
+        # in a copy of the caller's context: its progress reports go where the caller's do
+        self._pool.submit(contextvars.copy_context().run, self._run, fn, args, kwargs)
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:

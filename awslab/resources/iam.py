@@ -5,24 +5,34 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
+    Candidate,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     arn_of,
     error_code,
+    ignore_missing,
     is_not_found,
+    missing_ok,
+    or_none,
+    pages,
     register,
+    tagged_made,
 )
 from awslab.resources.fanout import together
-from awslab.resources.idempotent import adopt_or_raise, is_ours
+from awslab.resources.idempotent import adopt_or_raise, is_ours, tag_map
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -38,6 +48,8 @@ class Statement(BaseModel):
 
     actions: list[str] = Field(min_length=1)
     resources: list[str] = Field(min_length=1)
+    # IAM's Condition block as written in a policy ({"StringEquals": {"aws:ResourceTag/k": "v"}})
+    condition: dict[str, dict[str, str | list[str]]] | None = None
 
     @field_validator("actions")
     @classmethod
@@ -101,9 +113,8 @@ def trust_policy(services: list[str]) -> dict[str, Any]:
 
 
 @register
-class Role(Resource):
+class Role(Resource[RoleProps]):
     kind = "iam.role"
-    Props = RoleProps
     attributes = ("name", "arn")
     name_rule: ClassVar[NameRule] = NameRule(max_len=64, allowed="+=,.@_-")
     drift_keys = ("arn",)
@@ -113,8 +124,8 @@ class Role(Resource):
     name_only_fields = frozenset({"allow"})
     delete_needs_dependencies = False  # what its policies name may go at the same time
     starts_first = True  # Lambda and Step Functions cannot assume it for seconds after it is made
+    sweep_rank = 80  # after everything that assumes it
 
-    props: RoleProps
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
@@ -124,18 +135,22 @@ class Role(Resource):
     # ---- documents ----------------------------------------------------------------------------
     def inline_policy(self) -> dict[str, Any] | None:
         statements: list[dict[str, Any]] = [
-            {"Effect": "Allow", "Action": list(s.actions), "Resource": list(s.resources)}
+            {"Effect": "Allow", "Action": list(s.actions), "Resource": list(s.resources),
+             **({"Condition": s.condition} if s.condition else {})}
             for s in self.props.allow
         ]
         if "lambda" in self.props.services or principal("lambda") in self.props.services:
-            # Lambda writes its logs through the role; scoped to this lab's functions only.
+            # Lambda writes its logs through the role; scoped to this lab's functions only. No
+            # logs:CreateLogGroup: awslab makes each function's group, tagged; one Lambda made after
+            # a delete (a function still running at teardown, the TTL reaper after its own group)
+            # would be untagged, and neither teardown nor sweep would ever claim it.
             t = self.ctx.target
             statements.append({
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": [
-                    f"arn:aws:logs:{t.region}:{t.account_id}:log-group:/aws/lambda/awslab-{self.ctx.lab}-*",
-                    f"arn:aws:logs:{t.region}:{t.account_id}:log-group:/aws/lambda/awslab-{self.ctx.lab}-*:*",
+                    arn_of(t, "logs", f"log-group:/aws/lambda/awslab-{self.ctx.lab}-*"),
+                    arn_of(t, "logs", f"log-group:/aws/lambda/awslab-{self.ctx.lab}-*:*"),
                 ],
             })  # fmt: skip
         if not statements:
@@ -196,24 +211,35 @@ class Role(Resource):
         if policy is not None:
             iam.put_role_policy(RoleName=name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(policy))
         else:
-            _ignore_missing(lambda: iam.delete_role_policy(RoleName=name, PolicyName=INLINE_POLICY))
+            ignore_missing(iam.delete_role_policy, RoleName=name, PolicyName=INLINE_POLICY)
         attached = set(_attached(iam, name))
         wanted = set(self.props.managed_policies)
         for arn in sorted(attached - wanted):
-            _ignore_missing(lambda arn=arn: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
+            ignore_missing(iam.detach_role_policy, RoleName=name, PolicyArn=arn)
         for arn in sorted(wanted - attached):
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         return self._attrs(role)
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        try:
-            role = ctx.client("iam").get_role(RoleName=record.physical)["Role"]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        role = or_none(lambda: ctx.client("iam").get_role(RoleName=record.physical)["Role"])
+        if role is None:
+            return None
         return {"name": role["RoleName"], "arn": role["Arn"]}
+
+    reads_many = True
+
+    @classmethod
+    def read_many(cls, ctx: Context, records: list[Record]) -> dict[str, dict[str, Any] | None]:
+        """One ListRoles: each role's name and ARN, all that `read` gives."""
+        from awslab.resources.listing import read_listed
+
+        pages = ctx.client("iam").get_paginator("list_roles").paginate()
+        return read_listed(
+            records, pages, items="Roles", name="RoleName",
+            attrs=lambda role: {"name": role["RoleName"], "arn": role["Arn"]},
+            read_one=lambda r: cls.read(ctx, r),
+        )  # fmt: skip
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
@@ -225,9 +251,9 @@ class Role(Resource):
         name = record.physical
         if "managed_policies" in record.attrs:  # recorded by this awslab: no listing needed
             together(
-                *([lambda: _ignore_missing(lambda: iam.delete_role_policy(RoleName=name, PolicyName=INLINE_POLICY))]
+                *([partial(ignore_missing, iam.delete_role_policy, RoleName=name, PolicyName=INLINE_POLICY)]
                   if record.attrs.get("inline_policy") else []),
-                *(lambda arn=arn: _ignore_missing(lambda: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
+                *(partial(ignore_missing, iam.detach_role_policy, RoleName=name, PolicyArn=arn)
                   for arn in record.attrs["managed_policies"]),
             )  # fmt: skip
             try:
@@ -241,24 +267,44 @@ class Role(Resource):
         cls._delete_all_of(iam, name)
 
     @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        iam = ctx.client("iam")
+        # untag first: IAM's tag keys ignore case, so when `Team` becomes `team`, TagRole(team)
+        # overwrites Team and an UntagRole(Team) after it would take the new tag off
+        if dropped:
+            iam.untag_role(RoleName=record.physical, TagKeys=list(dropped))
+        if tags:
+            iam.tag_role(RoleName=record.physical, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        survey = survey or Survey(target)
+        iam = target.client("iam")
+
+        def tags(name: str) -> dict[str, str]:
+            return tag_map(t for p in iam.get_paginator("list_role_tags").paginate(RoleName=name)
+                           for t in p["Tags"])  # fmt: skip
+
+        roles = pages(iam, "list_roles", "Roles")
+        candidates: Iterable[Candidate] = ((r["RoleName"], partial(tags, r["RoleName"]), {}, r["Arn"]) for r in roles)
+        return tagged_made(survey, cls.kind, candidates)
+
+    @classmethod
     def _delete_all_of(cls, iam: Any, name: str) -> None:
-        try:
+        with missing_ok():
             for arn in _attached(iam, name):
-                _ignore_missing(lambda arn=arn: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
+                ignore_missing(iam.detach_role_policy, RoleName=name, PolicyArn=arn)
             for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
                 for policy in page["PolicyNames"]:
-                    _ignore_missing(lambda p=policy: iam.delete_role_policy(RoleName=name, PolicyName=p))
+                    ignore_missing(iam.delete_role_policy, RoleName=name, PolicyName=policy)
             for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name):
                 for profile in page["InstanceProfiles"]:
-                    _ignore_missing(
-                        lambda p=profile: iam.remove_role_from_instance_profile(
-                            InstanceProfileName=p["InstanceProfileName"], RoleName=name
-                        )
+                    ignore_missing(
+                        iam.remove_role_from_instance_profile,
+                        InstanceProfileName=profile["InstanceProfileName"],
+                        RoleName=name,
                     )
             iam.delete_role(RoleName=name)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
 
 
 def _attached(iam: Any, name: str) -> list[str]:
@@ -266,11 +312,3 @@ def _attached(iam: Any, name: str) -> list[str]:
     for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
         arns.extend(p["PolicyArn"] for p in page["AttachedPolicies"])
     return arns
-
-
-def _ignore_missing(call: Any) -> None:
-    try:
-        call()
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise

@@ -1,6 +1,6 @@
-"""How events reach a Lambda function: `lambda.event_source` (an SQS -> Lambda event source
-mapping), and the invoke-permission helpers the pushing services need (sns.topic
-subscriptions, s3.notification).
+"""How events reach a Lambda function: `lambda.event_source` (an event source mapping from an
+SQS queue or a DynamoDB stream). The services that push to a function instead need an invoke
+permission: `invoke_permission`.
 
 An event source mapping has no name: awslab tags it, records its function and source, and finds
 it by those (or by its tags) when a record has nothing else.
@@ -9,28 +9,42 @@ it by those (or by its tags) when a record has nothing else.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from awslab.resources import event_source_rules as rules
 from awslab.resources.base import (
+    NAME_PREFIX,
     TAG_LAB,
     TAG_LOGICAL,
     TAG_STACK,
     ArnRef,
     Context,
+    Made,
     Props,
     Record,
     Resource,
+    Survey,
     UpdateNotSupported,
     error_code,
     is_not_found,
+    missing_ok,
+    or_none,
+    pages,
+    physical_name,
+    read_tags,
     register,
 )
-from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates, is_ours, was_retried
+from awslab.resources.idempotent import adopt_or_raise, drop_duplicates, is_ours
 from awslab.resources.retry import is_propagation_error, retry_propagation
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 ArnRef = ArnRef
 
@@ -42,85 +56,15 @@ def function_name_of(function: str) -> str:
     return function
 
 
-# ---- invoke permissions ----------------------------------------------------------------------
-def _statement(lam: Any, function: str, statement_id: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
+def awslab_functions(survey: Survey) -> list[dict[str, Any]]:
+    """The functions named awslab-... on the survey's target, listed once per sweep (the kinds of
+    functions and of their URLs both look at them)."""
 
-    try:
-        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
-    except ClientError as exc:
-        if is_not_found(exc):
-            return None
-        raise
-    stmts = policy.get("Statement", [])
-    for s in [stmts] if isinstance(stmts, dict) else stmts:
-        if s.get("Sid") == statement_id:
-            return dict(s)
-    return None
+    def read() -> list[dict[str, Any]]:
+        found = pages(survey.target.client("lambda"), "list_functions", "Functions")
+        return [f for f in found if str(f["FunctionName"]).startswith(f"{NAME_PREFIX}-")]
 
-
-def ensure_invoke_permission(
-    ctx: Context,
-    function: str,
-    statement_id: str,
-    principal: str,
-    source_arn: str,
-    source_account: str | None = None,
-) -> None:
-    """Let `principal` (a service, e.g. s3.amazonaws.com) invoke `function` on behalf of
-    `source_arn` only. Idempotent: an identical statement is kept, a different one replaced."""
-    lam = ctx.client("lambda")
-    current = _statement(lam, function, statement_id)
-    if current is not None:
-        text = json.dumps(current)
-        if principal in text and source_arn in text and (source_account is None or source_account in text):
-            return
-        remove_invoke_permission(ctx, function, statement_id)
-    params: dict[str, Any] = {
-        "FunctionName": function,
-        "StatementId": statement_id,
-        "Action": "lambda:InvokeFunction",
-        "Principal": principal,
-        "SourceArn": source_arn,
-    }
-    if source_account:
-        params["SourceAccount"] = source_account
-    add_permission_once(lam, params)
-
-
-def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
-    """AddPermission with a fixed StatementId that was not there, so that a lost answer cannot
-    matter: the retried call finds its own statement (ResourceConflictException on AWS: done),
-    and an endpoint that adds the same statement id twice (moto) has the copy removed."""
-    from botocore.exceptions import ClientError
-
-    try:
-        # a function just created may still be Pending ("The operation cannot be performed at this time")
-        response = retry_propagation(lambda: lam.add_permission(**params))
-    except ClientError as exc:
-        if already_exists(exc, ("ResourceConflictException",), "already exists"):
-            return
-        raise
-    if was_retried(response):
-        function, sid = params["FunctionName"], params["StatementId"]
-        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
-        stmts = policy.get("Statement", [])
-        copies = sum(1 for s in ([stmts] if isinstance(stmts, dict) else stmts) if s.get("Sid") == sid)
-        for _ in range(copies - 1):
-            lam.remove_permission(FunctionName=function, StatementId=sid)
-
-
-def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> None:
-    """Remove one statement from a function's policy; the function or statement being gone is done."""
-    from botocore.exceptions import ClientError
-
-    try:
-        retry_propagation(
-            lambda: ctx.client("lambda").remove_permission(FunctionName=function, StatementId=statement_id)
-        )
-    except ClientError as exc:
-        if not is_not_found(exc):
-            raise
+    return survey.once("lambda.functions", read)
 
 
 # ---- lambda.event_source ---------------------------------------------------------------------
@@ -131,38 +75,76 @@ def _in_use_or_propagating(exc: BaseException) -> bool:
 
 class EventSourceProps(Props):
     function: str  # name or ARN
-    source: ArnRef  # the queue's ARN
-    batch_size: int = Field(10, ge=1, le=10_000)
+    source: ArnRef  # a queue's ARN, or a stream's (${table.stream_arn})
+    batch_size: int | None = Field(None, ge=1, le=10_000)  # default: 10 for a queue, 100 for a stream
     report_batch_item_failures: bool = True
     enabled: bool = True
     maximum_batching_window: int | None = Field(None, ge=0, le=300)
+    # patterns in EventBridge's syntax, matched against each message or stream record
+    filter_criteria: list[dict[str, Any]] | None = None
+    # streams only (event_source_rules.py says which option goes with which source)
+    starting_position: Literal["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"] | None = None
+    starting_position_timestamp: datetime | None = None
+    maximum_retry_attempts: int | None = Field(None, ge=-1, le=10_000)
+    maximum_record_age: int | None = Field(None, ge=-1, le=604_800)
+    bisect_batch_on_function_error: bool = False
+    on_failure: ArnRef | None = None  # SQS queue or SNS topic for the records a stream gives up on
+
+    @model_validator(mode="after")
+    def _fits_the_source(self) -> EventSourceProps:
+        found = rules.problems(self.model_dump())
+        if found:
+            raise ValueError("; ".join(found))
+        return self
+
+    @property
+    def effective_batch_size(self) -> int:
+        return self.batch_size or rules.default_batch_size(self.source)
+
+    @property
+    def is_stream(self) -> bool:
+        return rules.source_type(self.source) in rules.STREAMS
 
 
 @register
-class EventSource(Resource):
-    """An SQS -> Lambda event source mapping. With `report_batch_item_failures` the handler
-    returns {"batchItemFailures": [{"itemIdentifier": messageId}]} and only those messages
-    are retried (and, past the queue's maxReceiveCount, go to its dead-letter queue)."""
+class EventSource(Resource[EventSourceProps]):
+    """An event source mapping from an SQS queue or a DynamoDB (or Kinesis) stream to a function.
+    With `report_batch_item_failures` the handler returns {"batchItemFailures": [{"itemIdentifier":
+    id}]}: a queue retries only those messages (and, past the queue's maxReceiveCount, moves them
+    to its dead-letter queue); a stream retries from the first failed record (id: its
+    SequenceNumber). A stream retries a failed batch up to `maximum_retry_attempts` (-1: until the
+    records are `maximum_record_age` old or expire), halving it first with
+    `bisect_batch_on_function_error`, then sends what it gives up on to `on_failure`."""
 
     kind = "lambda.event_source"
-    Props = EventSourceProps
     attributes = ("uuid", "arn")
-    replace_fields = frozenset({"source"})
-    drift_keys = ("batch_size", "enabled", "function")
-    drift_shown = frozenset({"batch_size", "enabled"})
+    replace_fields = frozenset({"source", "starting_position", "starting_position_timestamp"})
+    drift_keys = (
+        "batch_size", "enabled", "function", "filter_criteria", "maximum_retry_attempts",
+        "maximum_record_age", "bisect_batch_on_function_error", "on_failure",
+    )  # fmt: skip
+    drift_shown = frozenset({
+        "batch_size", "enabled", "maximum_retry_attempts", "maximum_record_age",
+        "bisect_batch_on_function_error",
+    })  # fmt: skip
     delete_needs_dependencies = False  # a mapping is deleted by its id, its function and queue aside
-
-    @property
-    def cfg(self) -> EventSourceProps:
-        return cast(EventSourceProps, self.props)
+    sweep_rank = 10  # before its function and its queue or table
 
     def _settings(self, *, creating: bool) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.props
         settings: dict[str, Any] = {
             "FunctionName": cfg.function,
-            "BatchSize": cfg.batch_size,
+            "BatchSize": cfg.effective_batch_size,
             "Enabled": cfg.enabled,
         }
+        if cfg.filter_criteria is not None:
+            settings["FilterCriteria"] = {
+                "Filters": [{"Pattern": json.dumps(p, separators=(",", ":"))} for p in cfg.filter_criteria]
+            }
+        elif not creating:
+            settings["FilterCriteria"] = {}  # removes them
+        if cfg.is_stream:
+            settings.update(_stream_settings(cfg, creating=creating))
         if cfg.report_batch_item_failures:
             settings["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
         elif not creating:
@@ -179,7 +161,7 @@ class EventSource(Resource):
         lam = self.ctx.client("lambda")
         params = {
             **self._settings(creating=True),
-            "EventSourceArn": self.cfg.source,
+            "EventSourceArn": self.props.source,
             "Tags": self.ctx.tags(self.logical),
         }
         try:
@@ -194,7 +176,7 @@ class EventSource(Resource):
             drop_duplicates(
                 mapping,
                 mapping["UUID"],
-                lambda: [m["UUID"] for m in _find_all(self.ctx, self.cfg.function, self.cfg.source)],
+                lambda: [m["UUID"] for m in _find_all(self.ctx, self.props.function, self.props.source)],
                 lambda uuid: _delete_mapping(self.ctx, uuid),
             )
         return _attrs(mapping)
@@ -203,7 +185,7 @@ class EventSource(Resource):
         """The mapping of the same function and source, brought in line and tagged, when it is
         ours: tagged as this resource, or untagged (a create whose tagging was lost) on a function
         of this lab. A mapping another tool made for a function named in the spec is left alone."""
-        existing = _find(self.ctx, self.cfg.function, self.cfg.source)
+        existing = _find(self.ctx, self.props.function, self.props.source)
         if existing is None:
             return None
         tags = self.ctx.client("lambda").list_tags(Resource=_mapping_arn(existing)).get("Tags")
@@ -216,7 +198,7 @@ class EventSource(Resource):
         return mapping
 
     def _function_is_this_labs(self) -> bool:
-        name = function_name_of(self.cfg.function)
+        name = function_name_of(self.props.function)
         return any(
             isinstance(attrs, Mapping) and attrs.get("name") == name for attrs in self.ctx.resolved.values()
         )
@@ -224,11 +206,13 @@ class EventSource(Resource):
     def update(self, record: Record) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
-        if record.attrs.get("source") and record.attrs["source"] != self.cfg.source:
-            raise UpdateNotSupported(f"{self.kind}: the source queue of a mapping cannot change")
+        if record.attrs.get("source") and record.attrs["source"] != self.props.source:
+            raise UpdateNotSupported(f"{self.kind}: the source of a mapping cannot change")
+        if record.attrs.get("starting_position") not in (None, self.props.starting_position):
+            raise UpdateNotSupported(f"{self.kind}: the starting position of a mapping cannot change")
         uuid = record.attrs.get("uuid")
         if not uuid:
-            found = _find(self.ctx, self.cfg.function, self.cfg.source)
+            found = _find(self.ctx, self.props.function, self.props.source)
             if found is None:
                 return self.create()
             uuid = found["UUID"]
@@ -252,17 +236,12 @@ class EventSource(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
         uuid = _uuid_of(ctx, record)
         if uuid is None:
             return None
-        try:
-            mapping = ctx.client("lambda").get_event_source_mapping(UUID=uuid)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        mapping = or_none(lambda: ctx.client("lambda").get_event_source_mapping(UUID=uuid))
+        if mapping is None:
+            return None
         if mapping.get("State") == "Deleting":
             return None
         return _attrs(mapping)
@@ -281,18 +260,70 @@ class EventSource(Resource):
         for m in found:
             _delete_mapping(ctx, str(m["UUID"]))
 
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        lam = ctx.client("lambda")
+        arn = str(record.attrs["arn"])
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            lam.untag_resource(Resource=arn, TagKeys=list(dropped))
+        if tags:
+            lam.tag_resource(Resource=arn, Tags=dict(tags))
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """Mappings to awslab functions: by their own tags (physical: the name awslab gives the
+        mapping), or, untagged (an endpoint without tags on mappings), through their function."""
+        survey = survey or Survey(target)
+        lam = target.client("lambda")
+        out: list[Made] = []
+        for m in pages(lam, "list_event_source_mappings", "EventSourceMappings"):
+            function = function_name_of(str(m["FunctionArn"]))
+            if not function.startswith(f"{NAME_PREFIX}-") or m.get("State") == "Deleting":
+                continue
+            # endpoints without tags on mappings refuse the ARN: untagged
+            tags = read_tags(partial(_mapping_tags, lam, m), "InvalidParameterValueException", "ValidationException")
+            detail, attrs = f"{m.get('EventSourceArn', '')} -> {function} ({m['UUID']})", {"uuid": m["UUID"]}
+            own = tags or {}
+            lab, stack, logical = own.get(TAG_LAB), own.get(TAG_STACK), own.get(TAG_LOGICAL)
+            if tags is not None and lab and stack and logical:
+                physical = physical_name(lab, logical, stack, cls.name_rule)
+                if not survey.known(cls.kind, physical):
+                    out.append(Made(physical, tags, attrs, detail))
+            else:  # no logical name to build one from
+                owner = ("lambda.function", function)
+                out.append(Made(f"{function}-mapping-{m['UUID']}", {}, attrs, detail, owner=owner))
+        return out
+
+
+def _stream_settings(cfg: EventSourceProps, *, creating: bool) -> dict[str, Any]:
+    """The settings only stream sources take; on update every one is sent, so that an option
+    removed from the spec goes back to AWS's default."""
+    settings: dict[str, Any] = {
+        "MaximumRetryAttempts": -1 if cfg.maximum_retry_attempts is None else cfg.maximum_retry_attempts,
+        "MaximumRecordAgeInSeconds": -1 if cfg.maximum_record_age is None else cfg.maximum_record_age,
+        "BisectBatchOnFunctionError": cfg.bisect_batch_on_function_error,
+    }
+    if cfg.on_failure:
+        settings["DestinationConfig"] = {"OnFailure": {"Destination": cfg.on_failure}}
+    elif not creating:
+        settings["DestinationConfig"] = {"OnFailure": {}}
+    if creating:  # the position is where the mapping starts reading: it cannot change
+        settings["StartingPosition"] = cfg.starting_position
+        if cfg.starting_position_timestamp is not None:
+            settings["StartingPositionTimestamp"] = cfg.starting_position_timestamp
+    return settings
+
 
 def _delete_mapping(ctx: Context, uuid: str) -> None:
-    from botocore.exceptions import ClientError
-
     lam = ctx.client("lambda")
-    try:
+    with missing_ok():
         retry_propagation(
             lambda: lam.delete_event_source_mapping(UUID=uuid), is_retryable=_in_use_or_propagating
         )
-    except ClientError as exc:
-        if not is_not_found(exc):
-            raise
+
+
+def _mapping_tags(lam: Any, mapping: dict[str, Any]) -> dict[str, str]:
+    return dict(lam.list_tags(Resource=_mapping_arn(mapping)).get("Tags", {}))
 
 
 def _mapping_arn(mapping: dict[str, Any]) -> str:
@@ -313,7 +344,19 @@ def _attrs(mapping: dict[str, Any]) -> dict[str, Any]:
         "source": mapping["EventSourceArn"],
         "batch_size": mapping.get("BatchSize"),
         "enabled": mapping.get("State") not in ("Disabled", "Disabling"),
+        "starting_position": mapping.get("StartingPosition"),
+        "filter_criteria": _patterns(mapping.get("FilterCriteria")),
+        "maximum_retry_attempts": mapping.get("MaximumRetryAttempts"),
+        "maximum_record_age": mapping.get("MaximumRecordAgeInSeconds"),
+        "bisect_batch_on_function_error": mapping.get("BisectBatchOnFunctionError"),
+        "on_failure": ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"),
     }
+
+
+def _patterns(criteria: Any) -> list[Any] | None:
+    """FilterCriteria as the spec gives it: the patterns, parsed (None without filters)."""
+    filters = (criteria or {}).get("Filters") or []
+    return [json.loads(f["Pattern"]) for f in filters if f.get("Pattern")] or None
 
 
 def _mappings(ctx: Context, source: str | None = None) -> list[dict[str, Any]]:

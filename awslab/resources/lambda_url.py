@@ -18,7 +18,6 @@ own (a sweep finds it through the function's).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -26,23 +25,26 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from awslab.resources import base
-from awslab.resources.apigatewayv2 import CorsFields, Made
+from awslab.resources.apigatewayv2 import CorsFields
 from awslab.resources.base import (
-    NAME_PREFIX,
     TAG_LOGICAL,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     register,
 )
 from awslab.resources.idempotent import adopt_or_raise, tag_map
-from awslab.resources.lambda_events import (
+from awslab.resources.invoke_permission import (
+    INVOKE,
     add_permission_once,
-    function_name_of,
     remove_invoke_permission,
+    statement_ids,
 )
+from awslab.resources.lambda_events import awslab_functions, function_name_of
 from awslab.resources.retry import retry_propagation
 
 if TYPE_CHECKING:
@@ -84,20 +86,18 @@ class FunctionUrlProps(Props):
 
 
 @register
-class FunctionUrl(Resource):
+class FunctionUrl(Resource[FunctionUrlProps]):
     kind = "lambda.url"
-    Props = FunctionUrlProps
     attributes = ("url", "function", "function_arn", "auth")
+    sweep_rank = 10  # before its function
     dependency_kind = "lambda.function"  # a bare `function` names one
     name_rule = NameRule(max_len=64)
     replace_fields = frozenset({"function"})
     drift_keys = ("auth", "cors")
     drift_shown = frozenset({"auth"})
-    props: FunctionUrlProps
 
     @classmethod
-    def dependencies(cls, props: base.Props) -> set[str]:
-        assert isinstance(props, FunctionUrlProps)
+    def dependencies(cls, props: FunctionUrlProps) -> set[str]:
         return {props.function} if _BARE_NAME.match(props.function) else set()
 
     @property
@@ -157,27 +157,22 @@ class FunctionUrl(Resource):
                 remove_invoke_permission(self.ctx, fn, sid)
             return []
         lam = self.ctx.client("lambda")
-        have = _statement_ids(lam, fn)
+        have = statement_ids(lam, fn)
         common = {"FunctionName": fn, "Principal": "*"}
         if PUBLIC_URL_SID not in have:
             add_permission_once(lam, {**common, "StatementId": PUBLIC_URL_SID, "Action": "lambda:InvokeFunctionUrl",
                                       "FunctionUrlAuthType": "NONE"})  # fmt: skip
         if PUBLIC_INVOKE_SID not in have:
-            add_permission_once(lam, {**common, "StatementId": PUBLIC_INVOKE_SID, "Action": "lambda:InvokeFunction",
+            add_permission_once(lam, {**common, "StatementId": PUBLIC_INVOKE_SID, "Action": INVOKE,
                                       "InvokedViaFunctionUrl": True})  # fmt: skip
         return [PUBLIC_URL_SID, PUBLIC_INVOKE_SID]
 
     # ---- read / delete / find ------------------------------------------------------------
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            config = ctx.client("lambda").get_function_url_config(FunctionName=record.physical)
-        except ClientError as exc:
-            if base.is_not_found(exc):
-                return None
-            raise
+        config = _url_config(ctx.client("lambda"), record.physical)
+        if config is None:
+            return None
         attrs = _attrs(ctx.target, config)
         attrs["permissions"] = list(record.attrs.get("permissions") or [])
         return attrs
@@ -197,46 +192,26 @@ class FunctionUrl(Resource):
             remove_invoke_permission(ctx, fn, sid)
 
     @classmethod
-    def list_made(cls, target: Target) -> list[Made]:
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
         """The URLs of functions named awslab-... that carry awslab's tags (the function's tags,
         without its logical name: the URL's is not known)."""
+        survey = survey or Survey(target)
         lam = target.client("lambda")
         out: list[Made] = []
-        for page in lam.get_paginator("list_functions").paginate():
-            for fn in page.get("Functions", []):
-                name = fn["FunctionName"]
-                if not name.startswith(f"{NAME_PREFIX}-"):
-                    continue
-                config = _url_config(lam, name)  # GetFunctionUrlConfig: moto has no ListFunctionUrlConfigs
-                if config is not None:
-                    tags = tag_map(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"))
-                    tags.pop(TAG_LOGICAL, None)
-                    out.append(Made(name, tags, {"function": name}, str(config.get("FunctionUrl", ""))))
+        for fn in awslab_functions(survey):
+            name = fn["FunctionName"]
+            if survey.known(cls.kind, name):
+                continue
+            config = _url_config(lam, name)  # GetFunctionUrlConfig: moto has no ListFunctionUrlConfigs
+            if config is not None:
+                tags = tag_map(lam.list_tags(Resource=fn["FunctionArn"]).get("Tags"))
+                tags.pop(TAG_LOGICAL, None)
+                out.append(Made(name, tags, {"function": name}, str(config.get("FunctionUrl", ""))))
         return out
 
 
 def _url_config(lam: Any, function: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        return dict(lam.get_function_url_config(FunctionName=function))
-    except ClientError as exc:
-        if base.is_not_found(exc):
-            return None
-        raise
-
-
-def _statement_ids(lam: Any, function: str) -> set[str]:
-    from botocore.exceptions import ClientError
-
-    try:
-        policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
-    except ClientError as exc:
-        if base.is_not_found(exc):
-            return set()
-        raise
-    stmts = policy.get("Statement", [])
-    return {str(s.get("Sid", "")) for s in ([stmts] if isinstance(stmts, dict) else stmts)}
+    return base.or_none(lambda: dict(lam.get_function_url_config(FunctionName=function)))
 
 
 def _url(target: Target, function_url: str) -> str:

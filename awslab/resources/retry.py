@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from awslab.resources.report import report, take_observed
+
 T = TypeVar("T")
 
 # (error code, a fragment of the message) pairs that mean "not propagated yet", in every wording
@@ -54,17 +56,44 @@ MAX_DELAY = 0.5
 POLL_MAX_DELAY = 0.5
 
 
-def is_propagation_error(exc: BaseException) -> bool:
+# what a learner is told a retry waits for, by a fragment of the error's message (first match)
+WHY: tuple[tuple[str, str], ...] = (
+    ("cannot be assumed", "role propagating"),
+    ("assume the provided role", "role propagating"),
+    ("CreateGrant", "role's grant propagating"),
+    ("execution role does not have", "role's permissions propagating"),
+    ("role can perform", "role's permissions propagating"),
+    ("not authorized to perform", "permissions propagating"),
+    ("Unable to validate", "invoke permission propagating to S3"),
+    ("cannot be performed at this time", "function busy (Pending or updating)"),
+    ("update is in progress", "function busy (updating)"),
+    ("concurrent", "concurrent change"),
+)
+
+
+def _error_of(exc: BaseException) -> tuple[str, str]:
     response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
+    err = response.get("Error", {}) if isinstance(response, dict) else {}
+    return str(err.get("Code", "")), str(err.get("Message", ""))
+
+
+def is_propagation_error(exc: BaseException) -> bool:
+    if not isinstance(getattr(exc, "response", None), dict):
         return False
-    err = response.get("Error", {})
-    code, message = str(err.get("Code", "")), str(err.get("Message", ""))
+    code, message = _error_of(exc)
     if message.startswith("User: "):
         # "User: arn:aws:iam::1:user/ada is not authorized to perform: iam:PassRole ...": the
         # caller's own permission is missing (common on restricted accounts), waiting cannot help
         return False
     return any(code == c and fragment in message for c, fragment in PROPAGATION_ERRORS)
+
+
+def why_retried(exc: BaseException) -> str:
+    """`role propagating` for an error retried because AWS has not propagated something yet."""
+    code, message = _error_of(exc)
+    if code in ("TooManyRequestsException", "ThrottlingException"):
+        return "throttled"
+    return next((why for fragment, why in WHY if fragment in message), "not ready yet")
 
 
 def backoff(first_delay: float, max_delay: float) -> Callable[[], float]:
@@ -94,6 +123,7 @@ def retry_propagation(
     time runs out."""
     start = time.monotonic()
     next_sleep = backoff(first_delay, max_delay)
+    attempt = 1
     while True:
         try:
             return fn()
@@ -101,6 +131,9 @@ def retry_propagation(
             pause = next_sleep()
             if not is_retryable(exc) or time.monotonic() - start + pause > deadline:
                 raise
+            attempt += 1
+            code = _error_of(exc)[0] or type(exc).__name__
+            report("retrying", f"{why_retried(exc)}, retry {attempt} in {pause:.1f} s: {code}")
             sleep(pause)
 
 
@@ -121,8 +154,12 @@ def poll_until(
     but to a shorter cap: a resource that becomes usable in seconds is seen so within a second."""
     start = time.monotonic()
     next_sleep = backoff(first_delay, max_delay)
+    checks = 0
     while not ready():
+        checks += 1
         pause = next_sleep()
         if time.monotonic() - start + pause > deadline:
             raise NotReady(f"{what} was not ready after {deadline:.0f} s")
+        seen = take_observed()  # what AWS said ("Pending"), when the check told us
+        report("waiting", f"{what}{': ' + seen if seen else ''} (check {checks}, next in {pause:.1f} s)")
         sleep(pause)

@@ -9,24 +9,39 @@ configuration: this kind owns one entry of it (by Id) and keeps the others.
 from __future__ import annotations
 
 import threading
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, field_validator
 
 from awslab.resources.base import (
     NAME_PREFIX,
+    NOT_OURS,
+    TAG_LAB,
+    TAG_LOGICAL,
+    TAG_STACK,
     ArnRef,
     Context,
+    Made,
     Props,
     Record,
     Resource,
+    Survey,
     UpdateNotSupported,
+    arn_of,
+    error_code,
     is_not_found,
+    logical_from_name,
+    missing_ok,
+    or_none,
     register,
 )
-from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.retry import retry_propagation
+from awslab.resources.s3_bucket import awslab_buckets
+
+if TYPE_CHECKING:
+    from awslab.target import Target
 
 S3_PRINCIPAL = "s3.amazonaws.com"
 _KINDS = ("LambdaFunctionConfigurations", "QueueConfigurations", "TopicConfigurations")
@@ -48,10 +63,6 @@ class NotificationProps(Props):
         return events
 
 
-def _partition(arn: str) -> str:
-    return arn.split(":")[1] if arn.startswith("arn:") else "aws"
-
-
 # ---- the bucket's configuration, shared by every notification on it --------------------------
 _bucket_locks: dict[str, threading.Lock] = {}
 _bucket_locks_guard = threading.Lock()
@@ -64,7 +75,7 @@ def _lock_for(bucket: str) -> threading.Lock:
 
 
 def _configuration(s3: Any, bucket: str) -> dict[str, Any]:
-    conf = s3.get_bucket_notification_configuration(Bucket=bucket)
+    conf: dict[str, Any] = s3.get_bucket_notification_configuration(Bucket=bucket)
     conf.pop("ResponseMetadata", None)
     return conf
 
@@ -98,22 +109,18 @@ def _put_entry(
 
 
 @register
-class BucketNotification(Resource):
+class BucketNotification(Resource[NotificationProps]):
     kind = "s3.notification"
-    Props = NotificationProps
     attributes = ("id", "bucket")
+    sweep_rank = 10  # before its bucket and its function
     replace_fields = frozenset({"bucket"})
     drift_keys = ("function", "events")
     # its delete takes its entry off the bucket and its grant off the function, and skips each
     # that goes in the same run: nothing of it is left to wait for
     delete_needs_dependencies = False
 
-    @property
-    def cfg(self) -> NotificationProps:
-        return cast(NotificationProps, self.props)
-
     def _entry(self) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.props
         entry: dict[str, Any] = {
             "Id": self.physical,
             "LambdaFunctionArn": cfg.function,
@@ -125,8 +132,8 @@ class BucketNotification(Resource):
         return entry
 
     def _grant(self) -> None:
-        cfg = self.cfg
-        bucket_arn = f"arn:{_partition(cfg.function)}:s3:::{cfg.bucket}"
+        cfg = self.props
+        bucket_arn = arn_of(self.ctx.target, "s3", cfg.bucket, regional=False, account=False)
         ensure_invoke_permission(
             self.ctx,
             cfg.function,
@@ -139,40 +146,35 @@ class BucketNotification(Resource):
     def _attrs(self) -> dict[str, Any]:
         return {
             "id": self.physical,
-            "bucket": self.cfg.bucket,
-            "function": self.cfg.function,
-            "events": sorted(self.cfg.events),
+            "bucket": self.props.bucket,
+            "function": self.props.function,
+            "events": sorted(self.props.events),
         }
 
     def create(self) -> dict[str, Any]:
         self._grant()  # before the configuration: S3 validates the destination when it is written
-        _put_entry(self.ctx, self.cfg.bucket, self.physical, self._entry())
+        _put_entry(self.ctx, self.props.bucket, self.physical, self._entry())
         return self._attrs()
 
     def update(self, record: Record) -> dict[str, Any]:
-        if record.attrs.get("bucket") and record.attrs["bucket"] != self.cfg.bucket:
+        if record.attrs.get("bucket") and record.attrs["bucket"] != self.props.bucket:
             raise UpdateNotSupported(f"{self.kind}: moving a notification to another bucket")
         self._grant()
-        _put_entry(self.ctx, self.cfg.bucket, self.physical, self._entry())
+        _put_entry(self.ctx, self.props.bucket, self.physical, self._entry())
         old_function = record.attrs.get("function")
-        if old_function and old_function != self.cfg.function:
+        if old_function and old_function != self.props.function:
             remove_invoke_permission(self.ctx, old_function, self.physical)
         return self._attrs()
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
         notification_id = record.attrs.get("id") or record.physical
         bucket = record.attrs.get("bucket") or _find_bucket(ctx, notification_id)
         if not bucket:
             return None
-        try:
-            entry = _entry(_configuration(ctx.client("s3"), bucket), notification_id)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        entry = or_none(lambda: _entry(_configuration(ctx.client("s3"), bucket), notification_id))
+        if entry is None:
+            return None
         if entry is None:
             return None
         return {
@@ -184,21 +186,43 @@ class BucketNotification(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        from botocore.exceptions import ClientError
-
         notification_id = record.attrs.get("id") or record.physical
         bucket = record.attrs.get("bucket") or _find_bucket(ctx, notification_id)
         function = record.attrs.get("function")
         if bucket and not ctx.goes_too(bucket):  # else the configuration goes with the bucket
-            try:
+            previous = None
+            with missing_ok():
                 previous = _put_entry(ctx, bucket, notification_id, None)
-            except ClientError as exc:
-                if not is_not_found(exc):
-                    raise
-                previous = None
             function = function or (previous or {}).get("LambdaFunctionArn")
         if function and not ctx.goes_too(function):  # else its policy goes with it
             remove_invoke_permission(ctx, function, notification_id)
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """Lambda notifications named `awslab-...` on awslab buckets (known or not): they have no
+        tags, so each gets its bucket's owner, and the logical name its id holds (none when it is
+        another lab's notification on this bucket)."""
+        from botocore.exceptions import ClientError
+
+        survey = survey or Survey(target)
+        s3 = target.client("s3")
+        out: list[Made] = []
+        for bucket, tags in sorted(awslab_buckets(survey).items()):
+            try:
+                conf = _configuration(s3, bucket)
+            except ClientError as exc:
+                if is_not_found(exc) or error_code(exc) in NOT_OURS:
+                    continue
+                raise
+            for entry in conf.get("LambdaFunctionConfigurations", []):
+                nid = str(entry.get("Id", ""))
+                if not nid.startswith(f"{NAME_PREFIX}-") or survey.known(cls.kind, nid):
+                    continue
+                lab, stack = tags[TAG_LAB], tags[TAG_STACK]
+                own = {TAG_LAB: lab, TAG_STACK: stack, TAG_LOGICAL: logical_from_name(nid, lab, stack)}
+                detail = f"on bucket {bucket} -> {entry.get('LambdaFunctionArn', '')}"
+                out.append(Made(nid, own, {"id": nid, "bucket": bucket}, detail))
+        return out
 
 
 def _find_bucket(ctx: Context, notification_id: str) -> str | None:

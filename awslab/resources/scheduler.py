@@ -5,14 +5,15 @@ allowed the target's action, e.g. lambda:InvokeFunction).
 
 Schedules take no tags on AWS; schedule groups do. So a lab's schedules live in a schedule group of
 their own, `awslab-<lab>-...-<stack>`, tagged with the lab and stack: the first schedule creates it,
-the last one deleted deletes it, and a sweep finds awslab's schedules through it.
+the last one deleted deletes it, and a sweep finds awslab's schedules through it. The group carries
+awslab's tags, not the user's: it is shared by schedules whose user tags may differ.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, JsonValue, field_validator, model_validator
@@ -24,16 +25,20 @@ from awslab.resources.base import (
     TAG_STACK,
     ArnRef,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     error_code,
+    ignore_missing,
     is_not_found,
+    missing_ok,
+    or_none,
     physical_name,
     register,
 )
-from awslab.resources.events import Made
 from awslab.resources.idempotent import tag_map
 
 if TYPE_CHECKING:
@@ -145,28 +150,24 @@ class ScheduleProps(Props):
     description: str = Field("", max_length=512)
     start_date: dt.datetime | None = None
     end_date: dt.datetime | None = None
+    # DELETE: Scheduler deletes the schedule once it will not fire again (a one-time `at(...)`)
+    action_after_completion: Literal["NONE", "DELETE"] = "NONE"
 
     @field_validator("schedule_expression")
     @classmethod
     def _expression(cls, value: str) -> str:
         if "${" not in value:
-            from awslab.local.eventbridge_schedule import ExpressionError, parse
+            from awslab.local.eventbridge_schedule import parse
 
-            try:
-                parse(value, allow_at=True)
-            except ExpressionError as exc:
-                raise ValueError(str(exc)) from None
+            parse(value, allow_at=True)  # its ExpressionError is a ValueError: pydantic says it
         return value
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from awslab.local.eventbridge_schedule import ExpressionError, zone_of
+        from awslab.local.eventbridge_schedule import zone_of
 
-        try:
-            zone_of(value)
-        except ExpressionError as exc:
-            raise ValueError(str(exc)) from None
+        zone_of(value)  # an ExpressionError (a ValueError) when AWS would refuse it
         return value
 
     @model_validator(mode="after")
@@ -186,13 +187,13 @@ def group_name(lab: str, stack_id: str) -> str:
 
 
 @register
-class Schedule(Resource):
+class Schedule(Resource[ScheduleProps]):
     """A schedule in its lab's schedule group. UpdateSchedule replaces every setting, so update
     sends them all; one deleted behind awslab's back is made again."""
 
     kind = "scheduler.schedule"
-    Props = ScheduleProps
     attributes = ("name", "arn", "group")
+    sweep_rank = 10  # before its targets
     name_rule = NameRule(max_len=64, allowed="-_.")
     drift_keys = ("schedule_expression", "state", "target_arn", "input")
     drift_shown = frozenset({"schedule_expression", "state"})
@@ -203,15 +204,11 @@ class Schedule(Resource):
         return {"name": physical}
 
     @property
-    def cfg(self) -> ScheduleProps:
-        return cast(ScheduleProps, self.props)
-
-    @property
     def group(self) -> str:
         return group_name(self.ctx.lab, self.ctx.stack_id)
 
     def _params(self) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.props
         params: dict[str, Any] = {
             "Name": self.physical,
             "GroupName": self.group,
@@ -222,6 +219,8 @@ class Schedule(Resource):
             "State": "ENABLED" if cfg.enabled else "DISABLED",
             "Description": cfg.description,
         }
+        if cfg.action_after_completion != "NONE":
+            params["ActionAfterCompletion"] = cfg.action_after_completion
         if cfg.start_date is not None:
             params["StartDate"] = _aware(cfg.start_date)
         if cfg.end_date is not None:
@@ -232,13 +231,13 @@ class Schedule(Resource):
         from botocore.exceptions import ClientError
 
         scheduler = self.ctx.client("scheduler")
-        try:
+        with missing_ok():
             scheduler.get_schedule_group(Name=self.group)
             return
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-        tags = [{"Key": k, "Value": v} for k, v in self.ctx.tags(self.logical).items() if k != TAG_LOGICAL]
+        # awslab's own tags only: the group is every schedule's of the lab, whose user tags may differ
+        # (the first one's would stay on it, whatever the spec says after)
+        own = {k: v for k, v in self.ctx.tags(self.logical).items() if k not in self.ctx.user_tags}
+        tags = [{"Key": k, "Value": v} for k, v in own.items() if k != TAG_LOGICAL]
         try:
             scheduler.create_schedule_group(Name=self.group, Tags=tags)
         except ClientError as exc:  # another schedule of the lab made it meanwhile
@@ -273,7 +272,7 @@ class Schedule(Resource):
         return self._attrs(arn)
 
     def _attrs(self, arn: str) -> dict[str, Any]:
-        cfg = self.cfg
+        cfg = self.props
         return _schedule_attrs(
             arn, self.physical, self.group, cfg.schedule_expression,
             "ENABLED" if cfg.enabled else "DISABLED", cfg.target.arn, cfg.target.input_text(),
@@ -281,34 +280,23 @@ class Schedule(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
         group = str(record.attrs.get("group") or group_name(ctx.lab, ctx.stack_id))
-        try:
-            s = ctx.client("scheduler").get_schedule(Name=record.physical, GroupName=group)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        s = or_none(lambda: ctx.client("scheduler").get_schedule(Name=record.physical, GroupName=group))
+        if s is None:
+            return None
         target = s.get("Target") or {}
         return _schedule_attrs(s["Arn"], s["Name"], group, s.get("ScheduleExpression", ""),
                                s.get("State", "ENABLED"), target.get("Arn", ""), target.get("Input"))  # fmt: skip
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        from botocore.exceptions import ClientError
-
         scheduler = ctx.client("scheduler")
         group = str(record.attrs.get("group") or group_name(ctx.lab, ctx.stack_id))
-        try:
-            scheduler.delete_schedule(Name=record.physical, GroupName=group)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
+        ignore_missing(scheduler.delete_schedule, Name=record.physical, GroupName=group)
         _delete_group_if_empty(scheduler, group)
 
     @classmethod
-    def list_made(cls, target: Target) -> list[Made]:
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
         """The schedules in schedule groups named awslab-... that carry the awslab tags; each gets
         its group's tags and, as its logical name, the middle of `awslab-<lab>-<logical>-<stack>`."""
         from botocore.exceptions import ClientError
@@ -345,16 +333,11 @@ def _logical(name: str, lab: str, stack: str) -> str:
 def _delete_group_if_empty(scheduler: Any, group: str) -> None:
     """The last schedule of a lab takes its group with it (DeleteScheduleGroup would delete the
     schedules in it: only an empty one goes)."""
-    from botocore.exceptions import ClientError
-
-    try:
+    with missing_ok():
         left = scheduler.list_schedules(GroupName=group, MaxResults=1).get("Schedules", [])
         if not left:
             scheduler.get_schedule_group(Name=group)  # moto fails deleting a group that is not there
             scheduler.delete_schedule_group(Name=group)
-    except ClientError as exc:
-        if not is_not_found(exc):
-            raise
 
 
 def _schedule_attrs(arn: str, name: str, group: str, expression: str, state: str, target_arn: str,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections.abc import Collection, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field, model_validator
@@ -19,16 +21,23 @@ from pydantic import Field, model_validator
 from awslab.resources.base import (
     ArnRef,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     arn_of,
-    is_not_found,
+    ignore_missing,
+    missing_ok,
+    or_none,
+    pages,
     register,
+    tagged_made,
 )
 from awslab.resources.fanout import together
-from awslab.resources.lambda_events import ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.idempotent import tag_map
+from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
 
 if TYPE_CHECKING:
@@ -113,13 +122,7 @@ def _find_topic(sns: Any, name: str) -> str | None:
 
 
 def _unsubscribe(sns: Any, subscription_arn: str) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
-        sns.unsubscribe(SubscriptionArn=subscription_arn)
-    except ClientError as exc:
-        if not is_not_found(exc):
-            raise
+    ignore_missing(sns.unsubscribe, SubscriptionArn=subscription_arn)
 
 
 def _topic_attrs(arn: str, subscriptions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -134,26 +137,22 @@ def _topic_attrs(arn: str, subscriptions: list[dict[str, Any]]) -> dict[str, Any
 
 
 @register
-class Topic(Resource):
+class Topic(Resource[TopicProps]):
     """An SNS topic. Subscriptions are reconciled on update: new ones granted and subscribed,
     changed ones (raw delivery, filter policy) adjusted, removed ones unsubscribed and their
     grants revoked. Only sqs and lambda subscriptions are managed."""
 
     kind = "sns.topic"
-    Props = TopicProps
     attributes = ("name", "arn", "subscription_arns")
     name_rule = NameRule(max_len=256)
     drift_keys = ("subscription_arns",)
     predictable = frozenset({"name", "arn"})
     delete_needs_dependencies = False  # the queues and functions it delivers to may go at the same time
+    sweep_rank = 30  # after the rules and APIs that publish to it, before what it delivers to
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
         return {"name": physical, "arn": arn_of(target, "sns", physical)}
-
-    @property
-    def cfg(self) -> TopicProps:
-        return cast(TopicProps, self.props)
 
     def _ensure_topic(self) -> str:
         # CreateTopic is idempotent: it returns the existing topic's ARN (and recreates one
@@ -176,7 +175,7 @@ class Topic(Resource):
         live = {} if fresh else {
             (s["Protocol"], s["Endpoint"]): s["SubscriptionArn"] for s in _live_subscriptions(sns, topic_arn)
         }  # fmt: skip
-        wanted = {(s.protocol, s.endpoint): s for s in self.cfg.subscriptions}
+        wanted = {(s.protocol, s.endpoint): s for s in self.props.subscriptions}
         stale = {*live, *((p["protocol"], p["endpoint"]) for p in previous)} - set(wanted)
         made: dict[tuple[str, str], str] = {}
 
@@ -212,18 +211,15 @@ class Topic(Resource):
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
         sns = ctx.client("sns")
         arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
         if not arn:
             return None
-        try:  # a missing topic answers NotFound to the listing too
-            live = _live_subscriptions(sns, arn)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        live = or_none(
+            lambda: _live_subscriptions(sns, arn)
+        )  # a missing topic answers NotFound to the listing too
+        if live is None:
+            return None
         subs = [
             {"protocol": s["Protocol"], "endpoint": s["Endpoint"], "arn": s["SubscriptionArn"]} for s in live
         ]
@@ -234,31 +230,39 @@ class Topic(Resource):
         """DeleteTopic takes its subscriptions along; the grants on queues and functions are
         revoked, except on those the same run deletes. Only a record without its subscriptions
         (a create that died) lists them."""
-        from botocore.exceptions import ClientError
-
         sns = ctx.client("sns")
         arn = record.attrs.get("arn") or _find_topic(sns, record.physical)
         if not arn:
             return
         endpoints = {(p["protocol"], p["endpoint"]) for p in record.attrs.get("subscriptions") or []}
         if "subscriptions" not in record.attrs:
-            try:
+            with missing_ok():
                 endpoints |= {(s["Protocol"], s["Endpoint"]) for s in _live_subscriptions(sns, arn)}
-            except ClientError as exc:
-                if not is_not_found(exc):
-                    raise
-
-        def delete_topic() -> None:
-            try:
-                sns.delete_topic(TopicArn=arn)
-            except ClientError as exc:
-                if not is_not_found(exc):
-                    raise
-
         together(
-            delete_topic,
+            partial(ignore_missing, sns.delete_topic, TopicArn=arn),
             *(lambda e=e: _revoke(ctx, arn, *e) for e in sorted(endpoints) if not ctx.goes_too(e[1])),
         )
+
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        sns = ctx.client("sns")
+        arn = str(record.attrs.get("arn") or arn_of(ctx.target, "sns", record.physical))
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            sns.untag_resource(ResourceArn=arn, TagKeys=list(dropped))
+        if tags:
+            sns.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """Topics named awslab-... with their tags (attrs: the ARN delete needs)."""
+        sns = target.client("sns")
+
+        def tags(arn: str) -> dict[str, str]:
+            return tag_map(sns.list_tags_for_resource(ResourceArn=arn)["Tags"])
+
+        arns = (str(t["TopicArn"]) for t in pages(sns, "list_topics", "Topics"))
+        candidates = ((a.rsplit(":", 1)[-1], partial(tags, a), {"arn": a}, a) for a in arns)
+        return tagged_made(survey or Survey(target), cls.kind, candidates)
 
 
 def _adjust(sns: Any, subscription_arn: str, sub: Subscription) -> None:

@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Collection, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import Field
 
 from awslab.resources.base import (
+    NAME_PREFIX,
     ArnRef,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     UpdateNotSupported,
     arn_of,
     error_code,
     is_not_found,
+    missing_ok,
+    pages,
     register,
+    tagged_made,
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import retry_propagation
@@ -54,12 +62,11 @@ class QueueProps(Props):
 
 
 @register
-class Queue(Resource):
+class Queue(Resource[QueueProps]):
     """An SQS queue. FIFO queues get the `.fifo` suffix and content-based deduplication, so a
     plain `send-message` works without a deduplication id."""
 
     kind = "sqs.queue"
-    Props = QueueProps
     attributes = ("name", "arn", "url")
     replace_fields = frozenset({"fifo"})
     name_rule = NameRule(max_len=80)
@@ -68,22 +75,19 @@ class Queue(Resource):
     drift_shown = frozenset({"visibility_timeout", "retention_seconds", "max_receive_count"})
     predictable = frozenset({"name", "arn"})  # not the URL: its form differs between endpoints
     delete_needs_dependencies = False  # its dead-letter queue may go at the same time
+    sweep_rank = 50  # after the functions, mappings, topics and rules that use it
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
         return {"name": physical, "arn": arn_of(target, "sqs", physical)}
 
     @property
-    def cfg(self) -> QueueProps:
-        return cast(QueueProps, self.props)
-
-    @property
     def physical(self) -> str:
-        rule = NameRule(max_len=80, suffix=".fifo" if self.cfg.fifo else "")
+        rule = NameRule(max_len=80, suffix=".fifo" if self.props.fifo else "")
         return self.ctx.physical_name(self.logical, rule)
 
     def _settable_attributes(self) -> dict[str, str]:
-        cfg = self.cfg
+        cfg = self.props
         attrs = {
             "VisibilityTimeout": str(cfg.visibility_timeout),
             "MessageRetentionPeriod": str(cfg.retention_seconds or DEFAULT_RETENTION),
@@ -102,7 +106,7 @@ class Queue(Resource):
 
         sqs = self.ctx.client("sqs")
         attrs = self._settable_attributes()
-        if self.cfg.fifo:
+        if self.props.fifo:
             attrs |= {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
         tags = self.ctx.tags(self.logical)
         try:
@@ -117,7 +121,7 @@ class Queue(Resource):
             # state was written, then the spec changed: adopted if its tags say it is this queue
             return describe_queue(sqs, adopt_or_raise(exc, _EXISTS, self._adopt))
         # the queue has the settings just sent: no describe after the create
-        cfg = self.cfg
+        cfg = self.props
         return {
             "name": self.physical,
             "arn": arn_of(self.ctx.target, "sqs", self.physical),
@@ -147,7 +151,7 @@ class Queue(Resource):
     def _apply(self, url: str) -> None:
         sqs = self.ctx.client("sqs")
         attrs = self._settable_attributes()
-        if not self.cfg.dead_letter:
+        if not self.props.dead_letter:
             attrs["RedrivePolicy"] = ""  # removes a dead-letter queue set before
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         with _lock_for(arn):
@@ -174,15 +178,32 @@ class Queue(Resource):
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        from botocore.exceptions import ClientError
-
         sqs = ctx.client("sqs")
-        try:
+        with missing_ok():
             url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
             sqs.delete_queue(QueueUrl=url)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
+
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        sqs = ctx.client("sqs")
+        url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            sqs.untag_queue(QueueUrl=url, TagKeys=list(dropped))
+        if tags:
+            sqs.tag_queue(QueueUrl=url, Tags=dict(tags))
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """Queues named awslab-... with their tags (attrs: the URL delete needs)."""
+        sqs = target.client("sqs")
+        page = {"PageSize": 1000}  # without it SQS returns at most 1000 and no next token
+        urls = pages(sqs, "list_queues", "QueueUrls", QueueNamePrefix=f"{NAME_PREFIX}-", PaginationConfig=page)
+
+        def tags(url: str) -> dict[str, str]:
+            return dict(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))
+
+        candidates = ((u.rsplit("/", 1)[-1], partial(tags, u), {"url": u}, u) for u in urls)
+        return tagged_made(survey or Survey(target), cls.kind, candidates)
 
 
 def describe_queue(sqs: Any, url: str) -> dict[str, Any]:
@@ -217,7 +238,8 @@ def queue_url_of(ctx: Context, queue_arn: str) -> str:
     parts = queue_arn.split(":")
     if len(parts) != 6 or parts[2] != "sqs":
         raise ValueError(f"not an SQS queue ARN: {queue_arn}")
-    return ctx.client("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+    url = ctx.client("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+    return str(url["QueueUrl"])
 
 
 def _queue_policy_text(sqs: Any, url: str) -> str:

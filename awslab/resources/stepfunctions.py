@@ -15,30 +15,46 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import ValidationInfo, field_validator
 
 from awslab.errors import SpecError
+from awslab.resources import stepfunctions_logging as sfn_logging
 from awslab.resources.base import (
+    LOG_GROUP_KIND,
+    LOG_GROUP_RANK,
+    NAME_PREFIX,
+    TAG_LAB,
+    TAG_LOGICAL,
+    TAG_STACK,
     ArnRef,
     Context,
+    Made,
     NameRule,
     Props,
     Record,
     Resource,
+    Survey,
     UpdateNotSupported,
     arn_of,
     error_code,
     fingerprint_of,
-    is_not_found,
+    ignore_missing,
+    logical_from_name,
+    or_none,
+    pages,
+    read_tags,
     register,
+    tagged_made,
 )
-from awslab.resources.idempotent import adopt_or_raise, is_ours
+from awslab.resources.idempotent import adopt_or_raise, is_ours, tag_map
 from awslab.resources.retry import is_propagation_error, retry_propagation
+from awslab.resources.stepfunctions_logging import LoggingProps
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -49,14 +65,23 @@ REFERENCE = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)$")
 
 def _retryable(exc: BaseException) -> bool:
     # a new role is not yet assumable by states.amazonaws.com (is_propagation_error knows AWS's
-    # wording); a machine of this name deleted a moment ago is still DELETING
-    return is_propagation_error(exc) or error_code(exc) == "StateMachineDeleting"
+    # wording), nor its log-delivery permissions visible ("The state machine IAM Role is not
+    # authorized to access the Log Destination"); a machine of this name deleted a moment ago is
+    # still DELETING
+    return (
+        is_propagation_error(exc)
+        or error_code(exc) == "StateMachineDeleting"
+        or (error_code(exc) == "AccessDeniedException" and "access the Log Destination" in str(exc))
+    )
 
 
 class StateMachineProps(Props):
     definition: str  # ASL JSON file, relative to the spec's directory
     role: ArnRef
+    # the machine's own type, which needs the kind given as `kind:` (with `type:` as the kind, the
+    # spec loader takes that key for the kind)
     type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    logging: LoggingProps | None = None  # to a log group the machine makes (stepfunctions_logging.py)
 
     @field_validator("definition")
     @classmethod
@@ -74,6 +99,44 @@ class StateMachineProps(Props):
         except SpecError as exc:
             raise ValueError("; ".join(exc.problems)) from None
         return str(path)
+
+
+# `.sync` / `.sync:2` (run a job) and `.waitForTaskToken` (callback) service integrations
+_WAITING_PATTERN = re.compile(r"\.(sync(:\d+)?|waitForTaskToken)$")
+
+
+def express_problems(definition: Any) -> list[str]:
+    """What CreateStateMachine refuses in an EXPRESS machine's definition (InvalidDefinition,
+    SCHEMA_VALIDATION_FAILED): Express workflows run at most five minutes and support neither the
+    `.sync` nor the `.waitForTaskToken` integration pattern, nor activities (Step Functions
+    Developer Guide, "Choosing workflow type" and "Service integration patterns")."""
+    found: list[str] = []
+
+    def walk(machine: Any, path: str) -> None:
+        states = machine.get("States") if isinstance(machine, dict) else None
+        for name, state in (states or {}).items() if isinstance(states, dict) else ():
+            if not isinstance(state, dict):
+                continue
+            where = f"{path}/States/{name}"
+            resource = state.get("Resource")
+            if state.get("Type") == "Task" and isinstance(resource, str):
+                pattern = _WAITING_PATTERN.search(resource)
+                if ":activity:" in resource:
+                    found.append(f"{where}/Resource: an EXPRESS state machine does not support activities")
+                elif pattern is not None:
+                    kind = "." + pattern.group(1).split(":")[0]
+                    found.append(
+                        f"{where}/Resource: an EXPRESS state machine does not support the '{kind}' service "
+                        "integration (use a STANDARD machine, or the request-response form of the task)"
+                    )
+            for index, branch in enumerate(state.get("Branches") or []):
+                walk(branch, f"{where}/Branches[{index}]")
+            for key in ("ItemProcessor", "Iterator"):
+                if isinstance(state.get(key), dict):
+                    walk(state[key], f"{where}/{key}")
+
+    walk(definition, "")
+    return found
 
 
 def load_definition(path: Path) -> Any:
@@ -145,37 +208,38 @@ def _sha(text: str) -> str:
 
 
 @register
-class StateMachine(Resource):
+class StateMachine(Resource[StateMachineProps]):
     """A Step Functions state machine from an ASL file with `${logical.attribute}` placeholders.
     Its role (iam.role, service: states) needs lambda:InvokeFunction on the task functions' ARNs:
     the spec grants that in the role's `allow`."""
 
     kind = "stepfunctions.state_machine"
-    Props = StateMachineProps
     attributes = ("name", "arn")
     replace_fields = frozenset({"type"})
     name_rule = NameRule(max_len=80)
-    drift_keys = ("role", "definition_sha256")
+    drift_keys = ("role", "definition_sha256", "logging_level", "include_execution_data", "log_group")
+    drift_shown = frozenset({"logging_level", "include_execution_data", "log_group"})
     predictable = frozenset({"name", "arn"})
     delete_needs_dependencies = False  # its role and task functions may go at the same time
+    sweep_rank = 30  # after the rules, schedules and APIs that start it, before its functions
 
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
         return {"name": physical, "arn": arn_of(target, "states", f"stateMachine:{physical}")}
 
-    @property
-    def cfg(self) -> StateMachineProps:
-        return cast(StateMachineProps, self.props)
-
     @classmethod
-    def dependencies(cls, props: Props) -> set[str]:
+    def dependencies(cls, props: StateMachineProps) -> set[str]:
         """The resources the definition file's placeholders name. A relative path is read from
-        the current directory unless the spec loader made it absolute (validation context)."""
-        path = Path(cast(StateMachineProps, props).definition)
-        return {logical for logical, _ in placeholders(load_definition(path))}
+        the current directory unless the spec loader made it absolute (validation context). An
+        EXPRESS machine's definition is checked here too, where the loader has the file's path."""
+        path = Path(props.definition)
+        definition = load_definition(path)
+        if props.type == "EXPRESS" and (found := express_problems(definition)):
+            raise SpecError([f"{path}: {p}" for p in found], file=str(path))
+        return {logical for logical, _ in placeholders(definition)}
 
     def rendered_definition(self) -> str:
-        path = self.ctx.path(self.cfg.definition)
+        path = self.ctx.path(self.props.definition)
         template = load_definition(path)
 
         def lookup(logical: str, attr: str) -> Any:
@@ -207,17 +271,27 @@ class StateMachine(Resource):
             definition = self.rendered_definition()
         except SpecError:
             # the resources it names are not created yet (a plan before the first up)
-            return fingerprint_of(self.kind, self.cfg.model_dump(mode="json"))
-        return fingerprint_of(self.kind, _sha(definition), self.cfg.role, self.cfg.type)
+            return fingerprint_of(self.kind, self.props.model_dump(mode="json"))
+        logging = self.props.logging.model_dump(mode="json") if self.props.logging else None
+        return fingerprint_of(self.kind, _sha(definition), self.props.role, self.props.type, logging)
 
     def _attrs(self, arn: str, definition: str) -> dict[str, Any]:
         return {
             "name": self.physical,
             "arn": arn,
-            "role": self.cfg.role,
-            "type": self.cfg.type,
+            "role": self.props.role,
+            "type": self.props.type,
             "definition_sha256": _sha(definition),
+            **sfn_logging.live_settings(self._logging_configuration()),
         }
+
+    def _logging_configuration(self) -> dict[str, Any]:
+        return sfn_logging.configuration(self.ctx, self.props.logging, self.physical)
+
+    def _ensure_log_group(self) -> None:
+        if self.props.logging is not None and self.props.logging.level != "OFF":
+            name = sfn_logging.log_group_name(self.props.logging, self.physical)
+            sfn_logging.ensure_log_group(self.ctx, name, self.ctx.tags(self.logical))
 
     def create(self) -> dict[str, Any]:
         from botocore.exceptions import ClientError
@@ -225,13 +299,15 @@ class StateMachine(Resource):
         sfn = self.ctx.client("stepfunctions")
         definition = self.rendered_definition()
         tags = [{"key": k, "value": v} for k, v in self.ctx.tags(self.logical).items()]
+        self._ensure_log_group()
         try:
             arn = retry_propagation(
                 lambda: sfn.create_state_machine(
                     name=self.physical,
                     definition=definition,
-                    roleArn=self.cfg.role,
-                    type=self.cfg.type,
+                    roleArn=self.props.role,
+                    type=self.props.type,
+                    loggingConfiguration=self._logging_configuration(),
                     tags=tags,
                 )["stateMachineArn"],
                 is_retryable=_retryable,
@@ -254,23 +330,26 @@ class StateMachine(Resource):
         return arn
 
     def update(self, record: Record) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
-
         sfn = self.ctx.client("stepfunctions")
         arn = record.attrs.get("arn") or _find(sfn, self.physical)
         if not arn:
             return self.create()
-        try:
-            live = sfn.describe_state_machine(stateMachineArn=arn)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return self.create()
-            raise
-        if live.get("type", self.cfg.type) != self.cfg.type:
+        live = or_none(lambda: sfn.describe_state_machine(stateMachineArn=arn))
+        if live is None:
+            return self.create()
+        if live.get("type", self.props.type) != self.props.type:
             raise UpdateNotSupported(f"{self.kind}: the type of a state machine cannot change")
         definition = self.rendered_definition()
-        if live.get("definition") != definition or live.get("roleArn") != self.cfg.role:
+        self._ensure_log_group()
+        logging_changed = sfn_logging.live_settings(live.get("loggingConfiguration")) != sfn_logging.live_settings(
+            self._logging_configuration()
+        )
+        if live.get("definition") != definition or live.get("roleArn") != self.props.role or logging_changed:
             self._update_machine(arn, definition)
+        if logging_changed:  # a log group the machine no longer writes to goes
+            old = sfn_logging.live_settings(live.get("loggingConfiguration"))["log_group"]
+            if old != sfn_logging.live_settings(self._logging_configuration())["log_group"]:
+                sfn_logging.delete_if_made(self.ctx, old)
         tags = [{"key": k, "value": v} for k, v in self.ctx.tags(self.logical).items()]
         sfn.tag_resource(resourceArn=arn, tags=tags)
         return self._attrs(arn, definition)
@@ -279,25 +358,23 @@ class StateMachine(Resource):
         sfn = self.ctx.client("stepfunctions")
         retry_propagation(
             lambda: sfn.update_state_machine(
-                stateMachineArn=arn, definition=definition, roleArn=self.cfg.role
+                stateMachineArn=arn,
+                definition=definition,
+                roleArn=self.props.role,
+                loggingConfiguration=self._logging_configuration(),
             ),
             is_retryable=_retryable,
         )
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
         sfn = ctx.client("stepfunctions")
         arn = record.attrs.get("arn") or _find(sfn, record.physical)
         if not arn:
             return None
-        try:
-            live = sfn.describe_state_machine(stateMachineArn=arn)
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        live = or_none(lambda: sfn.describe_state_machine(stateMachineArn=arn))
+        if live is None:
+            return None
         if live.get("status") == "DELETING":
             return None
         return {
@@ -306,21 +383,77 @@ class StateMachine(Resource):
             "role": live["roleArn"],
             "type": live.get("type"),
             "definition_sha256": _sha(live["definition"]),
+            **sfn_logging.live_settings(live.get("loggingConfiguration")),
         }
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
-        from botocore.exceptions import ClientError
-
+        if record.kind == LOG_GROUP_KIND:  # a sweep's: the log group of a machine already gone
+            sfn_logging.delete_if_made(ctx, record.physical)
+            return
         sfn = ctx.client("stepfunctions")
         arn = record.attrs.get("arn") or _find(sfn, record.physical)
         if not arn:
             return
-        try:
-            sfn.delete_state_machine(stateMachineArn=arn)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
+        # its log group goes with it (found on the live machine: a sweep knows only the ARN)
+        live = or_none(lambda: sfn.describe_state_machine(stateMachineArn=arn))
+        config = live.get("loggingConfiguration") if live is not None else None
+        ignore_missing(sfn.delete_state_machine, stateMachineArn=arn)
+        sfn_logging.delete_if_made(ctx, sfn_logging.live_settings(config)["log_group"] or record.attrs.get("log_group"))
+
+    @classmethod
+    def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
+        sfn = ctx.client("stepfunctions")
+        arn = str(record.attrs.get("arn") or arn_of(ctx.target, "states", f"stateMachine:{record.physical}"))
+        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
+            sfn.untag_resource(resourceArn=arn, tagKeys=list(dropped))
+        if tags:
+            sfn.tag_resource(resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()])
+        if record.attrs.get("log_group"):  # the group awslab made for it has its tags; one made by hand stays
+            logs = ctx.client("logs")
+            group = sfn_logging.log_group_arn(ctx, str(record.attrs["log_group"])).removesuffix(":*")
+            if sfn_logging.made_here(ctx, logs.list_tags_for_resource(resourceArn=group).get("tags", {})):
+                if dropped:
+                    logs.untag_resource(resourceArn=group, tagKeys=list(dropped))
+                if tags:
+                    logs.tag_resource(resourceArn=group, tags=dict(tags))
+
+    @classmethod
+    def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
+        """State machines named awslab-... with their tags (attrs: the ARN delete needs); and the
+        log groups awslab made for machines that are gone and not recorded (under the default
+        /aws/vendedlogs/states/awslab-...: a live machine's delete takes its own), shown as
+        LOG_GROUP_KIND and deleted last."""
+        survey = survey or Survey(target)
+        sfn, logs = target.client("stepfunctions"), target.client("logs")
+
+        def tags(arn: str) -> dict[str, str]:
+            return tag_map(sfn.list_tags_for_resource(resourceArn=arn)["tags"])
+
+        machines = list(pages(sfn, "list_state_machines", "stateMachines"))
+        candidates = ((m["name"], partial(tags, m["stateMachineArn"]), {"arn": m["stateMachineArn"]},
+                       m["stateMachineArn"]) for m in machines)  # fmt: skip
+        made = tagged_made(survey, cls.kind, candidates)
+        live = {m["name"] for m in machines}
+        prefix = sfn_logging.log_group_name(sfn_logging.LoggingProps(), f"{NAME_PREFIX}-")
+        for group in pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=prefix):
+            name = str(group["logGroupName"])
+            machine = name.rsplit("/", 1)[-1]
+            if machine in live or survey.known(cls.kind, machine) or survey.known(LOG_GROUP_KIND, name):
+                continue
+            arn = str(group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*"))
+            found = read_tags(partial(_log_group_tags, logs, arn))
+            lab, stack = (found or {}).get(TAG_LAB), (found or {}).get(TAG_STACK)
+            if found is None or not lab or not stack:
+                continue
+            own = {TAG_LOGICAL: logical_from_name(machine, lab, stack), **found}
+            detail = f"log group of the deleted state machine {machine}"
+            made.append(Made(name, own, {}, detail, kind=LOG_GROUP_KIND, rank=LOG_GROUP_RANK))
+        return made
+
+
+def _log_group_tags(logs: Any, arn: str) -> dict[str, str]:
+    return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
 
 
 def _find(sfn: Any, name: str) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import REPO, Cli
-from tests.e2e.inventory import inventory
+from tests.e2e.examples import status_then_teardown, up_and_check
 
 pytestmark = pytest.mark.e2e
 SPEC = str(REPO / "examples" / "sns-fanout.yaml")
@@ -16,11 +16,7 @@ SPEC = str(REPO / "examples" / "sns-fanout.yaml")
 
 def test_sns_fanout_example(local_cli: Cli) -> None:
     cli = local_cli
-    cli("up", SPEC, "--yes")
-    report = cli("check", SPEC, "--output", "json", check=False)
-    assert report.code == 0, report.stdout + report.stderr
-    results = report.json()["results"]
-    assert len(results) == 4 and all(r["passed"] for r in results), results
+    up_and_check(cli, SPEC, 4)
 
     published = cli(
         "publish",
@@ -47,9 +43,4 @@ def test_sns_fanout_example(local_cli: Cli) -> None:
     )
     assert report_of.json()["payload"] == {"cli-1": "eu"}
 
-    status = cli("status", "sns-fanout", "--output", "json", check=False)
-    assert status.code == 0, status.stdout + status.stderr
-
-    endpoint = str(cli("local", "status", "--output", "json").json()["endpoint"])
-    assert cli("teardown", "--yes", "--output", "json").json()["ok"]
-    assert inventory(endpoint) == {}
+    status_then_teardown(cli, "sns-fanout")

@@ -32,6 +32,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from awslab.local import worker_template
 from awslab.local.daemon import LocalCloud
 from tests.e2e.conftest import Cli, free_port
 from tests.e2e.inventory import inventory
@@ -352,9 +353,19 @@ def handler(event, context):
         found["profile"] = [profile.access_key, profile.secret_key]
     except Exception as exc:
         found["profile"] = type(exc).__name__
-    with open(f"/proc/{os.getppid()}/environ", "rb") as parent:  # the server's, readable by its children
-        found["parent"] = [os.getppid(), parent.read().decode(errors="replace")]
-    return found
+    # Its own process and each of its ancestors up to the server (a worker template in between,
+    # when workers are forked): the same user's, so their environments are readable.
+    found["ancestors"] = chain = []
+    pid = os.getpid()
+    while True:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read().decode(errors="replace")
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            chain.append([pid, f.read().decode(errors="replace").split("\\0"), environ])
+        if pid == event["server"] or pid <= 1:
+            return found
+        with open(f"/proc/{pid}/stat") as f:  # "pid (comm) state ppid ...": comm may hold anything
+            pid = int(f.read().rsplit(")", 1)[1].split()[1])
 """
 
 
@@ -406,7 +417,7 @@ def test_handlers_cannot_see_the_users_secrets(users_secrets: Path) -> None:
 
         lam, iam = client(cloud.endpoint, "lambda"), client(cloud.endpoint, "iam")
         create_function(lam, iam, "snoop", HANDLER)
-        answer = lam.invoke(FunctionName="snoop", Payload=b"{}")
+        answer = lam.invoke(FunctionName="snoop", Payload=json.dumps({"server": status.pid}).encode())
         assert "FunctionError" not in answer, answer["Payload"].read()
         found = json.loads(answer["Payload"].read())
         server_environ = Path(f"/proc/{status.pid}/environ").read_bytes().decode(errors="replace")
@@ -420,7 +431,12 @@ def test_handlers_cannot_see_the_users_secrets(users_secrets: Path) -> None:
     for secret in [*SECRETS.values(), *FILE_SECRETS, "real-profile", "real-web-identity-token",
                    "real-endpoint.example", str(users_secrets / ".aws")]:  # fmt: skip
         assert secret not in everything_seen, secret
-    assert found["parent"][0] == status.pid  # the handler did read the server's environment
+    # the handler did read every environment up to the server's: its own, a worker template's
+    # (where workers are forked from one), the server's
+    pids = [pid for pid, _, _ in found["ancestors"]]
+    assert pids[0] != status.pid and pids[-1] == status.pid, pids
+    if worker_template.SUPPORTED:
+        assert any("--template" in cmdline for _, cmdline, _ in found["ancestors"][1:-1]), found["ancestors"]
     assert found["credentials"] == ["awslab", "awslab-local", "awslab-local-session"]  # a dummy role session
     assert found["profile"] == "ProfileNotFound"
     env = found["environ"]

@@ -1,5 +1,5 @@
 """What the state says, checked against the local cloud through the real CLI: after the local
-cloud stopped or restarted, `status` and `teardown` say its resources are gone (instead of
+cloud stopped or restarted without its resources (reset), `status` and `teardown` say its resources are gone (instead of
 "deleted outside awslab"), and `teardown --sweep` spares what another state file records,
 lists first, and asks on the local cloud too."""
 
@@ -38,6 +38,7 @@ def test_after_the_local_cloud_stopped_or_restarted_its_labs_are_gone(local_cli:
     cli("up", tiny, "--yes")
     deployed_at = json.loads(default_state(cli).read_text())["labs"]["tiny"]["updated_at"]
     cli("local", "stop")
+    cli("local", "reset", "--yes")  # a stop alone keeps the resources (test_local_cloud_remembers.py)
 
     status = cli("status", check=False)
     assert status.code == 1, status.stdout + status.stderr
@@ -71,6 +72,7 @@ def test_teardown_with_the_local_cloud_stopped_forgets_and_starts_nothing(local_
     cli = local_cli
     cli("up", spec(cli, "tiny"), "--yes")
     cli("local", "stop")
+    cli("local", "reset", "--yes")  # its snapshot gone: nothing to start for
     down = cli("teardown", "--output", "json").json()
     assert down["ok"] and list(down["forgotten"]) == ["tiny"] and down["labs"] == {}
     assert json.loads(default_state(cli).read_text())["labs"] == {}

@@ -17,6 +17,7 @@ import pytest
 from awslab.local import moto_patches
 from awslab.local.executor import LambdaExecutor
 from awslab.local.worker_process import WorkerProcess
+from awslab.local.worker_template import Template
 from awslab.target import LOCAL_ACCESS_KEY
 from tests.local.lambda_helpers import ENDPOINT, invoke, process_gone, wait_for, zip_of
 
@@ -420,6 +421,7 @@ def test_a_failure_to_start_a_worker_fails_the_invoke_and_is_logged(
         raise RuntimeError("spawning is broken")
 
     monkeypatch.setattr(WorkerProcess, "spawn", broken)
+    monkeypatch.setattr(Template, "fork", broken)  # workers forked from a template, too
     for _ in range(2):  # a leaked slot would make the second invoke wait forever
         out, resp = invoke(lambda_client, "unlucky")
         assert resp["FunctionError"] == "Unhandled"

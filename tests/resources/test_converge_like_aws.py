@@ -198,7 +198,7 @@ def test_a_predicted_arn_is_the_one_aws_gives(case: str, ctx: Context) -> None:
     if kind.startswith("step"):  # its definition names five functions
         arns = {n: {"arn": f"arn:aws:lambda:us-east-1:123456789012:function:{n}"} for n in _workflow_tasks()}
         ctx = Context(ctx.target, ctx.lab, ctx.stack_id, ctx.base_dir, arns)
-    resource = cls(ctx, "thing", cls.Props.model_validate(fields))
+    resource = cls(ctx, "thing", cls.props_model.model_validate(fields))
     predicted = cls.predict(ctx.target, resource.physical)
     assert set(predicted) == cls.predictable
     made = resource.create()

@@ -39,7 +39,7 @@ def test_registered() -> None:
 
 
 def test_bus_create_read_adopt_delete(ctx: Context) -> None:
-    bus = EventBus(ctx, "orders", EventBus.Props())
+    bus = EventBus(ctx, "orders", EventBus.props_model())
     attrs = bus.create()
     assert attrs == {
         "name": "awslab-test-orders-abc123",
@@ -60,7 +60,7 @@ def test_pattern_rule_grants_each_target_and_cleans_up(ctx: Context) -> None:
     fn = make_function(ctx, "handler")
     url, queue_arn = make_queue(ctx, "inbox")
     topic = ctx.client("sns").create_topic(Name="alerts")["TopicArn"]
-    bus_attrs = EventBus(ctx, "orders", EventBus.Props()).create()
+    bus_attrs = EventBus(ctx, "orders", EventBus.props_model()).create()
     r = rule(
         ctx,
         "placed",
@@ -145,7 +145,7 @@ def test_drift_outside_awslab_is_reported(ctx: Context) -> None:
 @pytest.mark.parametrize("on_own_bus", [False, True])
 def test_delete_of_a_record_left_creating_finds_the_rule_by_name(ctx: Context, on_own_bus: bool) -> None:
     fn = make_function(ctx, "worker")
-    bus = EventBus(ctx, "bus", EventBus.Props()).create()["name"] if on_own_bus else "default"
+    bus = EventBus(ctx, "bus", EventBus.props_model()).create()["name"] if on_own_bus else "default"
     r = rule(ctx, "half", bus=bus, pattern={"source": ["x"]}, targets=[{"arn": fn}])
     r.create()
     record = creating_record("events.rule", "half", r.physical)
@@ -165,7 +165,7 @@ def test_step_functions_target_takes_its_role(ctx: Context) -> None:
 
 def test_list_made_finds_tagged_rules_and_buses_only(ctx: Context) -> None:
     fn = make_function(ctx, "worker")
-    bus = EventBus(ctx, "bus", EventBus.Props()).create()
+    bus = EventBus(ctx, "bus", EventBus.props_model()).create()
     rule(ctx, "on-default", pattern={"source": ["x"]}, targets=[{"arn": fn}]).create()
     rule(ctx, "on-bus", bus=bus["name"], pattern={"source": ["x"]}).create()
     events = ctx.client("events")

@@ -8,12 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from awslab.resources.base import REGISTRY, Context, UpdateNotSupported
-from awslab.resources.lambda_events import (
-    EventSource,
-    EventSourceProps,
-    ensure_invoke_permission,
-    remove_invoke_permission,
-)
+from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
+from awslab.resources.lambda_events import EventSource, EventSourceProps
 from tests.resources.wiring_helpers import (
     created_record,
     creating_record,
@@ -186,7 +182,7 @@ def test_props_are_strict() -> None:
     with pytest.raises(ValidationError):
         EventSourceProps.model_validate({"function": "f", "source": "${q.arn}", "batchsize": 5})
     p = EventSourceProps.model_validate({"function": "${fn.arn}", "source": "${q.arn}"})
-    assert (p.batch_size, p.report_batch_item_failures, p.enabled) == (10, True, True)
+    assert (p.effective_batch_size, p.report_batch_item_failures, p.enabled) == (10, True, True)
 
 
 def test_invoke_permission_helpers(ctx: Context) -> None:

@@ -37,7 +37,8 @@ from awslab.engine.plan import plan_changes
 from awslab.engine.teardown import teardown_lab
 from awslab.resources.apigateway import RestApi, RestApiProps
 from awslab.resources.base import Context, Record, error_code, kind_class
-from awslab.resources.lambda_events import EventSource, EventSourceProps, ensure_invoke_permission
+from awslab.resources.invoke_permission import ensure_invoke_permission
+from awslab.resources.lambda_events import EventSource, EventSourceProps
 from awslab.spec import LabSpec, builtin_labs, load_spec
 from awslab.state import StateStore
 from awslab.target import Target
@@ -365,7 +366,7 @@ def test_a_lost_create_answer_adopts_what_was_made(kind: str, lost: LostResponse
         "lambda.function": {"code": "handlers/crud", "role": role},
     }[kind]
     cls = kind_class(kind)
-    attrs = cls(ctx, "thing", cls.Props.model_validate(fields)).create()
+    attrs = cls(ctx, "thing", cls.props_model.model_validate(fields)).create()
     create = {"iam.role": "CreateRole", "dynamodb.table": "CreateTable", "lambda.function": "CreateFunction"}
     assert lost.dropped[create[kind]] == 1
     assert attrs["name"] == ctx.physical_name("thing", cls.name_rule) and attrs["arn"]
@@ -394,7 +395,7 @@ def test_a_resource_of_the_name_that_is_not_ours_is_not_adopted(kind: str, ctx: 
         fields = {"code": "handlers/crud", "role": role}
     cls = kind_class(kind)
     with pytest.raises(ClientError) as info:
-        cls(ctx, "thing", cls.Props.model_validate(fields)).create()
+        cls(ctx, "thing", cls.props_model.model_validate(fields)).create()
     assert error_code(info.value) in (
         "EntityAlreadyExists",
         "ResourceInUseException",

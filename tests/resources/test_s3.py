@@ -13,9 +13,10 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from awslab.errors import ProvisionError, SpecError
-from awslab.resources import s3 as s3mod
+from awslab.resources import s3_bucket as s3mod
 from awslab.resources.base import TAG_LOGICAL, TAG_STACK, Context, Record, kind_class
-from awslab.resources.s3 import Bucket, BucketProps, Files, FilesProps, content_type
+from awslab.resources.s3_bucket import Bucket, BucketProps
+from awslab.resources.s3_files import Files, FilesProps, content_type
 
 
 def record_of(res: Bucket | Files, attrs: dict[str, Any] | None = None, status: str = "created") -> Record:

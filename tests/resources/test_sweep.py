@@ -41,7 +41,7 @@ def code(tmp_path: Path) -> Path:
 
 def create(ctx: Context, kind: str, logical: str, **props: Any) -> dict[str, Any]:
     cls = kind_class(kind)
-    return cls(ctx, logical, cls.Props.model_validate(props)).create()
+    return cls(ctx, logical, cls.props_model.model_validate(props)).create()
 
 
 def tag_list(ctx: Context, logical: str, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
@@ -100,7 +100,7 @@ def world(ctx: Context, code: Path) -> World:
     worker = create(b, "lambda.function", "worker", code=str(code), role=role_b["arn"])
     add(b, "lambda.function", "worker", worker["name"], recorded=False)
     esm = kind_class("lambda.event_source")
-    mapping = esm(b, "consume", esm.Props.model_validate({"function": worker["arn"], "source": queue["arn"]}))
+    mapping = esm(b, "consume", esm.props_model.model_validate({"function": worker["arn"], "source": queue["arn"]}))
     mapping.create()
     add(b, "lambda.event_source", "consume", mapping.physical, recorded=False)
     topic = create(b, "sns.topic", "events", subscriptions=[{"protocol": "sqs", "endpoint": queue["arn"]}])
@@ -109,7 +109,7 @@ def world(ctx: Context, code: Path) -> World:
     add(b, "s3.bucket", "uploads", uploads["name"], recorded=True)
     note = kind_class("s3.notification")
     notification = note(
-        b, "on-upload", note.Props.model_validate({"bucket": uploads["name"], "function": worker["arn"]})
+        b, "on-upload", note.props_model.model_validate({"bucket": uploads["name"], "function": worker["arn"]})
     )
     notification.create()
     add(b, "s3.notification", "on-upload", notification.physical, recorded=False)
@@ -241,7 +241,7 @@ def test_find_returns_exactly_the_unknown_tagged_resources(world: World) -> None
         < kinds.index(LOG_GROUP_KIND)
     )
     d = orphans[0].to_dict()
-    assert set(d) == {"kind", "physical", "lab", "stack_id", "logical", "detail"}
+    assert set(d) == {"kind", "physical", "lab", "stack_id", "logical", "detail", "created"}
     json.dumps([o.to_dict() for o in orphans])
 
 

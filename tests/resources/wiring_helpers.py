@@ -108,3 +108,12 @@ def creating_record(kind: str, logical: str, physical: str) -> Record:
 
 def created_record(kind: str, logical: str, physical: str, attrs: dict[str, Any]) -> Record:
     return Record(kind=kind, logical=logical, physical=physical, status="created", attrs=dict(attrs))
+
+
+def grant_stream_read(ctx: Context, role_arn: str, resource: str = "*") -> None:
+    """What Lambda's CreateEventSourceMapping checks a stream's mapping's role for."""
+    statement = {"Effect": "Allow", "Resource": resource, "Action": [
+        "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams"]}  # fmt: skip
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    name = role_arn.rsplit("/", 1)[1]
+    ctx.client("iam").put_role_policy(RoleName=name, PolicyName="stream", PolicyDocument=policy)

@@ -82,13 +82,11 @@ class FakeProps(Props):
     fixed: str = ""  # changing it needs a replacement
 
 
-class FakeThing(Resource):
+class FakeThing(Resource[FakeProps]):
     kind = FAKE
-    Props = FakeProps
     attributes = ("name", "arn", "id", "value", "revision")
     drift_keys = ("value",)
     cloud: ClassVar[FakeCloud]
-    props: FakeProps
 
     def _attrs(self, id_: str, revision: int) -> dict[str, Any]:
         return {"name": self.physical, "arn": f"arn:fake:{self.physical}", "id": id_, "revision": revision,

@@ -88,7 +88,7 @@ CORPUS: dict[str, Broken] = {
     "invalid-logical-name": Broken("name: a\nresources:\n  b: {type: s3.bucket}\n  My_Table: {type: s3.bucket}\n",
                                    4, "resources.My_Table", r"invalid logical name; expected lowercase"),
     "missing-type": Broken("name: a\nresources:\n  t:\n    key: {id: S}\n", 3, "resources.t",
-                           r"missing 'type' \(one of: .*dynamodb\.table"),
+                           r"missing 'kind' \(one of: .*dynamodb\.table"),
     "unknown-kind": Broken("name: a\nresources:\n  t:\n    type: dynamodb.tabel\n    key: {id: S}\n", 4,
                            "resources.t.type",
                            r"unknown kind 'dynamodb\.tabel'; did you mean 'dynamodb\.table'\? known kinds: "),

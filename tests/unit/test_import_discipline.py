@@ -114,7 +114,7 @@ import json, sys
 from awslab.resources.base import load_kinds
 from awslab.spec import find_lab, load_spec
 spec = load_spec(find_lab(sys.argv[1]))
-built = sorted(k for k, cls in load_kinds().items() if cls.Props.__pydantic_complete__)
+built = sorted(k for k, cls in load_kinds().items() if cls.props_model.__pydantic_complete__)
 print(json.dumps({"built": built, "used": sorted(spec.kinds())}))
 """
 

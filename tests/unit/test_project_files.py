@@ -18,7 +18,7 @@ from awslab.build import build_bundle
 from awslab.errors import OutsideProjectError
 from awslab.project_files import builtin_configs_dir, project_root, walk_files
 from awslab.resources.base import Context
-from awslab.resources.s3 import Files, FilesProps
+from awslab.resources.s3_files import Files, FilesProps
 from awslab.spec import builtin_labs, load_spec
 from tests.unit.spec_cases import (
     FN,

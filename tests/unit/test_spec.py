@@ -113,7 +113,7 @@ def test_paths_are_relative_to_the_spec_not_the_cwd(lab_dir: Path, monkeypatch: 
 
 LOAD_AFTER_ONE_KIND = """
 import sys
-import awslab.resources.s3  # any module importing one kind first (tests/resources do)
+import awslab.resources.s3_bucket  # any module importing one kind first (tests/resources do)
 from awslab.errors import SpecError
 from awslab.spec import load_spec
 try:
@@ -146,7 +146,8 @@ def test_crud_validates_with_dependencies_first() -> None:
     api = spec.resources["api"]
     assert api.kind == "apigateway.rest_api"
     assert "items-fn" in api.depends_on  # a bare-name route target is a dependency too
-    assert spec.resources["items-fn"].depends_on >= {"role", "items"}
+    # its environment names the table (a string to Lambda): made beside it, not after it
+    assert "role" in spec.resources["items-fn"].depends_on and spec.resources["items-fn"].predicted == {"items"}
     # the role's policy names the table by its ARN, known from its name: no dependency
     assert spec.resources["role"].depends_on == set() and spec.resources["role"].predicted == {"items"}
     assert spec.resources["site-files"].depends_on >= {"site", "api"}
@@ -186,7 +187,7 @@ def test_resource_lines_and_fields(lab_dir: Path) -> None:
     assert spec.resources["fn"].line == 7
     assert spec.resources["fn"].fields == {"code": "code", "handler": "app.handler", "role": "arn:aws:iam::1:role/r",
                                            "environment": {"TABLE": "${items.name}", "ARN": "x-${items.arn}"}}  # fmt: skip
-    assert spec.resources["fn"].depends_on == {"items"}
+    assert spec.resources["fn"].depends_on == set() and spec.resources["fn"].predicted == {"items"}
     assert spec.order == ["items", "fn"]
     assert [c.action for c in spec.checks] == ["invoke", "send_message"]
     assert spec.checks[0].expect.error is False

@@ -149,13 +149,13 @@ def test_an_unknown_field_lists_the_valid_ones_and_the_closest(lab_dir: Path) ->
         (VALID + "outputz: {}\n", 4, "outputz", r"did you mean 'outputs'\? valid fields: checks, description, "
          r"name, outputs, params, resources, tags$"),
         (VALID + "  r: {type: iam.role, service: lambda, allow: [{actions: ['s3:GetObject'], resources: ['*'], "
-         "effect: Allow}]}\n", 4, "resources.r.allow[0].effect", r"; valid fields: actions, resources$"),
+         "effect: Allow}]}\n", 4, "resources.r.allow[0].effect", r"; valid fields: actions, condition, resources$"),
         (VALID + "  api:\n    type: apigateway.rest_api\n    routes: {GET /x: fn}\n    cors: {allow_origin: ['*']}\n",
          7, "resources.api.cors.allow_origin", r"did you mean 'allow_origins'\? valid fields: allow_headers, "),
         (VALID + "checks:\n  - invoke: fn\n    expct: {status: 200}\n", 6, "checks[0].expct",
-         r"did you mean 'expect'\? valid fields: api, attributes, body, call, expect, headers, invoke, json, name, "
-         r"payload, publish, queue, route, send-message, start-execution, state_machine, subject, summary, topic, "
-         r"upload$"),
+         r"did you mean 'expect'\? valid fields: api, attributes, body, bus, call, detail-type, expect, headers, "
+         r"invoke, json, name, payload, publish, queue, route, send-event, send-message, source, start-execution, "
+         r"state_machine, subject, summary, topic, upload$"),
     ],
     ids=["top-level", "list-item", "nested-model", "check"],
 )  # fmt: skip

@@ -53,7 +53,7 @@ def test_clients_are_built_once_each_and_one_at_a_time() -> None:
     building, peak, built = 0, 0, []
 
     class Session:
-        def client(self, service: str, **_: Any) -> object:
+        def create_client(self, service: str, **_: Any) -> object:
             nonlocal building, peak
             with lock:
                 building += 1

@@ -1,0 +1,120 @@
+"""Statements on a Lambda function's resource policy that let a service invoke it: the one place
+that adds and removes them, for every kind whose service pushes to a function (API Gateway REST
+and HTTP APIs, function URLs, SNS subscriptions, S3 notifications, EventBridge rules).
+
+Each statement has a fixed id its kind derives from its own identity, so that adding is
+idempotent and a record (a list of `{"function", "statement_id"}`) is enough to remove it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from awslab.resources.base import NAME_PREFIX, Context, missing_ok, or_none
+from awslab.resources.fanout import together
+from awslab.resources.idempotent import already_exists, was_retried
+from awslab.resources.retry import retry_propagation
+
+INVOKE = "lambda:InvokeFunction"
+
+
+def statements(lam: Any, function: str) -> list[dict[str, Any]]:
+    """The statements of the function's policy ([] when the function or its policy is gone)."""
+    found = or_none(lambda: lam.get_policy(FunctionName=function))
+    if found is None:
+        return []
+    stmts = json.loads(found["Policy"]).get("Statement", [])
+    return [dict(s) for s in ([stmts] if isinstance(stmts, dict) else stmts)]
+
+
+def statement_ids(lam: Any, function: str) -> set[str]:
+    return {str(s.get("Sid", "")) for s in statements(lam, function)}
+
+
+def ensure_invoke_permission(
+    ctx: Context,
+    function: str,
+    statement_id: str,
+    principal: str,
+    source_arn: str,
+    source_account: str | None = None,
+    *,
+    fresh: bool = False,
+) -> None:
+    """Let `principal` (a service, e.g. s3.amazonaws.com) invoke `function` on behalf of
+    `source_arn` only. Idempotent: an identical statement is kept, a different one replaced.
+    `fresh`: the statement id is new (a resource just created), so no function has it yet and
+    the policy is not read first."""
+    lam = ctx.client("lambda")
+    current = None if fresh else next((s for s in statements(lam, function) if s.get("Sid") == statement_id), None)
+    if current is not None:
+        text = json.dumps(current)
+        if principal in text and source_arn in text and (source_account is None or source_account in text):
+            return
+        remove_invoke_permission(ctx, function, statement_id)
+    params: dict[str, Any] = {
+        "FunctionName": function,
+        "StatementId": statement_id,
+        "Action": INVOKE,
+        "Principal": principal,
+        "SourceArn": source_arn,
+    }
+    if source_account:
+        params["SourceAccount"] = source_account
+    add_permission_once(lam, params)
+
+
+def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
+    """AddPermission with a fixed StatementId that was not there, so that a lost answer cannot
+    matter: the retried call finds its own statement (ResourceConflictException on AWS: done),
+    and an endpoint that adds the same statement id twice (moto) has the copy removed."""
+    from botocore.exceptions import ClientError
+
+    try:
+        # a function just created may still be Pending ("The operation cannot be performed at this time")
+        response = retry_propagation(lambda: lam.add_permission(**params))
+    except ClientError as exc:
+        if already_exists(exc, ("ResourceConflictException",), "already exists"):
+            return
+        raise
+    if was_retried(response):
+        function, sid = params["FunctionName"], params["StatementId"]
+        copies = sum(1 for s in statements(lam, function) if s.get("Sid") == sid)
+        for _ in range(copies - 1):
+            lam.remove_permission(FunctionName=function, StatementId=sid)
+
+
+def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> None:
+    """Remove one statement from a function's policy; the function or statement being gone is done."""
+    with missing_ok():
+        retry_propagation(
+            lambda: ctx.client("lambda").remove_permission(FunctionName=function, StatementId=statement_id)
+        )
+
+
+def remove_invoke_permissions(ctx: Context, permissions: list[dict[str, str]]) -> None:
+    """Remove recorded statements (`{"function", "statement_id"}`), together, except from the
+    functions the same run deletes (their policy goes with them)."""
+    together(
+        *(
+            lambda p=p: remove_invoke_permission(ctx, p["function"], p["statement_id"])
+            for p in permissions
+            if not ctx.goes_too(p["function"])
+        )
+    )
+
+
+def find_lab_permissions(ctx: Context, statement_id: str) -> list[dict[str, str]]:
+    """The statements of this id on the functions named like this lab's (`awslab-<lab>-...-<stack>`):
+    for a record that never saved the ones it added (a create that died)."""
+    lam = ctx.client("lambda")
+    prefix, suffix = f"{NAME_PREFIX}-{ctx.lab}-", f"-{ctx.stack_id}"
+    return [
+        {"function": fn["FunctionArn"], "statement_id": statement_id}
+        for page in lam.get_paginator("list_functions").paginate()
+        for fn in page.get("Functions", [])
+        if fn["FunctionName"].startswith(prefix)
+        and fn["FunctionName"].endswith(suffix)
+        and statement_id in statement_ids(lam, fn["FunctionName"])
+    ]

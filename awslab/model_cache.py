@@ -48,7 +48,9 @@ def _file_loader_class() -> type:
                     st = os.stat(full)
                 except OSError:
                     continue
-                key = hashlib.sha256(f"{_VERSION}\0{full}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()
+                key = hashlib.sha256(
+                    f"{_VERSION}\0{full}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+                ).hexdigest()
                 cached = self.directory / f"{key[:32]}.marshal"
                 with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
                     return marshal.loads(cached.read_bytes())

@@ -344,7 +344,9 @@ def validate(
                 problems.append(f"{where}:{line}: resources.{logical}: {exc}; {exc.hint}")
                 continue
         try:
-            extra = cls.dependencies(cls.props_model.model_validate({**fields, **absolute}) if absolute else props)
+            extra = cls.dependencies(
+                cls.props_model.model_validate({**fields, **absolute}) if absolute else props
+            )
         except SpecError as exc:
             problems += [f"{where}:{line}: resources.{logical}: {p}" for p in exc.problems]
             continue

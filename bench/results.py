@@ -28,16 +28,22 @@ def readme_quotes(text: str) -> list[str]:
     proxy, requests, critical path), every lab's `up` in the AWS-like mode, and the local cloud's
     memory warm. tests/unit/test_bench_results.py checks that the README holds each of them."""
     quotes = []
-    for label, seconds in re.findall(r"^\| `([^`]+)` \| ([\d.]+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \w+ \|$", text, re.M):
+    for label, seconds in re.findall(
+        r"^\| `([^`]+)` \| ([\d.]+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \w+ \|$", text, re.M
+    ):
         quotes.append(f"| `{label}` | {seconds} s |")
     crud = r"^\| crud \| (\w+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+x) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+x) \| ([^|]+) \| ([^|]+) \|$"
     for phase, a, s, r, pa, ps, pr, requests, path in re.findall(crud, text, re.M):
-        quotes.append(f"| `{phase}` | {a} / {s} s ({r}) | {pa} / {ps} s ({pr}) | {requests.strip()} | {path.strip()} |")
+        quotes.append(
+            f"| `{phase}` | {a} / {s} s ({r}) | {pa} / {ps} s ({pr}) | {requests.strip()} | {path.strip()} |"
+        )
     for lab, seconds in re.findall(r"^\| (\w+) \| ([\d.]+) \| [\d.]+ \| (?:yes|no) \|$", text, re.M):
         quotes.append(f"{lab} {seconds} s")
     warm = re.search(r"workers warm \(server \+ (\d+) workers\) \| (\d+) MB / (\d+) MB \|", text)
     if warm:
-        quotes.append(f"{warm.group(2)} MB resident ({warm.group(3)} MB proportional) with {warm.group(1)} warm")
+        quotes.append(
+            f"{warm.group(2)} MB resident ({warm.group(3)} MB proportional) with {warm.group(1)} warm"
+        )
     return quotes
 
 
@@ -46,4 +52,6 @@ def load_note(at_start: float) -> str:
     shared 2-core machine other work slows wall-clock times, and this says how much there was."""
     import os
 
-    return f"machine load {at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (1-minute averages)"
+    return (
+        f"machine load {at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (1-minute averages)"
+    )

@@ -135,7 +135,11 @@ def apply_plan(
         with resolved_lock:
             snapshot = dict(resolved)
         return Context(
-            target=target, lab=spec.name, stack_id=plan.stack_id, base_dir=spec.base_dir, resolved=snapshot,
+            target=target,
+            lab=spec.name,
+            stack_id=plan.stack_id,
+            base_dir=spec.base_dir,
+            resolved=snapshot,
             created_at=created_at,
         )
 

@@ -312,7 +312,9 @@ def dynamodb_stream(p: EventParams) -> dict[str, Any]:
 
 
 # ---- EventBridge ------------------------------------------------------------------------
-def _envelope(p: EventParams, detail_type: str, source: str, resources: list[str], detail: Any) -> dict[str, Any]:
+def _envelope(
+    p: EventParams, detail_type: str, source: str, resources: list[str], detail: Any
+) -> dict[str, Any]:
     """EventBridge's event, as a rule's target receives it."""
     return {
         "version": "0",

@@ -324,7 +324,9 @@ def _sync_client(target: Target) -> Any:
     return client
 
 
-def _run_express(sfn: Any, lab: DeployedLab, logical: str, arn: str, name: str, input_value: Any) -> ExecutionResult:
+def _run_express(
+    sfn: Any, lab: DeployedLab, logical: str, arn: str, name: str, input_value: Any
+) -> ExecutionResult:
     """StartSyncExecution of an EXPRESS machine: its result, with no state tree (no history)."""
     text = json.dumps({} if input_value is None else input_value)
     done = sfn.start_sync_execution(stateMachineArn=arn, name=name, input=text)

@@ -307,7 +307,9 @@ class LambdaExecutor:
                                      memory_limit=memory_limit)  # fmt: skip
         return worker, python
 
-    def _template(self, python: runtimes.Interpreter, runtime_root: Path, config: dict[str, Any]) -> Template | None:
+    def _template(
+        self, python: runtimes.Interpreter, runtime_root: Path, config: dict[str, Any]
+    ) -> Template | None:
         """The template that forks workers on `python` (started on first use; again if it died)."""
         key = (python.executable, tuple(config["runtime_paths"]), bool(config["isolate"]))
         with self._setup_lock:

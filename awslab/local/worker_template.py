@@ -50,7 +50,9 @@ class ForkedProcess:
     """A worker forked by a template, with the part of subprocess.Popen's interface the executor
     uses. Its exit status comes from the template (its parent), which reaps it."""
 
-    def __init__(self, pid: int, stdin: IO[bytes], stdout: IO[bytes], stderr: IO[bytes], template: Template) -> None:
+    def __init__(
+        self, pid: int, stdin: IO[bytes], stdout: IO[bytes], stderr: IO[bytes], template: Template
+    ) -> None:
         self.pid = pid
         self.stdin = stdin
         self.stdout = stdout
@@ -149,7 +151,9 @@ class Template:
                 for fd in ours:
                     os.close(fd)
                 return None
-            child = ForkedProcess(pid, os.fdopen(in_w, "wb"), os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), self)
+            child = ForkedProcess(
+                pid, os.fdopen(in_w, "wb"), os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"), self
+            )
             self._children[pid] = child
             if pid in self._early:
                 child._ended(self._early.pop(pid))

@@ -458,7 +458,9 @@ class RestApi(Resource[RestApiProps]):
         for api_id in ids:
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            permissions = recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id))
+            permissions = (
+                recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id))
+            )
             together(
                 partial(remove_invoke_permissions, ctx, permissions),
                 partial(_delete_api_throttled, apigw, api_id),

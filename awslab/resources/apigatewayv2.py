@@ -370,7 +370,9 @@ class HttpApi(Resource[HttpApiProps]):
         for api_id in ids:
             recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
             # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            remove_invoke_permissions(ctx, recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id)))
+            remove_invoke_permissions(
+                ctx, recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id))
+            )
             _delete_api(apigw, api_id)
 
     @classmethod
@@ -490,5 +492,3 @@ def _get_api(ctx: Context, api_id: str) -> dict[str, Any] | None:
 def _delete_api(apigw: Any, api_id: str) -> None:
     with missing_ok():  # gone is done: also what botocore's retry of a lost answer meets
         apigw.delete_api(ApiId=api_id)
-
-

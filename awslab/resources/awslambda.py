@@ -294,7 +294,8 @@ class Function(Resource[FunctionProps]):
         lam, logs = target.client("lambda"), target.client("logs")
         functions = awslab_functions(survey)
         candidates: list[Candidate] = [
-            (f["FunctionName"], partial(_function_tags, lam, f["FunctionArn"]), {}, f["FunctionArn"]) for f in functions
+            (f["FunctionName"], partial(_function_tags, lam, f["FunctionArn"]), {}, f["FunctionArn"])
+            for f in functions
         ]
         made = tagged_made(survey, cls.kind, candidates)
         live = {f["FunctionName"] for f in functions}

@@ -396,7 +396,9 @@ class Resource(ABC, Generic[P]):
                     raise TypeError(f"{cls.__name__}: Resource[...] takes the kind's Props model")
                 cls.props_model = model
         if not hasattr(cls, "props_model"):
-            raise TypeError(f"{cls.__name__}: name the kind's fields, e.g. class {cls.__name__}(Resource[XProps])")
+            raise TypeError(
+                f"{cls.__name__}: name the kind's fields, e.g. class {cls.__name__}(Resource[XProps])"
+            )
 
     def __init__(self, ctx: Context, logical: str, props: P) -> None:
         self.ctx = ctx

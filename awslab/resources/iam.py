@@ -126,7 +126,6 @@ class Role(Resource[RoleProps]):
     starts_first = True  # Lambda and Step Functions cannot assume it for seconds after it is made
     sweep_rank = 80  # after everything that assumes it
 
-
     @classmethod
     def predict(cls, target: Target, physical: str) -> dict[str, Any]:
         # awslab creates roles with the default path "/"
@@ -135,8 +134,12 @@ class Role(Resource[RoleProps]):
     # ---- documents ----------------------------------------------------------------------------
     def inline_policy(self) -> dict[str, Any] | None:
         statements: list[dict[str, Any]] = [
-            {"Effect": "Allow", "Action": list(s.actions), "Resource": list(s.resources),
-             **({"Condition": s.condition} if s.condition else {})}
+            {
+                "Effect": "Allow",
+                "Action": list(s.actions),
+                "Resource": list(s.resources),
+                **({"Condition": s.condition} if s.condition else {}),
+            }
             for s in self.props.allow
         ]
         if "lambda" in self.props.services or principal("lambda") in self.props.services:
@@ -286,7 +289,9 @@ class Role(Resource[RoleProps]):
                            for t in p["Tags"])  # fmt: skip
 
         roles = pages(iam, "list_roles", "Roles")
-        candidates: Iterable[Candidate] = ((r["RoleName"], partial(tags, r["RoleName"]), {}, r["Arn"]) for r in roles)
+        candidates: Iterable[Candidate] = (
+            (r["RoleName"], partial(tags, r["RoleName"]), {}, r["Arn"]) for r in roles
+        )
         return tagged_made(survey, cls.kind, candidates)
 
     @classmethod

@@ -47,7 +47,9 @@ def ensure_invoke_permission(
     `fresh`: the statement id is new (a resource just created), so no function has it yet and
     the policy is not read first."""
     lam = ctx.client("lambda")
-    current = None if fresh else next((s for s in statements(lam, function) if s.get("Sid") == statement_id), None)
+    current = (
+        None if fresh else next((s for s in statements(lam, function) if s.get("Sid") == statement_id), None)
+    )
     if current is not None:
         text = json.dumps(current)
         if principal in text and source_arn in text and (source_account is None or source_account in text):

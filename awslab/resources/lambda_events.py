@@ -281,7 +281,9 @@ class EventSource(Resource[EventSourceProps]):
             if not function.startswith(f"{NAME_PREFIX}-") or m.get("State") == "Deleting":
                 continue
             # endpoints without tags on mappings refuse the ARN: untagged
-            tags = read_tags(partial(_mapping_tags, lam, m), "InvalidParameterValueException", "ValidationException")
+            tags = read_tags(
+                partial(_mapping_tags, lam, m), "InvalidParameterValueException", "ValidationException"
+            )
             detail, attrs = f"{m.get('EventSourceArn', '')} -> {function} ({m['UUID']})", {"uuid": m["UUID"]}
             own = tags or {}
             lab, stack, logical = own.get(TAG_LAB), own.get(TAG_STACK), own.get(TAG_LOGICAL)

@@ -244,7 +244,9 @@ class Bucket(Resource[BucketProps]):
             have = {}
         wanted = {**{k: v for k, v in have.items() if k not in dropped}, **tags}
         if wanted != have:
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in wanted.items()]})
+            s3.put_bucket_tagging(
+                Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in wanted.items()]}
+            )
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
@@ -261,7 +263,9 @@ def awslab_buckets(survey: Survey) -> dict[str, dict[str, str]]:
         s3, region = survey.target.client("s3"), survey.target.region
         out: dict[str, dict[str, str]] = {}
         prefix, page = f"{NAME_PREFIX}-", {"PageSize": 1000}
-        listing = pages(s3, "list_buckets", "Buckets", Prefix=prefix, BucketRegion=region, PaginationConfig=page)
+        listing = pages(
+            s3, "list_buckets", "Buckets", Prefix=prefix, BucketRegion=region, PaginationConfig=page
+        )
         for b in listing:
             name = str(b["Name"])
             if not name.startswith(prefix):

@@ -197,7 +197,9 @@ class Queue(Resource[QueueProps]):
         """Queues named awslab-... with their tags (attrs: the URL delete needs)."""
         sqs = target.client("sqs")
         page = {"PageSize": 1000}  # without it SQS returns at most 1000 and no next token
-        urls = pages(sqs, "list_queues", "QueueUrls", QueueNamePrefix=f"{NAME_PREFIX}-", PaginationConfig=page)
+        urls = pages(
+            sqs, "list_queues", "QueueUrls", QueueNamePrefix=f"{NAME_PREFIX}-", PaginationConfig=page
+        )
 
         def tags(url: str) -> dict[str, str]:
             return dict(sqs.list_queue_tags(QueueUrl=url).get("Tags", {}))

@@ -341,9 +341,9 @@ class StateMachine(Resource[StateMachineProps]):
             raise UpdateNotSupported(f"{self.kind}: the type of a state machine cannot change")
         definition = self.rendered_definition()
         self._ensure_log_group()
-        logging_changed = sfn_logging.live_settings(live.get("loggingConfiguration")) != sfn_logging.live_settings(
-            self._logging_configuration()
-        )
+        logging_changed = sfn_logging.live_settings(
+            live.get("loggingConfiguration")
+        ) != sfn_logging.live_settings(self._logging_configuration())
         if live.get("definition") != definition or live.get("roleArn") != self.props.role or logging_changed:
             self._update_machine(arn, definition)
         if logging_changed:  # a log group the machine no longer writes to goes
@@ -399,7 +399,9 @@ class StateMachine(Resource[StateMachineProps]):
         live = or_none(lambda: sfn.describe_state_machine(stateMachineArn=arn))
         config = live.get("loggingConfiguration") if live is not None else None
         ignore_missing(sfn.delete_state_machine, stateMachineArn=arn)
-        sfn_logging.delete_if_made(ctx, sfn_logging.live_settings(config)["log_group"] or record.attrs.get("log_group"))
+        sfn_logging.delete_if_made(
+            ctx, sfn_logging.live_settings(config)["log_group"] or record.attrs.get("log_group")
+        )
 
     @classmethod
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:

@@ -83,4 +83,3 @@ def test_a_function_with_native_libraries_is_spawned(
     out, _ = invoke(lambda_client, "native")
     assert out["ppid"] == os.getpid() and _parent(out["pid"]) == os.getpid()
     assert not lambda_executor._templates
-

@@ -100,7 +100,9 @@ def world(ctx: Context, code: Path) -> World:
     worker = create(b, "lambda.function", "worker", code=str(code), role=role_b["arn"])
     add(b, "lambda.function", "worker", worker["name"], recorded=False)
     esm = kind_class("lambda.event_source")
-    mapping = esm(b, "consume", esm.props_model.model_validate({"function": worker["arn"], "source": queue["arn"]}))
+    mapping = esm(
+        b, "consume", esm.props_model.model_validate({"function": worker["arn"], "source": queue["arn"]})
+    )
     mapping.create()
     add(b, "lambda.event_source", "consume", mapping.physical, recorded=False)
     topic = create(b, "sns.topic", "events", subscriptions=[{"protocol": "sqs", "endpoint": queue["arn"]}])
@@ -109,7 +111,9 @@ def world(ctx: Context, code: Path) -> World:
     add(b, "s3.bucket", "uploads", uploads["name"], recorded=True)
     note = kind_class("s3.notification")
     notification = note(
-        b, "on-upload", note.props_model.model_validate({"bucket": uploads["name"], "function": worker["arn"]})
+        b,
+        "on-upload",
+        note.props_model.model_validate({"bucket": uploads["name"], "function": worker["arn"]}),
     )
     notification.create()
     add(b, "s3.notification", "on-upload", notification.physical, recorded=False)

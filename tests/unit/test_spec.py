@@ -147,7 +147,9 @@ def test_crud_validates_with_dependencies_first() -> None:
     assert api.kind == "apigateway.rest_api"
     assert "items-fn" in api.depends_on  # a bare-name route target is a dependency too
     # its environment names the table (a string to Lambda): made beside it, not after it
-    assert "role" in spec.resources["items-fn"].depends_on and spec.resources["items-fn"].predicted == {"items"}
+    assert "role" in spec.resources["items-fn"].depends_on and spec.resources["items-fn"].predicted == {
+        "items"
+    }
     # the role's policy names the table by its ARN, known from its name: no dependency
     assert spec.resources["role"].depends_on == set() and spec.resources["role"].predicted == {"items"}
     assert spec.resources["site-files"].depends_on >= {"site", "api"}

@@ -39,7 +39,11 @@ def test_roles_are_read_with_one_listing(ctx: Any) -> None:
     }
     records = [
         Record("iam.role", logical, physical, "created", {"name": physical})
-        for logical, physical in (("a", "awslab-one-role-abc123"), ("b", "awslab-two-role-abc123"), ("c", "gone"))
+        for logical, physical in (
+            ("a", "awslab-one-role-abc123"),
+            ("b", "awslab-two-role-abc123"),
+            ("c", "gone"),
+        )
     ]
     calls = _calls(ctx, "iam")
     live = kind_class("iam.role").read_many(ctx, records)
@@ -66,7 +70,9 @@ def test_functions_are_read_with_one_listing_as_read_reads_them(ctx: Any) -> Non
     ]
     one_by_one = {r.physical: cls.read(ctx, r) for r in records}
     calls = _calls(ctx, "lambda")
-    live = cls.read_many(ctx, [*records, Record("lambda.function", "gone", "awslab-x-gone-abc123", "created")])
+    live = cls.read_many(
+        ctx, [*records, Record("lambda.function", "gone", "awslab-x-gone-abc123", "created")]
+    )
     assert calls == ["ListFunctions"]
     assert live == {**one_by_one, "awslab-x-gone-abc123": None}
     assert live["awslab-x-api-abc123"] is not None and live["awslab-x-api-abc123"]["memory"] == 256
@@ -125,7 +131,9 @@ def test_status_lists_the_roles_of_every_lab_once(ctx: Any) -> None:
         physical = f"awslab-{lab}-role-abc123"
         arn = iam.create_role(RoleName=physical, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
         state = LabState(stack_id="abc123", spec="")
-        state.resources["role"] = Record("iam.role", "role", physical, "created", {"name": physical, "arn": arn})
+        state.resources["role"] = Record(
+            "iam.role", "role", physical, "created", {"name": physical, "arn": arn}
+        )
         labs[lab] = state
     labs["two"].resources["old"] = Record("iam.role", "old", "awslab-two-old-abc123", "created", {"arn": "x"})
     calls = _calls(ctx, "iam")

@@ -15,10 +15,12 @@ def handler(event, context):
         item = image.get("item", {}).get("S")
         if item == "poison":
             raise ValueError(f"cannot audit order {image['id']['S']}")
-        AUDIT.put_item(Item={
-            "id": record["dynamodb"]["Keys"]["id"]["S"],
-            "event": record["eventName"],
-            "item": item,
-            "sequence": record["dynamodb"]["SequenceNumber"],
-        })
+        AUDIT.put_item(
+            Item={
+                "id": record["dynamodb"]["Keys"]["id"]["S"],
+                "event": record["eventName"],
+                "item": item,
+                "sequence": record["dynamodb"]["SequenceNumber"],
+            }
+        )
     return {"audited": len(event["Records"])}

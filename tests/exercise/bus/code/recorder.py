@@ -9,9 +9,11 @@ TABLE = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
 
 
 def handler(event, context):
-    TABLE.put_item(Item={
-        "id": event["detail"]["id"],
-        "source": event["source"],
-        "detail_type": event["detail-type"],
-        "event": json.dumps(event),
-    })
+    TABLE.put_item(
+        Item={
+            "id": event["detail"]["id"],
+            "source": event["source"],
+            "detail_type": event["detail-type"],
+            "event": json.dumps(event),
+        }
+    )

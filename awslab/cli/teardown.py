@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +26,20 @@ if TYPE_CHECKING:  # the engine is imported when the command runs: --help must s
     from awslab.target import Target
 
 app = typer.Typer()
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What a teardown found to do, as the listing and the dry run show it."""
+
+    store: StateStore
+    names: list[str]  # the labs torn down
+    gone: dict[str, str]  # of those, the ones that went with an earlier local cloud: name -> why
+    orphans: list[Orphan]  # with --sweep: awslab's resources that no state file records
+    unaged: list[Orphan]  # orphans without an awslab:created tag: --older-than leaves them
+    consulted: list[Path]  # the state files read to find the orphans
+    ages: dict[str, LabAge]
+    now: datetime
 
 
 @command(app, "teardown", output=True, yes=True)
@@ -91,11 +106,12 @@ def teardown_cmd(
                 out.print(f"{where} on {target.describe()}: nothing to tear down.")
                 _print_unaged(unaged)
             return
+        found = _Found(store, names, gone, orphans, unaged, consulted, ages, now)
         if dry_run:
-            _print_dry_run(opts, store, names, gone, orphans, consulted, ages, unaged, now)
+            _print_dry_run(opts, found)
             return
         if not opts.json:
-            _print_listing(store, names, gone, orphans, consulted, ages, now)
+            _print_listing(found)
             _print_unaged(unaged)
         confirm(
             opts,
@@ -143,19 +159,18 @@ def teardown_cmd(
         )
 
 
-def _print_listing(
-    store: StateStore,
-    names: list[str],
-    gone: dict[str, str],
-    orphans: list[Orphan],
-    consulted: list[Path],
-    ages: dict[str, LabAge],
-    now: datetime,
-) -> None:
-    for name in names:
+def _print_listing(found: _Found) -> None:
+    store, gone, ages, consulted, orphans = (
+        found.store,
+        found.gone,
+        found.ages,
+        found.consulted,
+        found.orphans,
+    )
+    for name in found.names:
         state = store.labs[name]
         if name not in gone:  # a gone one is said when it is forgotten (or in the dry run)
-            age = f", up {ages[name].shown(now)}" if name in ages else ""
+            age = f", up {ages[name].shown(found.now)}" if name in ages else ""
             err.print(f"Lab '{name}' (stack {state.stack_id}{age}): {len(state.resources)} resources")
     if orphans:
         files = f"{len(consulted)} state file{'s' if len(consulted) != 1 else ''} on this machine"
@@ -176,17 +191,8 @@ def _print_unaged(unaged: list[Orphan]) -> None:
         )
 
 
-def _print_dry_run(
-    opts: Options,
-    store: StateStore,
-    names: list[str],
-    gone: dict[str, str],
-    orphans: list[Orphan],
-    consulted: list[Path],
-    ages: dict[str, LabAge],
-    unaged: list[Orphan],
-    now: datetime,
-) -> None:
+def _print_dry_run(opts: Options, found: _Found) -> None:
+    store, gone, ages, now = found.store, found.gone, found.ages, found.now
     if opts.json:
         labs = {
             n: {
@@ -194,7 +200,7 @@ def _print_dry_run(
                 "age": ages[n].to_dict(now),
                 "resources": sorted(store.labs[n].resources),
             }
-            for n in names
+            for n in found.names
             if n not in gone
         }
         render.print_json(
@@ -203,14 +209,14 @@ def _print_dry_run(
                 "dry_run": True,
                 "labs": labs,
                 "forget": gone,
-                "sweep": [o.to_dict() for o in orphans],
-                "not_aged": [o.to_dict() for o in unaged],
-                "state_files": [str(p) for p in consulted],
+                "sweep": [o.to_dict() for o in found.orphans],
+                "not_aged": [o.to_dict() for o in found.unaged],
+                "state_files": [str(p) for p in found.consulted],
             },
         )
         return
-    _print_listing(store, names, gone, orphans, consulted, ages, now)
-    _print_unaged(unaged)
+    _print_listing(found)
+    _print_unaged(found.unaged)
     for line in gone.values():
         err.print(f"{line}: it would be forgotten (nothing to delete).")
     err.print("Dry run: nothing was deleted.")

@@ -204,6 +204,7 @@ class ApiGatewayFront:
                 ids: RequestIds, event: dict[str, Any]) -> HttpResponse:  # fmt: skip
         from moto.awslambda.exceptions import LambdaClientError
         from moto.awslambda.utils import get_backend
+        from moto.utilities.utils import get_partition
 
         uri = integration.uri
         for name, value in stage.stage_variables.items():
@@ -222,7 +223,10 @@ class ApiGatewayFront:
         except LambdaClientError as exc:  # moto's UnknownFunctionException and friends
             log.warning("%s: 500: Lambda %s not found (%s)", where, fn_ref, exc)
             return self._gateway_error(api, "DEFAULT_5XX", 500, INTERNAL_ERROR, ids)
-        method_arn = f"arn:aws:execute-api:{stage.region}:{stage.account_id}:{stage.api_id}/{stage.stage}"
+        partition = get_partition(stage.region)
+        method_arn = (
+            f"arn:{partition}:execute-api:{stage.region}:{stage.account_id}:{stage.api_id}/{stage.stage}"
+        )
         arns = {
             f"{method_arn}/{verb}{p}"
             for verb in (req.method, route.method_key)

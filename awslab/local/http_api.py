@@ -178,7 +178,10 @@ class HttpApiFront:
             fn = lam.get_function(fn_ref, info.account_id, info.region)
         except lam.FunctionNotFound as exc:
             return self._fail(where, f"Lambda {fn_ref} not found ({exc})", [])
-        base = f"arn:aws:execute-api:{info.region}:{info.account_id}:{info.api_id}/{info.stage}"
+        from moto.utilities.utils import get_partition
+
+        partition = get_partition(info.region)
+        base = f"arn:{partition}:execute-api:{info.region}:{info.account_id}:{info.api_id}/{info.stage}"
         if route_key == DEFAULT_ROUTE:
             arns = {f"{base}/{DEFAULT_ROUTE}"}
         else:

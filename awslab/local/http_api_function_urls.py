@@ -68,11 +68,13 @@ def find_function_url(url_id: str) -> tuple[Any, dict[str, Any], str] | None:
     return None
 
 
-def caller_identity(req: HttpRequest, account: str) -> dict[str, Any] | None:
+def caller_identity(req: HttpRequest, account: str, region: str) -> dict[str, Any] | None:
     """The `authorizer.iam` of a request signed for Lambda, None when it is not signed so."""
     signed = _SIGNED.match(header_value(req.headers, "Authorization") or "")
     if signed is None:
         return None
+    from moto.utilities.utils import get_partition
+
     key = signed.group("key")
     return {
         "accessKey": key,
@@ -80,7 +82,7 @@ def caller_identity(req: HttpRequest, account: str) -> dict[str, Any] | None:
         "callerId": key,
         "cognitoIdentity": None,
         "principalOrgId": None,
-        "userArn": f"arn:aws:iam::{account}:root",
+        "userArn": f"arn:{get_partition(region)}:iam::{account}:root",
         "userId": account,
     }
 
@@ -100,7 +102,7 @@ class FunctionUrlFront:
         authorizer = None
         account = "anonymous"
         if config.get("AuthType") == "AWS_IAM":
-            iam = caller_identity(req, fn.account_id)
+            iam = caller_identity(req, fn.account_id, fn.region)
             if iam is None:
                 log.warning("%s: 403: AWS_IAM and the request is not signed for lambda", where)
                 return json_error(403, "Forbidden", key="Message", extra=[*_DENIED, *extra])

@@ -28,14 +28,13 @@ from typing import Any
 
 from awslab.local import esm_filters
 from awslab.local.moto_originals import Installed
-from awslab.local.poll_loop import PollLoop
+from awslab.local.poll_loop import MappingKey, MappingPoller
 from awslab.local.state_gate import GATE
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.15  # idle rounds; a SendMessage or a finished batch wakes the poller at once
 DEFAULT_POOL_SIZE = 4
-MappingKey = tuple[str, str, str]  # account, region, mapping UUID
 
 
 @dataclass
@@ -49,31 +48,21 @@ class _Mapping:
     reported: set[str] = field(default_factory=set)  # problems already logged once
 
 
-class SqsPoller(PollLoop):
+class SqsPoller(MappingPoller["_Mapping"]):
     """Polls every enabled SQS event source mapping in moto's backends (see module doc)."""
+
+    service, label = "sqs", "SQS"
 
     def __init__(self, *, interval_s: float = POLL_INTERVAL_S, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         # always a pool here (the loop's own may be None for other pollers)
         self._sqs_pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sqs-esm")
         super().__init__(interval_s, "sqs-poller", self._sqs_pool)
-        self._mappings: dict[MappingKey, _Mapping] = {}
         self._lock = threading.Lock()  # guards _Mapping.busy between the poller and the pool
         self.batches = 0  # batches invoked so far (for status and tests)
 
-    # ---- one round --------------------------------------------------------------------------
-    def poll_once(self) -> int:
-        """Look at every mapping once; returns how many batches were handed to the pool."""
-        found = dict(_sqs_mappings())
-        for key in [k for k in self._mappings if k not in found]:  # deleted mapping, or a reset
-            self._release(self._mappings.pop(key))
-        started = 0
-        for key, esm in found.items():
-            state = self._mappings.setdefault(key, _Mapping())
-            try:
-                started += self._step(key, esm, state)
-            except Exception:  # one broken mapping must not stop the others
-                log.exception("SQS event source mapping %s: polling failed", esm.uuid)
-        return started
+    # ---- one round (MappingPoller.poll_once) ---------------------------------------------------
+    def _new_state(self) -> _Mapping:
+        return _Mapping()
 
     def _step(self, key: MappingKey, esm: Any, state: _Mapping) -> int:
         with self._lock:
@@ -160,6 +149,9 @@ class SqsPoller(PollLoop):
                 state.busy = False
             self.wake()  # more messages may be waiting: no need to sit out the interval
 
+    def _forget(self, state: _Mapping) -> None:
+        self._release(state)
+
     def _release(self, state: _Mapping) -> None:
         """Buffered (received, not yet invoked) messages become visible again at once."""
         for message in state.buffer.values():
@@ -173,19 +165,6 @@ class SqsPoller(PollLoop):
 
 
 # ---- moto's data --------------------------------------------------------------------------------
-def _sqs_mappings() -> list[tuple[MappingKey, Any]]:
-    """Every SQS event source mapping in moto's Lambda backends, without creating any backend."""
-    from moto.awslambda.models import lambda_backends
-
-    found: list[tuple[MappingKey, Any]] = []
-    for account_id, regions in list(dict.items(lambda_backends)):
-        for region, backend in list(dict.items(regions)):
-            for esm in list(backend._event_source_mappings.values()):
-                if esm.event_source_arn.split(":")[2] == "sqs":
-                    found.append(((account_id, region, esm.uuid), esm))
-    return found
-
-
 def _queue_of(arn: str) -> tuple[Any, Any] | None:
     """(moto SQS backend, Queue) for a queue ARN, or None when there is no such queue."""
     from moto.sqs.models import sqs_backends

@@ -48,14 +48,13 @@ from typing import Any
 
 from awslab.local import esm_filters
 from awslab.local.moto_originals import Installed
-from awslab.local.poll_loop import PollLoop
+from awslab.local.poll_loop import MappingKey, MappingPoller
 from awslab.local.state_gate import GATE
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.25  # AWS polls a shard 4 times a second; a write wakes the poller at once
 DEFAULT_POOL_SIZE = 4
-MappingKey = tuple[str, str, str]  # account, region, mapping UUID
 # (function, event) -> (payload, whether the function failed)
 Invoke = Callable[[Any, dict[str, Any]], tuple[Any, bool]]
 
@@ -84,10 +83,12 @@ def _default_invoke(fn: Any, event: dict[str, Any]) -> tuple[Any, bool]:
     return payload, "x-amz-function-error" in headers
 
 
-class StreamPoller(PollLoop):
+class StreamPoller(MappingPoller["_Mapping"]):
     """Reads every enabled DynamoDB stream mapping in moto's backends (see module doc).
     `pool_size=0` delivers inside `poll_once` (tests); `clock` times batching windows, `now` (epoch
     seconds) the records' age."""
+
+    service, label = "dynamodb", "DynamoDB"
 
     def __init__(self, *, interval_s: float = POLL_INTERVAL_S, pool_size: int = DEFAULT_POOL_SIZE,
                  invoke: Invoke = _default_invoke, clock: Callable[[], float] = time.monotonic,
@@ -95,24 +96,12 @@ class StreamPoller(PollLoop):
         pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="ddb-esm") if pool_size else None
         super().__init__(interval_s, "stream-poller", pool)
         self._invoke, self._clock, self._now = invoke, clock, now
-        self._mappings: dict[MappingKey, _Mapping] = {}
         self._lock = threading.Lock()
         self.batches = 0  # invokes made so far (for status and tests)
 
-    # ---- one round --------------------------------------------------------------------------
-    def poll_once(self) -> int:
-        """Look at every mapping once; returns how many batches were started."""
-        found = dict(_stream_mappings())
-        for key in [k for k in self._mappings if k not in found]:
-            del self._mappings[key]
-        started = 0
-        for key, esm in found.items():
-            state = self._mappings.setdefault(key, _Mapping())
-            try:
-                started += self._step(key, esm, state)
-            except Exception:  # one broken mapping must not stop the others
-                log.exception("DynamoDB event source mapping %s: polling failed", esm.uuid)
-        return started
+    # ---- one round (MappingPoller.poll_once) ---------------------------------------------------
+    def _new_state(self) -> _Mapping:
+        return _Mapping()
 
     def _step(self, key: MappingKey, esm: Any, state: _Mapping) -> int:
         with self._lock:
@@ -307,18 +296,6 @@ def _iso(epoch: float, *, millis: bool = False) -> str:
 
 
 # ---- moto's data --------------------------------------------------------------------------------
-def _stream_mappings() -> list[tuple[MappingKey, Any]]:
-    from moto.awslambda.models import lambda_backends
-
-    found: list[tuple[MappingKey, Any]] = []
-    for account_id, regions in list(dict.items(lambda_backends)):
-        for region, backend in list(dict.items(regions)):
-            for esm in list(backend._event_source_mappings.values()):
-                if esm.event_source_arn.split(":")[2] == "dynamodb":
-                    found.append(((account_id, region, esm.uuid), esm))
-    return found
-
-
 def _table_of(account: str, stream_arn: str) -> Any:
     """The moto Table whose current stream `stream_arn` is (None: no such table or stream)."""
     from moto.dynamodb.models import dynamodb_backends

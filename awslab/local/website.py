@@ -80,7 +80,9 @@ def _is_anonymous_principal(principal: Any) -> bool:
     return False
 
 
-def public_read_allowed(policy: bytes | str | None, bucket: str, key: str) -> bool | None:
+def public_read_allowed(
+    policy: bytes | str | None, bucket: str, key: str, partition: str = "aws"
+) -> bool | None:
     """Whether a bucket policy lets anyone s3:GetObject `key`: True (allowed), False (an explicit
     Deny applies) or None (the policy says nothing). Statements with conditions are not
     evaluated; they count as not granting (their conditions cannot be met by an anonymous
@@ -91,7 +93,7 @@ def public_read_allowed(policy: bytes | str | None, bucket: str, key: str) -> bo
         doc = json.loads(policy)
     except ValueError:
         return None
-    resource = f"arn:aws:s3:::{bucket}/{key}"
+    resource = f"arn:{partition}:s3:::{bucket}/{key}"
     allowed: bool | None = None
     for st in _as_list(doc.get("Statement", [])):
         if not isinstance(st, dict) or not _is_anonymous_principal(st.get("Principal")):
@@ -151,7 +153,9 @@ def _readable(bucket: Any, key_obj: Any, key: str) -> bool:
     block = getattr(bucket, "public_access_block", None)
     if block is not None and block.restrict_public_buckets:
         return False
-    verdict = public_read_allowed(bucket.policy, bucket.name, key)
+    from moto.utilities.utils import get_partition
+
+    verdict = public_read_allowed(bucket.policy, bucket.name, key, get_partition(bucket.region_name))
     if verdict is not None:
         return verdict
     acl = getattr(key_obj, "acl", None)

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from awslab.resources.base import (
-    TAG_STACK,
     Candidate,
     Context,
     Made,
@@ -37,13 +36,14 @@ from awslab.resources.base import (
     tagged_made,
 )
 from awslab.resources.fanout import Fanout, together
-from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates
+from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates, named_here
 from awslab.resources.invoke_permission import (
     ensure_invoke_permission,
-    find_lab_permissions,
+    permissions_of,
     remove_invoke_permissions,
 )
 from awslab.resources.retry import retry_propagation
+from awslab.resources.tagging import retag_resource
 from awslab.target import Target, origin_of
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
@@ -456,11 +456,7 @@ class RestApi(Resource[RestApiProps]):
         if not ids or record.status == "creating":  # a create that died may have left one (or two)
             ids += [a["id"] for a in cls._find(ctx, record.physical) if a["id"] not in ids]
         for api_id in ids:
-            recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
-            # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            permissions = (
-                recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id))
-            )
+            permissions = permissions_of(ctx, record, api_id, statement_id(api_id))
             together(
                 partial(remove_invoke_permissions, ctx, permissions),
                 partial(_delete_api_throttled, apigw, api_id),
@@ -469,23 +465,14 @@ class RestApi(Resource[RestApiProps]):
     @classmethod
     def _find(cls, ctx: Context, name: str) -> list[dict[str, Any]]:
         """APIs of this name (it holds the stack id) not tagged as another stack's."""
-        apigw = ctx.client("apigateway")
-        return [
-            api
-            for page in apigw.get_paginator("get_rest_apis").paginate()
-            for api in page.get("items", [])
-            if api.get("name") == name
-            and (api.get("tags") or {}).get(TAG_STACK, ctx.stack_id) == ctx.stack_id
-        ]
+        apis = pages(ctx.client("apigateway"), "get_rest_apis", "items")
+        return named_here(ctx, apis, name, name_key="name", tags_key="tags")
 
     @classmethod
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         apigw = ctx.client("apigateway")
         arn = str(record.attrs["arn"])  # arn:...:apigateway:<region>::/restapis/<id>, what it tags
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            apigw.untag_resource(resourceArn=arn, tagKeys=list(dropped))
-        if tags:
-            apigw.tag_resource(resourceArn=arn, tags=dict(tags))
+        retag_resource(apigw, {"resourceArn": arn}, tags, dropped, keys="tagKeys", tags_param="tags")
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

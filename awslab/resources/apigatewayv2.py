@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from awslab.resources.apigateway import METHODS, cors_methods, parse_route
 from awslab.resources.base import (
     NAME_PREFIX,
-    TAG_STACK,
     ArnRef,
     Context,
     Made,
@@ -43,12 +42,13 @@ from awslab.resources.base import (
     missing_ok,
     register,
 )
-from awslab.resources.idempotent import drop_duplicates, tag_map
+from awslab.resources.idempotent import drop_duplicates, named_here, tag_map
 from awslab.resources.invoke_permission import (
     ensure_invoke_permission,
-    find_lab_permissions,
+    permissions_of,
     remove_invoke_permissions,
 )
+from awslab.resources.tagging import retag_resource
 from awslab.target import origin_of
 
 if TYPE_CHECKING:
@@ -368,32 +368,22 @@ class HttpApi(Resource[HttpApiProps]):
         ids = [record.attrs["id"]] if record.attrs.get("id") else []
         ids += [a["ApiId"] for a in cls._find(ctx, record.physical) if a["ApiId"] not in ids]
         for api_id in ids:
-            recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
-            # nothing recorded (a create that died): look on the lab's functions for this API's statement
-            remove_invoke_permissions(
-                ctx, recorded if recorded is not None else find_lab_permissions(ctx, statement_id(api_id))
-            )
+            remove_invoke_permissions(ctx, permissions_of(ctx, record, api_id, statement_id(api_id)))
             _delete_api(apigw, api_id)
 
     @classmethod
     def _find(cls, ctx: Context, name: str) -> list[dict[str, Any]]:
         """HTTP APIs of this name (it holds the stack id) not tagged as another stack's."""
-        return [
-            api
-            for api in _pages(ctx.client("apigatewayv2"), "get_apis")
-            if api.get("Name") == name
-            and api.get("ProtocolType") == "HTTP"
-            and (api.get("Tags") or {}).get(TAG_STACK, ctx.stack_id) == ctx.stack_id
-        ]
+        apis = named_here(
+            ctx, _pages(ctx.client("apigatewayv2"), "get_apis"), name, name_key="Name", tags_key="Tags"
+        )
+        return [api for api in apis if api.get("ProtocolType") == "HTTP"]
 
     @classmethod
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         apigw = ctx.client("apigatewayv2")
         arn = str(record.attrs["arn"])  # arn:...:apigateway:<region>::/apis/<id>, what it tags
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            apigw.untag_resource(ResourceArn=arn, TagKeys=list(dropped))
-        if tags:
-            apigw.tag_resource(ResourceArn=arn, Tags=dict(tags))
+        retag_resource(apigw, {"ResourceArn": arn}, tags, dropped)
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

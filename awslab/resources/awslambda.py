@@ -16,11 +16,7 @@ from awslab.build import Bundle, build_bundle, code_files
 from awslab.lambda_env import RESERVED_ENV
 from awslab.resources.base import (
     LOG_GROUP_KIND,
-    LOG_GROUP_RANK,
     NAME_PREFIX,
-    TAG_LAB,
-    TAG_LOGICAL,
-    TAG_STACK,
     Candidate,
     Context,
     Made,
@@ -33,16 +29,14 @@ from awslab.resources.base import (
     error_code,
     fingerprint_of,
     ignore_missing,
-    logical_from_name,
     or_none,
-    pages,
-    read_tags,
     register,
     tagged_made,
 )
 from awslab.resources.fanout import together
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.lambda_events import awslab_functions
+from awslab.resources.listing import orphan_log_groups
 from awslab.resources.report import observe
 from awslab.resources.retry import poll_until, retry_propagation
 
@@ -300,28 +294,17 @@ class Function(Resource[FunctionProps]):
         made = tagged_made(survey, cls.kind, candidates)
         live = {f["FunctionName"] for f in functions}
         prefix = log_group_of(f"{NAME_PREFIX}-")
-        for group in pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=prefix):
-            name, function = group["logGroupName"], str(group["logGroupName"]).removeprefix("/aws/lambda/")
-            if function in live or survey.known(cls.kind, function) or survey.known(LOG_GROUP_KIND, name):
-                continue
-            arn = group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*")
-            tags = read_tags(partial(_log_group_tags, logs, arn))
-            lab, stack = (tags or {}).get(TAG_LAB), (tags or {}).get(TAG_STACK)
-            if tags is None or not lab or not stack:
-                continue
-            # the group's name is its function's
-            tags = {TAG_LOGICAL: logical_from_name(function, lab, stack), **tags}
-            detail = f"log group of the deleted function {function}"
-            made.append(Made(name, tags, {}, detail, kind=LOG_GROUP_KIND, rank=LOG_GROUP_RANK))
-        return made
+        return made + orphan_log_groups(
+            survey, logs, prefix=prefix, kind=cls.kind, owner_of=_function_of, live=live, what="function"
+        )
+
+
+def _function_of(log_group: str) -> str:
+    return log_group.removeprefix("/aws/lambda/")
 
 
 def _function_tags(lam: Any, arn: str) -> dict[str, str]:
     return dict(lam.list_tags(Resource=arn).get("Tags", {}))
-
-
-def _log_group_tags(logs: Any, arn: str) -> dict[str, str]:
-    return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
 
 
 def remove_log_groups(ctx: Context, functions: Collection[str]) -> list[str]:

@@ -30,6 +30,7 @@ from awslab.resources.base import (
 )
 from awslab.resources.idempotent import adopt_or_raise, already_exists, is_ours, tag_map
 from awslab.resources.retry import NotReady, poll_until
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -234,10 +235,7 @@ class Table(Resource[TableProps]):
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         ddb = ctx.client("dynamodb")
         arn = str(record.attrs.get("arn") or arn_of(ctx.target, "dynamodb", f"table/{record.physical}"))
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            ddb.untag_resource(ResourceArn=arn, TagKeys=list(dropped))
-        if tags:
-            ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        retag_resource(ddb, {"ResourceArn": arn}, tags, dropped, pairs=("Key", "Value"))
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

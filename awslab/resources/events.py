@@ -45,6 +45,7 @@ from awslab.resources.base import (
 from awslab.resources.idempotent import adopt_or_raise, is_ours, tag_map
 from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -514,11 +515,7 @@ class Rule(Resource[RuleProps]):
 
 
 def _retag(ctx: Context, arn: str, tags: Mapping[str, str], dropped: Collection[str]) -> None:
-    events = ctx.client("events")
-    if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-        events.untag_resource(ResourceARN=arn, TagKeys=list(dropped))
-    if tags:
-        events.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    retag_resource(ctx.client("events"), {"ResourceARN": arn}, tags, dropped, pairs=("Key", "Value"))
 
 
 def _bus_of(ctx: Context, record: Record) -> str:

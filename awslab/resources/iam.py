@@ -33,6 +33,7 @@ from awslab.resources.base import (
 )
 from awslab.resources.fanout import together
 from awslab.resources.idempotent import adopt_or_raise, is_ours, tag_map
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -272,12 +273,8 @@ class Role(Resource[RoleProps]):
     @classmethod
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         iam = ctx.client("iam")
-        # untag first: IAM's tag keys ignore case, so when `Team` becomes `team`, TagRole(team)
-        # overwrites Team and an UntagRole(Team) after it would take the new tag off
-        if dropped:
-            iam.untag_role(RoleName=record.physical, TagKeys=list(dropped))
-        if tags:
-            iam.tag_role(RoleName=record.physical, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        ident = {"RoleName": record.physical}
+        retag_resource(iam, ident, tags, dropped, pairs=("Key", "Value"), untag="untag_role", tag="tag_role")
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

@@ -53,6 +53,19 @@ def is_ours(tags: Mapping[str, str] | Iterable[Mapping[str, str]] | None, ctx: C
     )
 
 
+def named_here(
+    ctx: Context, items: Iterable[dict[str, Any]], name: str, *, name_key: str, tags_key: str
+) -> list[dict[str, Any]]:
+    """The listed `items` called `name` (it holds the stack id) and not tagged as another stack's:
+    what a create that died half-way may have made (its tags may not be on yet)."""
+    return [
+        item
+        for item in items
+        if item.get(name_key) == name
+        and (item.get(tags_key) or {}).get(TAG_STACK, ctx.stack_id) == ctx.stack_id
+    ]
+
+
 def already_exists(exc: BaseException, codes: Collection[str], fragment: str = "") -> bool:
     """A ClientError with one of `codes` (and `fragment` in its message, when given)."""
     if error_code(exc) not in codes:

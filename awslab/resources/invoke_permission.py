@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from awslab.resources.base import NAME_PREFIX, Context, missing_ok, or_none
+from awslab.resources.base import NAME_PREFIX, Context, Record, missing_ok, or_none
 from awslab.resources.fanout import together
 from awslab.resources.idempotent import already_exists, was_retried
 from awslab.resources.retry import retry_propagation
@@ -105,6 +105,14 @@ def remove_invoke_permissions(ctx: Context, permissions: list[dict[str, str]]) -
             if not ctx.goes_too(p["function"])
         )
     )
+
+
+def permissions_of(ctx: Context, record: Record, api_id: str, statement_id: str) -> list[dict[str, str]]:
+    """The statements the API `api_id` of `record` put on functions: the recorded ones when it is
+    the recorded API; otherwise (nothing recorded: a create that died) looked for on the lab's
+    functions by the API's `statement_id`."""
+    recorded = record.attrs.get("permissions") if api_id == record.attrs.get("id") else None
+    return list(recorded) if recorded is not None else find_lab_permissions(ctx, statement_id)
 
 
 def find_lab_permissions(ctx: Context, statement_id: str) -> list[dict[str, str]]:

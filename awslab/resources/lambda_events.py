@@ -42,6 +42,7 @@ from awslab.resources.base import (
 )
 from awslab.resources.idempotent import adopt_or_raise, drop_duplicates, is_ours
 from awslab.resources.retry import is_propagation_error, retry_propagation
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -264,10 +265,7 @@ class EventSource(Resource[EventSourceProps]):
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         lam = ctx.client("lambda")
         arn = str(record.attrs["arn"])
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            lam.untag_resource(Resource=arn, TagKeys=list(dropped))
-        if tags:
-            lam.tag_resource(Resource=arn, Tags=dict(tags))
+        retag_resource(lam, {"Resource": arn}, tags, dropped)
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

@@ -39,6 +39,7 @@ from awslab.resources.fanout import together
 from awslab.resources.idempotent import tag_map
 from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
 from awslab.resources.sqs import put_queue_policy_statement, remove_queue_policy_statement
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -247,10 +248,7 @@ class Topic(Resource[TopicProps]):
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         sns = ctx.client("sns")
         arn = str(record.attrs.get("arn") or arn_of(ctx.target, "sns", record.physical))
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            sns.untag_resource(ResourceArn=arn, TagKeys=list(dropped))
-        if tags:
-            sns.tag_resource(ResourceArn=arn, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        retag_resource(sns, {"ResourceArn": arn}, tags, dropped, pairs=("Key", "Value"))
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

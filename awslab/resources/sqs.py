@@ -36,6 +36,7 @@ from awslab.resources.base import (
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.retry import retry_propagation
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -187,10 +188,7 @@ class Queue(Resource[QueueProps]):
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         sqs = ctx.client("sqs")
         url = record.attrs.get("url") or sqs.get_queue_url(QueueName=record.physical)["QueueUrl"]
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            sqs.untag_queue(QueueUrl=url, TagKeys=list(dropped))
-        if tags:
-            sqs.tag_queue(QueueUrl=url, Tags=dict(tags))
+        retag_resource(sqs, {"QueueUrl": url}, tags, dropped, untag="untag_queue", tag="tag_queue")
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:

@@ -27,11 +27,7 @@ from awslab.errors import SpecError
 from awslab.resources import stepfunctions_logging as sfn_logging
 from awslab.resources.base import (
     LOG_GROUP_KIND,
-    LOG_GROUP_RANK,
     NAME_PREFIX,
-    TAG_LAB,
-    TAG_LOGICAL,
-    TAG_STACK,
     ArnRef,
     Context,
     Made,
@@ -45,16 +41,16 @@ from awslab.resources.base import (
     error_code,
     fingerprint_of,
     ignore_missing,
-    logical_from_name,
     or_none,
     pages,
-    read_tags,
     register,
     tagged_made,
 )
 from awslab.resources.idempotent import adopt_or_raise, is_ours, tag_map
+from awslab.resources.listing import orphan_log_groups
 from awslab.resources.retry import is_propagation_error, retry_propagation
 from awslab.resources.stepfunctions_logging import LoggingProps
+from awslab.resources.tagging import retag_resource
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -407,18 +403,13 @@ class StateMachine(Resource[StateMachineProps]):
     def retag(cls, ctx: Context, record: Record, tags: Mapping[str, str], dropped: Collection[str]) -> None:
         sfn = ctx.client("stepfunctions")
         arn = str(record.attrs.get("arn") or arn_of(ctx.target, "states", f"stateMachine:{record.physical}"))
-        if dropped:  # first, so that no dropped key takes off a put one (see iam.Role.retag)
-            sfn.untag_resource(resourceArn=arn, tagKeys=list(dropped))
-        if tags:
-            sfn.tag_resource(resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()])
+        ident = {"resourceArn": arn}
+        retag_resource(sfn, ident, tags, dropped, keys="tagKeys", tags_param="tags", pairs=("key", "value"))
         if record.attrs.get("log_group"):  # the group awslab made for it has its tags; one made by hand stays
             logs = ctx.client("logs")
             group = sfn_logging.log_group_arn(ctx, str(record.attrs["log_group"])).removesuffix(":*")
             if sfn_logging.made_here(ctx, logs.list_tags_for_resource(resourceArn=group).get("tags", {})):
-                if dropped:
-                    logs.untag_resource(resourceArn=group, tagKeys=list(dropped))
-                if tags:
-                    logs.tag_resource(resourceArn=group, tags=dict(tags))
+                retag_resource(logs, {"resourceArn": group}, tags, dropped, keys="tagKeys", tags_param="tags")
 
     @classmethod
     def list_made(cls, target: Target, survey: Survey | None = None) -> list[Made]:
@@ -438,24 +429,13 @@ class StateMachine(Resource[StateMachineProps]):
         made = tagged_made(survey, cls.kind, candidates)
         live = {m["name"] for m in machines}
         prefix = sfn_logging.log_group_name(sfn_logging.LoggingProps(), f"{NAME_PREFIX}-")
-        for group in pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=prefix):
-            name = str(group["logGroupName"])
-            machine = name.rsplit("/", 1)[-1]
-            if machine in live or survey.known(cls.kind, machine) or survey.known(LOG_GROUP_KIND, name):
-                continue
-            arn = str(group.get("logGroupArn") or str(group.get("arn", "")).removesuffix(":*"))
-            found = read_tags(partial(_log_group_tags, logs, arn))
-            lab, stack = (found or {}).get(TAG_LAB), (found or {}).get(TAG_STACK)
-            if found is None or not lab or not stack:
-                continue
-            own = {TAG_LOGICAL: logical_from_name(machine, lab, stack), **found}
-            detail = f"log group of the deleted state machine {machine}"
-            made.append(Made(name, own, {}, detail, kind=LOG_GROUP_KIND, rank=LOG_GROUP_RANK))
-        return made
+        return made + orphan_log_groups(
+            survey, logs, prefix=prefix, kind=cls.kind, owner_of=_machine_of, live=live, what="state machine"
+        )
 
 
-def _log_group_tags(logs: Any, arn: str) -> dict[str, str]:
-    return dict(logs.list_tags_for_resource(resourceArn=arn).get("tags", {}))
+def _machine_of(log_group: str) -> str:
+    return log_group.rsplit("/", 1)[-1]
 
 
 def _find(sfn: Any, name: str) -> str | None:

@@ -232,3 +232,14 @@ def test_function_urls_are_open_to_browsers_like_api_stages() -> None:
         "REQUEST_METHOD": "GET",
     }
     assert isinstance(guard.route(rebound, 4580), guard.Refusal)
+
+
+def test_signed_function_url_caller_is_in_the_regions_partition() -> None:
+    from awslab.local.http_api_function_urls import caller_identity
+
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/cn-north-1/lambda/aws4_request, SignedHeaders=host"
+    )
+    iam = caller_identity(_req(headers=[("Authorization", auth)]), "123456789012", "cn-north-1")
+    assert iam is not None and iam["userArn"] == "arn:aws-cn:iam::123456789012:root"
+    assert caller_identity(_req(), "123456789012", "us-east-1") is None  # not signed

@@ -182,3 +182,21 @@ def test_website_configuration_parsing() -> None:
         "</RedirectAllRequestsTo></WebsiteConfiguration>"
     )
     assert cfg.redirect_host == "example.com" and cfg.index_suffix is None
+
+
+def test_policy_resources_are_in_the_buckets_partition() -> None:
+    # a bucket in China names its objects arn:aws-cn:s3:::...; a policy written so must be read so
+    cn = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws-cn:s3:::b/*",
+                }
+            ]
+        }
+    )
+    assert public_read_allowed(cn, "b", "index.html", "aws-cn") is True
+    assert public_read_allowed(cn, "b", "index.html") is None  # the default partition is aws

@@ -8,7 +8,7 @@ written to the state file or printed is redacted)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from awslab.errors import AwslabError
@@ -95,33 +95,37 @@ class _Missing(Exception):
         self.hint = hint
 
 
-def _parameter(target: Target, name: str) -> tuple[str, bool]:
+def _fetch(
+    call: Callable[[], dict[str, Any]], missing: tuple[str, ...], message: str, create: str
+) -> dict[str, Any]:
+    """The answer of `call`, or _Missing (hint: the `create` command) when AWS says it is not there."""
     try:
-        found = target.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        return call()
     except Exception as exc:
-        if error_code(exc) in ("ParameterNotFound", "ValidationException"):
-            raise _Missing(
-                f"no SSM parameter '{name}'",
-                hint=f"create it (aws ssm put-parameter --name {name} --type SecureString --value ...) "
-                "or change the reference",
-            ) from None
+        if error_code(exc) in missing:
+            raise _Missing(message, hint=f"create it ({create} ...) or change the reference") from None
         raise
+
+
+def _parameter(target: Target, name: str) -> tuple[str, bool]:
+    found = _fetch(
+        lambda: target.client("ssm").get_parameter(Name=name, WithDecryption=True),
+        ("ParameterNotFound", "ValidationException"),
+        f"no SSM parameter '{name}'",
+        f"aws ssm put-parameter --name {name} --type SecureString --value",
+    )["Parameter"]
     return str(found["Value"]), found.get("Type") == "SecureString"
 
 
 def _secret(target: Target, rest: str, cache: dict[str, str]) -> Any:
     name, _, key = rest.partition(":")
     if name not in cache:
-        try:
-            got = target.client("secretsmanager").get_secret_value(SecretId=name)
-        except Exception as exc:
-            if error_code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
-                raise _Missing(
-                    f"no secret '{name}' in Secrets Manager (or it is scheduled for deletion)",
-                    hint=f"create it (aws secretsmanager create-secret --name {name} --secret-string ...) "
-                    "or change the reference",
-                ) from None
-            raise
+        got = _fetch(
+            lambda: target.client("secretsmanager").get_secret_value(SecretId=name),
+            ("ResourceNotFoundException", "InvalidRequestException"),
+            f"no secret '{name}' in Secrets Manager (or it is scheduled for deletion)",
+            f"aws secretsmanager create-secret --name {name} --secret-string",
+        )
         if "SecretString" not in got:
             raise _Missing(f"secret '{name}' is binary", hint="reference a secret stored as a string")
         cache[name] = str(got["SecretString"])

@@ -5,9 +5,9 @@ calls `awslab.exercise`, renders."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from awslab.target import Target
 
 app = typer.Typer()
+
+
+class _Result(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+_R = TypeVar("_R", bound=_Result)
 
 LabOption = Annotated[
     str | None, typer.Option("--lab", help="the deployed lab to use (default: the only one that fits)")
@@ -229,19 +236,29 @@ def upload_cmd(
         raise typer.Exit(1)
 
 
-def _message_to(
-    opts: Options, kind: str, lab: str | None, body: str | None, attribute: list[str] | None
-) -> tuple[Target, DeployedLab, str | None, dict[str, MessageAttribute]]:
-    """What send-message and publish start with: the target, the deployed lab with a `kind`, the
-    body (an @FILE read) and the `--attribute`s, each refused with its own message."""
+def _deliver(
+    opts: Options,
+    kind: str,
+    given: tuple[str | None, str | None, list[str] | None],
+    doing: str,
+    send: Callable[[Target, DeployedLab, str | None, dict[str, MessageAttribute]], _R],
+    show: Callable[[_R], Any],
+) -> None:
+    """What send-message and publish do: the target, the deployed lab with a `kind` (from `given`:
+    --lab, BODY, --attribute), the body (an @FILE read) and the `--attribute`s, each refused with its
+    own message; then `send` while `doing` (its {lab} the lab's name) shows, and the result."""
     from awslab.exercise.attributes import parse_options
     from awslab.exercise.labs import pick_lab_with
     from awslab.exercise.values import option_text
 
+    lab, body, attribute = given
     text = option_text(body, "BODY") if body is not None else None
     attributes = parse_options(attribute or [])
     target, store, where = _open(opts)
-    return target, _live(target, store, pick_lab_with(store, kind, lab, where=where)), text, attributes
+    deployed = _live(target, store, pick_lab_with(store, kind, lab, where=where))
+    with waiting(doing.format(lab=deployed.name)):
+        res = send(target, deployed, text, attributes)
+    _emit(opts, res.to_dict(), show(res))
 
 
 @command(app, "send-message", output=True)
@@ -262,12 +279,16 @@ def send_message_cmd(
     from awslab.exercise import messages
     from awslab.exercise import render as view
 
-    target, deployed, text, attributes = _message_to(opts, "sqs.queue", lab, body, attribute)
-    with waiting(f"Sending to lab '{deployed.name}' and waiting for the consumer…"):
-        res = messages.send_message(
+    _deliver(
+        opts,
+        "sqs.queue",
+        (lab, body, attribute),
+        "Sending to lab '{lab}' and waiting for the consumer…",
+        lambda target, deployed, text, attributes: messages.send_message(
             target, deployed, text, count, queue=queue, attributes=attributes, timeout=wait
-        )
-    _emit(opts, res.to_dict(), view.send_view(res))
+        ),
+        view.send_view,
+    )
 
 
 @command(app, "publish", output=True)
@@ -289,12 +310,16 @@ def publish_cmd(
     from awslab.exercise import messages
     from awslab.exercise import render as view
 
-    target, deployed, text, attributes = _message_to(opts, "sns.topic", lab, body, attribute)
-    with waiting(f"Publishing to lab '{deployed.name}' and waiting for the subscribers…"):
-        res = messages.publish(
+    _deliver(
+        opts,
+        "sns.topic",
+        (lab, body, attribute),
+        "Publishing to lab '{lab}' and waiting for the subscribers…",
+        lambda target, deployed, text, attributes: messages.publish(
             target, deployed, text, subject, topic=topic, attributes=attributes, timeout=wait
-        )
-    _emit(opts, res.to_dict(), view.publish_view(res))
+        ),
+        view.publish_view,
+    )
 
 
 @command(app, "start-execution", output=True)

@@ -278,7 +278,7 @@ class HttpResponse:
     body: bytes
 
 
-def _header_text(name: str, value: Any) -> str:
+def header_text(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):
@@ -315,11 +315,11 @@ def map_proxy_response(
     for name, values in multi.items():
         if not isinstance(values, list):
             raise MalformedProxyResponse(f"multiValueHeaders[{name!r}] must be a list")
-        headers += [(name, _header_text(name, v)) for v in values if v is not None]
+        headers += [(name, header_text(name, v)) for v in values if v is not None]
     seen = {(k.lower(), v) for k, v in headers}
     for name, value in single.items():  # a pair given in both maps appears once (AWS merges them)
-        if value is not None and (name.lower(), _header_text(name, value)) not in seen:
-            headers.append((name, _header_text(name, value)))
+        if value is not None and (name.lower(), header_text(name, value)) not in seen:
+            headers.append((name, header_text(name, value)))
     flag = data.get("isBase64Encoded", False)
     if isinstance(flag, str):
         flag = flag.lower() == "true"

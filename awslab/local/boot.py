@@ -41,6 +41,34 @@ WARM_UP = ("iam", "sts", "dynamodb", "s3", "awslambda", "logs", "apigateway", "s
            "events")  # fmt: skip
 
 
+def health_document(
+    port: int,
+    started_at: dt.datetime,
+    moto_version: str,
+    like_aws: LikeAws | None,
+    snapshots: Snapshots | None,
+    *,
+    lambda_keys: dict[str, Any],
+    runtimes: Any,
+    ready: bool,
+    more_lambda_keys: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The health document, booting or booted: the same keys in the same order either way."""
+    return {
+        "service": SERVICE_NAME,
+        "pid": os.getpid(),
+        "port": port,
+        "started_at": iso(started_at),
+        "moto_version": moto_version,
+        **lambda_keys,
+        "like_aws": like_aws.to_dict() if like_aws is not None else None,
+        "lambda_runtimes": runtimes,
+        **(more_lambda_keys or {}),
+        "ready": ready,
+        **(snapshots.health() if snapshots is not None else {}),
+    }
+
+
 class Boot:
     """The server's state while it boots, and the WSGI app that answers then (health only)."""
 
@@ -66,19 +94,16 @@ class Boot:
         """The health document before the boot is done (LocalCloudApp.health's keys)."""
         from importlib.metadata import version
 
-        return {
-            "service": SERVICE_NAME,
-            "pid": os.getpid(),
-            "port": self.port,
-            "started_at": iso(self.started_at),
-            "moto_version": version("moto"),
-            "lambda_executor": True,
-            "lambda_workers": 0,
-            "like_aws": self.like_aws.to_dict() if self.like_aws is not None else None,
-            "lambda_runtimes": None,  # not looked up yet
-            "ready": False,
-            **(self.snapshots.health() if self.snapshots is not None else {}),
-        }
+        return health_document(
+            self.port,
+            self.started_at,
+            version("moto"),
+            self.like_aws,
+            self.snapshots,
+            lambda_keys={"lambda_executor": True, "lambda_workers": 0},
+            runtimes=None,  # not looked up yet
+            ready=False,
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if self.app is not None:

@@ -15,6 +15,7 @@ is not written to its log group.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -22,15 +23,11 @@ from collections.abc import Callable
 from typing import Any
 
 EXPRESS_LIMIT_S = 300.0  # AWS: an Express execution runs at most five minutes
-_installed = False
 
 
+@functools.cache  # patch once: a second install would wrap the wrappers
 def install() -> None:
     """Patch moto's Step Functions responses (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
     from moto.core.responses import ActionResult
     from moto.stepfunctions.responses import StepFunctionResponse
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from awslab.local.apigw_proxy import Headers, HttpRequest, HttpResponse, MalformedProxyResponse, header_value
+from awslab.local.apigw_proxy import (
+    Headers,
+    HttpRequest,
+    HttpResponse,
+    MalformedProxyResponse,
+    header_text,
+    header_value,
+)
 
 DEFAULT_ROUTE = "$default"
 # Media types both services pass as text; anything else is base64 (as AWS does with form posts).
@@ -141,14 +148,6 @@ def build_v2_event(
 
 
 # ---- the response ------------------------------------------------------------------------
-def _header_text(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise MalformedProxyResponse(f"header {name!r} has a {type(value).__name__} value")
-
-
 def map_v2_response(payload: bytes | str) -> HttpResponse:
     """The HTTP answer for a function's 2.0 response. An object with `statusCode` is read as
     {statusCode, headers, cookies, body, isBase64Encoded}; anything else valid JSON is inferred:
@@ -170,8 +169,8 @@ def map_v2_response(payload: bytes | str) -> HttpResponse:
     cookies = data.get("cookies") or []
     if not isinstance(raw_headers, dict) or not isinstance(cookies, list):
         raise MalformedProxyResponse("headers must be an object and cookies a list")
-    headers: Headers = [(k, _header_text(k, v)) for k, v in raw_headers.items() if v is not None]
-    headers += [("set-cookie", _header_text("cookies", c)) for c in cookies]
+    headers: Headers = [(k, header_text(k, v)) for k, v in raw_headers.items() if v is not None]
+    headers += [("set-cookie", header_text("cookies", c)) for c in cookies]
     raw_body = data.get("body")
     if raw_body is not None and not isinstance(raw_body, str):
         raise MalformedProxyResponse(f"body must be a string, got {type(raw_body).__name__}")
@@ -252,14 +251,21 @@ def _join(values: Iterable[str]) -> str:
     return ",".join(values)
 
 
+def _origin_headers(cors: Cors, req: HttpRequest) -> Headers:
+    """The origin (and credentials) headers for an allowed origin; none when it is not allowed."""
+    origin = cors.allowed_origin(header_value(req.headers, "Origin"))
+    if origin is None:
+        return []
+    headers: Headers = [("access-control-allow-origin", origin)]
+    if cors.allow_credentials:
+        headers.append(("access-control-allow-credentials", "true"))
+    return headers
+
+
 def preflight_response(cors: Cors, req: HttpRequest, extra: Iterable[tuple[str, str]] = ()) -> HttpResponse:
     """The service's own answer to a preflight: 204, the CORS headers when the origin is allowed."""
-    headers: Headers = []
-    origin = cors.allowed_origin(header_value(req.headers, "Origin"))
-    if origin is not None:
-        headers.append(("access-control-allow-origin", origin))
-        if cors.allow_credentials:
-            headers.append(("access-control-allow-credentials", "true"))
+    headers = _origin_headers(cors, req)
+    if headers:
         if cors.allow_methods:
             headers.append(("access-control-allow-methods", _join(cors.allow_methods)))
         if cors.allow_headers:
@@ -275,11 +281,9 @@ def with_cors(cors: Cors | None, req: HttpRequest, response: HttpResponse) -> Ht
     if cors is None:
         return response
     headers = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
-    origin = cors.allowed_origin(header_value(req.headers, "Origin"))
-    if origin is not None:
-        headers.append(("access-control-allow-origin", origin))
-        if cors.allow_credentials:
-            headers.append(("access-control-allow-credentials", "true"))
+    allowed = _origin_headers(cors, req)
+    if allowed:
+        headers.extend(allowed)
         if cors.expose_headers:
             headers.append(("access-control-expose-headers", _join(cors.expose_headers)))
     return HttpResponse(response.status, headers, response.body)

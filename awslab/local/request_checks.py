@@ -21,25 +21,22 @@ refuses (installed process-wide by moto_fidelity.install):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
 STREAM_ACTIONS = ("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream",
                   "dynamodb:ListStreams")  # fmt: skip
-_installed = False
 
 
+@functools.cache  # patch once: a second install would wrap the wrappers
 def install() -> None:
     """Patch moto's Lambda and EventBridge backends (idempotent)."""
     from moto.awslambda.models import LambdaBackend
     from moto.events.models import EventsBackend
     from moto.stepfunctions.models import StepFunctionBackend
 
-    global _installed
-    if _installed:
-        return
-    _installed = True
     create = LambdaBackend.create_event_source_mapping
     update = LambdaBackend.update_event_source_mapping
     put_events = EventsBackend.put_events

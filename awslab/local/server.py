@@ -41,7 +41,15 @@ from types import FrameType
 from typing import Any
 
 from awslab.local import guard
-from awslab.local.boot import SERVICE_NAME, Boot, WsgiApp, booting_handler, iso, json_response, warm_up
+from awslab.local.boot import (
+    SERVICE_NAME,
+    Boot,
+    WsgiApp,
+    booting_handler,
+    health_document,
+    json_response,
+    warm_up,
+)
 from awslab.local.like_aws.settings import LikeAws
 from awslab.local.server_env import server_environment
 from awslab.local.snapshot_saver import Snapshots, may_change
@@ -108,21 +116,24 @@ class LocalCloudApp:
     def health(self) -> dict[str, Any]:
         import moto
 
-        return {
-            "service": SERVICE_NAME,
-            "pid": os.getpid(),
-            "port": self.port,
-            "started_at": iso(self.started_at),
-            "moto_version": moto.__version__,
-            "lambda_executor": self.executor is not None,
-            "lambda_workers": len(self.executor.workers()) if self.executor is not None else 0,
-            "like_aws": self.like_aws.to_dict() if self.like_aws is not None else None,
+        executor = self.executor
+        return health_document(
+            self.port,
+            self.started_at,
+            moto.__version__,
+            self.like_aws,
+            self.snapshots,
+            lambda_keys={
+                "lambda_executor": executor is not None,
+                "lambda_workers": len(executor.workers()) if executor is not None else 0,
+            },
             # The Python each Lambda runtime runs on here (awslab.local.runtimes): `up` names stand-ins.
-            "lambda_runtimes": self.executor.runtimes.report() if self.executor is not None else None,
-            "lambda_idle_seconds": self.executor.idle_timeout_s if self.executor is not None else None,
-            "ready": True,
-            **(self.snapshots.health() if self.snapshots is not None else {}),
-        }
+            runtimes=executor.runtimes.report() if executor is not None else None,
+            more_lambda_keys={
+                "lambda_idle_seconds": executor.idle_timeout_s if executor is not None else None
+            },
+            ready=True,
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         where = guard.route(environ, self.port)

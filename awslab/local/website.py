@@ -19,9 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from awslab.local.apigw_proxy import Headers, HttpResponse
 from awslab.local.urls import WEBSITE_PREFIX, parse_website_path
-
-Headers = list[tuple[str, str]]
 
 # Object metadata the website endpoint returns as response headers.
 _PASSED_HEADERS = (
@@ -123,15 +122,8 @@ def error_page(status: int, code: str, message: str, extra: Iterable[tuple[str, 
     ).encode()
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: Headers
-    body: bytes
-
-
-def _html(status: int, body: bytes) -> Response:
-    return Response(status, [("Content-Type", "text/html; charset=utf-8")], body)
+def _html(status: int, body: bytes) -> HttpResponse:
+    return HttpResponse(status, [("Content-Type", "text/html; charset=utf-8")], body)
 
 
 def _find_bucket(name: str) -> Any:
@@ -171,7 +163,7 @@ def _lookup(bucket: Any, key: str) -> Any:
     )
 
 
-def serve(bucket_name: str, key: str, method: str, request_headers: dict[str, str]) -> Response:
+def serve(bucket_name: str, key: str, method: str, request_headers: dict[str, str]) -> HttpResponse:
     """The website endpoint's answer for one request (key already URL-decoded)."""
     if method not in ("GET", "HEAD"):
         return _html(
@@ -204,12 +196,12 @@ def serve(bucket_name: str, key: str, method: str, request_headers: dict[str, st
     config = parse_website_configuration(bucket.website_configuration)
     if config.redirect_host:
         location = f"{config.redirect_protocol or 'http'}://{config.redirect_host}/{key}"
-        return Response(301, [("Location", location)], b"")
+        return HttpResponse(301, [("Location", location)], b"")
     index = config.index_suffix or "index.html"
     target = key + index if key == "" or key.endswith("/") else key
     obj = _lookup(bucket, target)
     if obj is None and not key.endswith("/") and key and _lookup(bucket, f"{key}/{index}") is not None:
-        return Response(302, [("Location", f"{WEBSITE_PREFIX}/{bucket_name}/{key}/")], b"")
+        return HttpResponse(302, [("Location", f"{WEBSITE_PREFIX}/{bucket_name}/{key}/")], b"")
     if obj is None:
         return _error(
             bucket, config, 404, "NoSuchKey", "The specified key does not exist.", [("Key", target)]
@@ -219,19 +211,19 @@ def serve(bucket_name: str, key: str, method: str, request_headers: dict[str, st
     return _object_response(obj, request_headers)
 
 
-def _object_response(obj: Any, request_headers: dict[str, str], status: int = 200) -> Response:
+def _object_response(obj: Any, request_headers: dict[str, str], status: int = 200) -> HttpResponse:
     meta = obj.metadata
     headers: Headers = [(name.title(), str(meta[name])) for name in _PASSED_HEADERS if meta.get(name)]
     headers += [(k, str(v)) for k, v in meta.items() if k.lower().startswith("x-amz-meta-")]
     headers += [("ETag", obj.etag), ("Last-Modified", obj.last_modified_RFC1123)]
     if status == 200 and request_headers.get("if-none-match") == obj.etag:
-        return Response(304, headers, b"")
-    return Response(status, headers, obj.value)
+        return HttpResponse(304, headers, b"")
+    return HttpResponse(status, headers, obj.value)
 
 
 def _error(
     bucket: Any, config: WebsiteConfig, status: int, code: str, message: str, extra: list[tuple[str, str]]
-) -> Response:
+) -> HttpResponse:
     # The error document is served, with the original status, when it is itself readable.
     if config.error_key:
         doc = _lookup(bucket, config.error_key)

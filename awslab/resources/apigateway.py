@@ -444,10 +444,7 @@ class RestApi(Resource[RestApiProps]):
         if api is None:
             return None
         stages = {s["stageName"] for s in apigw.get_stages(restApiId=api["id"]).get("item", [])}
-        stage = record.attrs.get("stage") or (sorted(stages)[0] if stages else "")
-        attrs = _attrs(ctx, api["id"], api["name"], stage if stage in stages else "")
-        attrs["permissions"] = list(record.attrs.get("permissions") or [])
-        return attrs
+        return refreshed_attrs(record, stages, partial(_attrs, ctx, api["id"], api["name"]))
 
     @classmethod
     def delete(cls, ctx: Context, record: Record) -> None:
@@ -494,6 +491,17 @@ def statement_id(api_id: str) -> str:
 
 def _execution_arn(ctx: Context, api_id: str) -> str:
     return arn_of(ctx.target, "execute-api", api_id)
+
+
+def refreshed_attrs(
+    record: Record, stages: Collection[str], attrs_of: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    """An API's attrs as `refresh` finds them (REST or HTTP): on the recorded stage while it exists
+    (else the first, or none), with the invoke permissions the record keeps."""
+    stage = record.attrs.get("stage") or next(iter(sorted(stages)), "")
+    attrs = attrs_of(stage if stage in stages else "")
+    attrs["permissions"] = list(record.attrs.get("permissions") or [])
+    return attrs
 
 
 def _attrs(ctx: Context, api_id: str, name: str, stage: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from awslab.resources.apigateway import METHODS, cors_methods, parse_route
+from awslab.resources.apigateway import METHODS, cors_methods, parse_route, refreshed_attrs
 from awslab.resources.base import (
     NAME_PREFIX,
     ArnRef,
@@ -355,11 +355,9 @@ class HttpApi(Resource[HttpApiProps]):
             return None
         apigw = ctx.client("apigatewayv2")
         stages = {s["StageName"] for s in _pages(apigw, "get_stages", api["ApiId"])}
-        stage = record.attrs.get("stage") or next(iter(sorted(stages)), "")
-        attrs = _attrs(ctx, api["ApiId"], api["Name"], stage if stage in stages else "")
+        attrs = refreshed_attrs(record, stages, lambda stage: _attrs(ctx, api["ApiId"], api["Name"], stage))
         attrs["routes"] = sorted(r["RouteKey"] for r in _pages(apigw, "get_routes", api["ApiId"]))
         attrs["cors"] = _cors_of(api)
-        attrs["permissions"] = list(record.attrs.get("permissions") or [])
         return attrs
 
     @classmethod

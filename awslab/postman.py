@@ -26,6 +26,7 @@ from typing import Any
 from awslab.errors import UsageError
 from awslab.exercise.actions import Check
 from awslab.exercise.defaults import HTTP_KINDS
+from awslab.local.apigw_proxy import match_route as apigw_match_route
 from awslab.references import resolve
 from awslab.resources.base import Record
 from awslab.spec import LabSpec
@@ -152,34 +153,14 @@ def _segments(path: str) -> list[str]:
 
 
 def match_route(api: HttpApi, method: str, path: str) -> tuple[str, str] | None:
-    """The API's route that serves METHOD path (the most literal one when several do)."""
-    best: tuple[int, tuple[str, str]] | None = None
-    parts = _segments(path)
-    for route in api.routes:
-        r_method, r_path = route
-        if r_method not in (method, "ANY"):
-            continue
-        template = _segments(r_path)
-        literal = _fits(template, parts)
-        if literal is not None and (best is None or literal > best[0]):
-            best = (literal, route)
-    return best[1] if best else None
-
-
-def _fits(template: list[str], parts: list[str]) -> int | None:
-    """How many literal segments of `template` match `parts`; None when it does not serve them."""
-    literal = 0
-    for i, seg in enumerate(template):
-        param = _PARAM.match(seg)
-        if param and param.group(2):  # {proxy+}: the rest, at least one segment
-            return literal if len(parts) > i else None
-        if i >= len(parts):
-            return None
-        if param is None:
-            if seg != parts[i]:
-                return None
-            literal += 1
-    return literal if len(parts) == len(template) else None
+    """The API's route that serves METHOD path (the most specific one when several do), as the
+    local cloud's gateway routes it."""
+    resources: dict[str, list[str]] = {}
+    for r_method, r_path in api.routes:
+        resources.setdefault(r_path, []).append(r_method)
+    bare = path.partition("?")[0]
+    found = apigw_match_route(resources, bare if bare.startswith("/") else f"/{bare}", method)
+    return (found.method_key, found.resource_path) if found else None
 
 
 def _url(
@@ -222,6 +203,8 @@ def _url(
 
 # ---- what a check produced, and what only a left-out check did ----------------------------------
 def _strings(value: Any) -> Iterable[str]:
+    """The values' strings only: awslab.references.strings yields the keys too, and a key such as
+    `status` in a left-out check would mark an expected value as coming from it."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):

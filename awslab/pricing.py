@@ -212,7 +212,7 @@ def _bucket(r: ResourceSpec, c: Context) -> Iterator[Line]:
 
 def _files(r: ResourceSpec, c: Context) -> Iterator[Line]:
     """The files `up` uploads: their real size, stored all month, and one PUT each per `up`."""
-    files = [p for _, p in r.cls.local_files(r.cls.props_model.model_validate(r.fields), c.spec.base_dir)]
+    files = [p for _, p in r.cls.local_files(r.props, c.spec.base_dir)]
     count = len(files) + len(r.fields.get("render") or {})
     size = sum(p.stat().st_size for p in files)
     yield c.line(r, "s3.put_requests", count, note=f"{count} files, once per `up`")

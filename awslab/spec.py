@@ -110,6 +110,17 @@ class ResourceSpec:
     # fields reference: resolved from the prediction while they do not exist, without waiting
     predicted: set[str] = field(default_factory=set)
     tags: dict[str, str] = field(default_factory=dict)  # the user's: the spec's and its own, merged
+    # `fields` as the kind's model validated them (references unresolved), kept by `load_spec`
+    # so that watch, pricing and plan do not validate them again; `props` fills it on first use
+    validated: Props | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def props(self) -> Props:
+        """The kind's model of `fields`, references unresolved (a resource is built from its
+        resolved fields instead: see `build_resource`)."""
+        if self.validated is None:
+            self.validated = self.cls.props_model.model_validate(self.fields)
+        return self.validated
 
 
 @dataclass
@@ -352,7 +363,7 @@ def validate(
             continue
         extra -= BUILTIN  # a state machine definition's ${aws.region}: no resource
         deps = {name for name, _ in references(fields)} | extra
-        specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line, tags=tags)
+        specs[logical] = ResourceSpec(logical, kind, cls, fields, deps, line, tags=tags, validated=props)
         extras[logical] = extra
 
     for i, check in enumerate(top.checks):  # files a check sends (an upload) must be the project's too

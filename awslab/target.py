@@ -117,6 +117,7 @@ class Target:
     # lab's state recorded: a reset (or a start without a snapshot) makes new data.
     local_cloud: dict[str, Any] | None = field(default=None, repr=False)
     local_cloud_started: bool = field(default=False, repr=False)
+    local_cloud_since: str | None = field(default=None, repr=False)  # its LocalStatus.started_at
     # Called with every client this target builds, before its first request: `--explain` installs
     # its botocore event hooks here (awslab/explain/hook.py).
     on_client: Callable[[Any], None] | None = field(default=None, repr=False)

@@ -33,12 +33,11 @@ from awslab.references import references
 from awslab.resources.base import TAG_LAB, TAG_STACK, arn_of, kind_class, physical_name
 from awslab.resources.scheduler import group_name
 from awslab.spec import LabSpec, ResourceSpec
-from awslab.state import StateStore
+from awslab.state import LabState, StateStore
 from awslab.target import Target
+from awslab.ttl_names import FUNCTION, INVOKE_ROLE, LOGICALS, ROLE, SCHEDULE
 
 REAPER_CODE = Path(__file__).resolve().parent / "reaper"
-ROLE, FUNCTION, INVOKE_ROLE, SCHEDULE = "reaper-role", "reaper", "reaper-invoke-role", "reaper-schedule"
-LOGICALS = (ROLE, FUNCTION, INVOKE_ROLE, SCHEDULE)
 OFF = ("off", "none", "0")
 MIN_AWS_SECONDS = 120
 _HINT = "give a duration such as 30m, 4h, 1d or 1h30m; --ttl off removes the TTL"
@@ -85,6 +84,7 @@ class Ttl:
 class Decision:
     ttl: Ttl | None  # the TTL `up` applies (None: no reaper)
     message: str  # what to tell the user ("" when there is nothing to say)
+    expired: bool = False  # the TTL recorded before has expired: its reaper has run (or is about to)
 
 
 def check_option(option: str | None) -> None:
@@ -97,23 +97,24 @@ def decide(option: str | None, recorded: dict[str, Any] | None, now: dt.datetime
     """The TTL of this `up`, from `--ttl` and the TTL the state recorded."""
     now = now or utc_now()
     before = Ttl.from_dict(recorded) if recorded else None
+    expired = before is not None and before.seconds_left(now) <= 0
     if option is None:
         if before is None:
             return Decision(None, "")
-        if before.seconds_left(now) <= 0:
+        if expired:
             return Decision(None, f"The TTL set before expired at {before.when()}: the lab is made again "
-                                  "without one (give --ttl to set one).")  # fmt: skip
+                                  "without one (give --ttl to set one).", expired)  # fmt: skip
         return Decision(before, f"Keeping the TTL set before: the lab {before.describe(now)}; "
                                 "--ttl DURATION sets a new one, --ttl off removes it.")  # fmt: skip
     if option.strip().lower() in OFF:
-        return Decision(None, "TTL removed: the reaper goes." if before else "")
+        return Decision(None, "TTL removed: the reaper goes." if before else "", expired)
     seconds = ttl_seconds(option)
     # at(...) takes whole seconds (AWS fires it within the minute after; the local cloud on the
     # second): the next whole second, so that the lab never goes before its TTL
     at = (now + dt.timedelta(seconds=seconds)).replace(microsecond=0) + dt.timedelta(seconds=1)
     ttl = Ttl(option.strip(), at)
     return Decision(ttl, f"TTL {ttl.text}: the lab {ttl.describe(now)}; a reaper on the target deletes it "
-                         "then, whether or not this machine is on.")  # fmt: skip
+                         "then, whether or not this machine is on.", expired)  # fmt: skip
 
 
 def add_reaper(spec: LabSpec, stack_id: str, target: Target, ttl: Ttl) -> LabSpec:
@@ -250,12 +251,10 @@ def apply_option(spec: LabSpec, store: StateStore, target: Target, option: str |
                          hint="give 2m or more; the local cloud takes seconds")  # fmt: skip
     lab_state = store.ensure_lab(spec.name, str(spec.path))
     decision = decide(option, lab_state.ttl, now)
-    if lab_state.ttl and lab_state.resources and Ttl.from_dict(lab_state.ttl).seconds_left(now) <= 0:
+    if decision.expired and lab_state.resources:
         # its reaper has run (or is about to): `up` makes the lab again, whose age counts from now
         lab_state.created_at = (now or utc_now()).isoformat(timespec="seconds")
-    if decision.ttl is None:
-        return spec, decision
-    return add_reaper(spec, lab_state.stack_id, target, decision.ttl), decision
+    return _with_reaper(spec, lab_state, target, decision), decision
 
 
 def record(store: StateStore, lab: str, decision: Decision, *, applied: bool = True) -> None:
@@ -272,7 +271,11 @@ def with_recorded(spec: LabSpec, store: StateStore, target: Target) -> LabSpec:
     """For `plan` and redeploys without `--ttl`: the spec with the reaper of the lab's recorded TTL
     (as `up` without `--ttl` keeps it), so that they do not plan to delete it."""
     lab_state = store.lab(spec.name)
-    decision = decide(None, lab_state.ttl if lab_state else None)
+    return _with_reaper(spec, lab_state, target, decide(None, lab_state.ttl if lab_state else None))
+
+
+def _with_reaper(spec: LabSpec, lab_state: LabState | None, target: Target, decision: Decision) -> LabSpec:
+    """`spec` with the reaper of `decision`'s TTL, if it keeps or sets one."""
     if decision.ttl is None or lab_state is None:
         return spec
     return add_reaper(spec, lab_state.stack_id, target, decision.ttl)

@@ -54,11 +54,9 @@ def lab_files(spec: LabSpec) -> set[Path]:
 
     files = {spec.path}
     for rs in spec.resources.values():
-        try:
-            props = rs.cls.props_model.model_validate(rs.fields)
-            files.update(path for _, path in rs.cls.local_files(props, spec.base_dir))
-        except (ValueError, OSError):  # a path only `up` knows (a reference), or one not there yet
-            pass
+        # a path only `up` knows (a reference), or one not there yet
+        with contextlib.suppress(ValueError, OSError):
+            files.update(path for _, path in rs.cls.local_files(rs.props, spec.base_dir))
         for name, what in PATH_FIELDS.get(rs.kind, {}).items():
             value = rs.fields.get(name)
             if what == "file" and isinstance(value, str) and "${" not in value:  # not a reference

@@ -23,6 +23,7 @@ from awslab.errors import AwslabError, LocalCloudError, TargetError, UsageError,
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from awslab.spec import LabSpec
     from awslab.state import LabState, StateStore
     from awslab.target import Target
 
@@ -381,7 +382,7 @@ def ensure_local_cloud(target: Target, why: str = "") -> None:
     assert target.local_port is not None
     # booted=False: this command's own start-up overlaps the server's boot; its AWS calls wait for it
     status, started = LocalCloud(target.local_port).ensure_running(booted=False)
-    target.local_cloud = status.identity
+    target.local_cloud, target.local_cloud_since = status.identity, status.started_at
     # started empty (a start that restored a snapshot brought the labs' resources back)
     target.local_cloud_started = started and not status.restored_data
     if started:
@@ -414,6 +415,7 @@ def probe_local_cloud(target: Target) -> None:
             hint="wait a moment and run the command again; 'awslab local stop' stops it",
         )
     target.local_cloud = status.identity if status else None
+    target.local_cloud_since = status.started_at if status else None
     target.local_cloud_started = False
 
 
@@ -456,6 +458,26 @@ def lost_labs(store: StateStore, target: Target) -> dict[str, str]:
     return {name: _gone_line(name, store.deployed[name], target) for name in lost}
 
 
+def deployed_lab(store: StateStore, target: Target, lab: str) -> tuple[LabSpec, LabState]:
+    """The spec and state of a deployed lab named by `lab` (a name or a spec path): its spec is the
+    file its state recorded while that is there. A usage error when it is not deployed, a target
+    error when its resources went with an earlier local cloud."""
+    from awslab.spec import find_lab, load_spec
+
+    state = store.lab(lab)
+    spec_path = Path(state.spec) if state is not None and state.spec and Path(state.spec).is_file() else None
+    spec = load_spec(spec_path or find_lab(lab))
+    state = store.lab(spec.name)
+    if state is None:
+        raise UsageError(
+            f"lab '{spec.name}' is not deployed on {target.describe()}: run 'awslab up {lab}' first"
+        )
+    gone = lost_labs(store, target).get(spec.name)
+    if gone:
+        raise TargetError(gone, hint=f"run '{redeploy(spec.name, state)}' to deploy it again")
+    return spec, state
+
+
 def redeploy(name: str, lab: LabState) -> str:
     """The command that deploys a lab again: by name for a built-in lab, else by its spec."""
     from awslab.lab_index import builtin_labs
@@ -481,13 +503,12 @@ def _gone_line(name: str, lab: LabState, target: Target) -> str:
 
 def _reset_since(lab: LabState, target: Target) -> bool:
     """Whether the running local cloud was already running when the lab last changed: then its
-    resources went with a reset (`awslab local reset`), not with a restart."""
+    resources went with a reset (`awslab local reset`), not with a restart. The start is the one
+    the command's probe saw (ensure_local_cloud, probe_local_cloud): not asked again for each lab."""
     from awslab.lab_age import parse_time
-    from awslab.local.daemon import LocalCloud
 
-    assert target.local_port is not None
-    status = LocalCloud(target.local_port).status()
-    changed, started = parse_time(lab.updated_at), parse_time(status.started_at) if status else None
+    since = target.local_cloud_since
+    changed, started = parse_time(lab.updated_at), parse_time(since) if since else None
     return changed is not None and started is not None and changed >= started
 
 

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
-from awslab.cli.common import Options, command, err, lost_labs, open_state, open_target, out, redeploy
+from awslab.cli.common import (
+    Options,
+    command,
+    deployed_lab,
+    err,
+    lost_labs,
+    open_state,
+    open_target,
+    out,
+    redeploy,
+)
 from awslab.errors import TargetError, UsageError
 from awslab.exercise.defaults import EFFECTS_TIMEOUT, EXECUTION_TIMEOUT, LOGS_SINCE
 from awslab.render import print_json
@@ -449,17 +459,9 @@ def check_cmd(
     """Run a lab's end-to-end checks against the deployed lab; exit 1 if any fails."""
     from awslab.exercise import checks as checks_core
     from awslab.exercise import render as view
-    from awslab.exercise.labs import DeployedLab
-    from awslab.spec import find_lab, load_spec
 
-    target, store, where = _open(opts)
-    state = store.lab(lab)
-    spec_path = Path(state.spec) if state is not None and state.spec and Path(state.spec).is_file() else None
-    spec = load_spec(spec_path or find_lab(lab))
-    state = store.lab(spec.name)
-    if state is None:
-        raise UsageError(f"lab '{spec.name}' is not deployed on {where}", hint=f"run 'awslab up {lab}' first")
-    _live(target, store, DeployedLab(spec.name, state))
+    target, store, _ = _open(opts)
+    spec, state = deployed_lab(store, target, lab)
     with waiting(f"Checking lab '{spec.name}'…") as status:
 
         def started(i: int, name: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from awslab import render
 from awslab.cli.common import (
@@ -260,24 +261,40 @@ def _price_table_date() -> str:
     return f"AWS list prices for {prices.region} as of {prices.as_of}"
 
 
-# Paragraphs of one line each: the help reflows them to the terminal's width.
-STATUS_HELP = (
-    "Check every tracked resource live: present, missing or changed; each lab's age and cost.\n\n"
-    "Age: from the lab's first 'up', as the state file records it.\n\n"
-    f"Cost: an estimate from the lab's spec and awslab's price table ({_price_table_date()}; other "
-    "regions differ a little), so far and per month. On the local cloud it is what the lab would cost "
-    "on a real AWS account.\n\n"
-    "Assumed, each month: 10,000 requests through each API, function, table, queue, topic, bucket and "
-    "state machine (an upper bound: a real request takes one path); 200 ms per function invocation at "
-    "its memory; 1 KB of logs per invocation; 1 KB items and messages; 0.01 GB stored in each table and "
-    "bucket; 5 long polls kept waiting by each SQS event source. 'So far' is that month pro rata over "
-    "the lab's age. 'After the always-free tier' counts only the allowances that never expire, as if "
-    "nothing else on the account used them; 'idle' is a month with nobody using the lab.\n\n"
-    "'--output json' lists the assumptions, the prices' date and every charge."
-)
+def status_help() -> str:
+    """The status command's help. Paragraphs of one line each: the help reflows them to the
+    terminal's width."""
+    return (
+        "Check every tracked resource live: present, missing or changed; each lab's age and cost.\n\n"
+        "Age: from the lab's first 'up', as the state file records it.\n\n"
+        f"Cost: an estimate from the lab's spec and awslab's price table ({_price_table_date()}; other "
+        "regions differ a little), so far and per month. On the local cloud it is what the lab would cost "
+        "on a real AWS account.\n\n"
+        "Assumed, each month: 10,000 requests through each API, function, table, queue, topic, bucket and "
+        "state machine (an upper bound: a real request takes one path); 200 ms per function invocation at "
+        "its memory; 1 KB of logs per invocation; 1 KB items and messages; 0.01 GB stored in each table and "
+        "bucket; 5 long polls kept waiting by each SQS event source. 'So far' is that month pro rata over "
+        "the lab's age. 'After the always-free tier' counts only the allowances that never expire, as if "
+        "nothing else on the account used them; 'idle' is a month with nobody using the lab.\n\n"
+        "'--output json' lists the assumptions, the prices' date and every charge."
+    )
 
 
-@command(app, "status", output=True, help=STATUS_HELP)
+def __getattr__(name: str) -> Any:
+    # STATUS_HELP is built when asked for: the price table is read only by `status` (and help)
+    if name == "STATUS_HELP":
+        return status_help()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _StatusCommand(TyperCommand):
+    """The status command, whose help is built with it: other commands do not read the price table."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "help": status_help()})
+
+
+@command(app, "status", output=True, cls=_StatusCommand)
 def status_cmd(
     opts: Options, lab: Annotated[str | None, typer.Argument(help="one lab (default: all)")] = None
 ) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from awslab.cli.common import Options, command, err, lost_labs, open_state, open_target, redeploy
-from awslab.errors import TargetError, UsageError
+from awslab.cli.common import Options, command, deployed_lab, err, open_state, open_target
+from awslab.errors import UsageError
 
 app = typer.Typer()
 
@@ -32,21 +32,11 @@ def postman_cmd(
     request per check (in order, with the check's expectations and the CORS header as tests) and an
     example for every other route. Import it in Postman, or run it: newman run FILE."""
     from awslab.postman import build_collection, default_file
-    from awslab.spec import find_lab, load_spec
     from awslab.target import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
     target = open_target(opts, start_local=False)
-    store = open_state(opts, target)
     where = target.describe()
-    state = store.lab(lab)
-    spec_path = Path(state.spec) if state is not None and state.spec and Path(state.spec).is_file() else None
-    spec = load_spec(spec_path or find_lab(lab))
-    state = store.lab(spec.name)
-    if state is None:
-        raise UsageError(f"lab '{spec.name}' is not deployed on {where}: run 'awslab up {lab}' first")
-    gone = lost_labs(store, target).get(spec.name)
-    if gone:
-        raise TargetError(gone, hint=f"run '{redeploy(spec.name, state)}' to deploy it again")
+    spec, state = deployed_lab(open_state(opts, target), target, lab)
     local_keys = (LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY) if target.kind == "local" else None
     result = build_collection(spec, state, where=where, region=target.region, local_keys=local_keys)
     text = json.dumps(result.data, indent=2) + "\n"

@@ -72,7 +72,7 @@ def teardown_cmd(
     from awslab.engine.sweep import by_age
     from awslab.engine.sweep import sweep as sweep_orphans
     from awslab.engine.teardown import teardown_lab
-    from awslab.lab_age import lab_age, labs_older_than
+    from awslab.lab_age import lab_age
     from awslab.lab_age import older_than as parse_older_than
 
     limit = parse_older_than(older_than) if older_than is not None else None
@@ -84,9 +84,10 @@ def teardown_cmd(
         names = [lab] if lab else sorted(store.deployed)
         names = [n for n in names if n in store.deployed]
         now = utc_now()
-        if limit is not None:
-            names = labs_older_than({n: store.labs[n] for n in names}, store.path, limit, now)
         ages = {n: lab_age(store.labs[n], store.path) for n in names}
+        if limit is not None:  # as lab_age.labs_older_than chooses, with the ages worked out once
+            names = [n for n in names if ages[n].age(now) > limit]
+            ages = {n: ages[n] for n in names}
         gone = {n: line for n, line in lost_labs(store, target).items() if n in names}
         orphans: list[Orphan] = []
         unaged: list[Orphan] = []  # orphans without an awslab:created tag: --older-than leaves them

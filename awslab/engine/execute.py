@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from awslab.engine.plan import Change, Plan, Predicted, build_resource, field_hashes
+from awslab.engine.plan import Change, Plan, Predicted, build_resource, field_hashes, tags_changed
 from awslab.engine.progress import NO_WAIT, Progress, ProgressFn, reporting
 from awslab.engine.runner import RunResult, run_graph
 from awslab.engine.teardown import delete_recorded
@@ -185,7 +185,7 @@ def apply_plan(
         except Exception as exc:
             notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
             raise ProvisionError(kind, logical, "waiting until it is ready", exc) from exc
-        _set_ready(store, spec.name, logical, True)
+        _set_ready(store, spec.name, logical)
         notify(Progress(logical, kind, "ready", "done", "" if waited else NO_WAIT, time.monotonic() - t0))
 
     def skipped(name: str) -> None:
@@ -225,15 +225,12 @@ def apply_plan(
     return ApplyResult(spec.name, outputs, counts, time.monotonic() - started)
 
 
-def _set_ready(store: StateStore, lab: str, logical: str, ready: bool) -> bool:
-    """Record whether the resource is ready (the state's `ready` flag); False if it has no record."""
+def _set_ready(store: StateStore, lab: str, logical: str) -> None:
+    """Record that the resource is ready (the state's `ready` flag), if it has a record."""
     state = store.lab(lab)
     rec = state.resources.get(logical) if state else None
-    if rec is None:
-        return False
-    if rec.ready != ready:
-        store.put_record(lab, replace(rec, ready=ready))
-    return True
+    if rec is not None and not rec.ready:
+        store.put_record(lab, replace(rec, ready=True))
 
 
 def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
@@ -318,8 +315,7 @@ def _apply_one(
         # run may have changed an attribute this resource references; drift (a setting changed
         # outside awslab) is repaired although the spec is unchanged, and so is a resource an
         # earlier `up` left before it was ready
-        # the spec's user tags changed (not known for an old record: put on at its next real update)
-        retag = resource.has_tags() and rec.tags is not None and dict(rs.tags) != rec.tags
+        retag = tags_changed(rs, rec)
         if resource.fingerprint() == rec.fingerprint and not change.drift and rec.ready:
             if not retag:
                 return rec.attrs, "keep", None

@@ -96,6 +96,12 @@ def field_hashes(fields: Mapping[str, Any]) -> dict[str, str]:
     return {k: fingerprint_of(v) for k, v in fields.items()}
 
 
+def tags_changed(rs: ResourceSpec, rec: Record) -> bool:
+    """Whether the spec's user tags differ from those recorded, on a kind that has tags (an old
+    record's are not known: they are put on at its next real update)."""
+    return rs.cls.has_tags() and rec.tags is not None and dict(rs.tags) != rec.tags
+
+
 def build_resource(spec: ResourceSpec, ctx: Context) -> Resource[Any]:
     """Instantiate a kind with its references resolved from `ctx.resolved`."""
     props = spec.cls.props_model.model_validate(resolve(spec.fields, ctx.resolved))
@@ -142,7 +148,7 @@ def plan_changes(
 def ready_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
     """The dependencies of `rs` that only its `wait_ready` needs made: those its kind names that
     it does not reference in its fields, of kinds that predict attributes."""
-    props = rs.cls.props_model.model_validate(rs.fields)
+    props = rs.props
     referenced = {logical for logical, _ in references(rs.fields)}
     return {
         d
@@ -223,7 +229,7 @@ def _planned_name(rs: ResourceSpec, ctx: Context, names: Mapping[str, Mapping[st
     that s3.files writes to), from the names planned for the resources it references."""
     resolved = {logical: _Unknown(logical, names.get(logical, {})) for logical in rs.depends_on}
     try:
-        return build_resource(rs, _ctx_with(ctx, resolved)).physical
+        return build_resource(rs, dataclasses.replace(ctx, resolved=resolved)).physical
     except (KeyError, ValueError):  # the name depends on a value only `up` learns
         return ctx.physical_name(rs.logical, rs.cls.name_rule)
 
@@ -283,12 +289,11 @@ def _plan_one(
     if recreated:
         return change("update", with_drift(f"depends on {', '.join(recreated)}, which will be recreated"))
     try:
-        desired = build_resource(rs, _ctx_with(ctx, known))
+        desired = build_resource(rs, dataclasses.replace(ctx, resolved=known))
         fingerprint = desired.fingerprint()
     except KeyError as exc:
         return change("update", with_drift(f"attribute {exc} of a dependency is not recorded yet"))
-    # the spec's user tags changed: a retag, in place on every kind that has tags
-    retag = rs.cls.has_tags() and rec.tags is not None and dict(rs.tags) != rec.tags
+    retag = tags_changed(rs, rec)  # a retag, in place on every kind that has tags
     if fingerprint == rec.fingerprint:
         if not drift:
             return change("update", "changed: tags") if retag else change("keep", "up to date")
@@ -305,9 +310,3 @@ def _plan_one(
     if not rs.cls.can_update() or set(changed) & rs.cls.replace_fields:
         return change("replace", reason + " (this kind is replaced to change it)")
     return change("update", reason)
-
-
-def _ctx_with(ctx: Context, resolved: Mapping[str, Mapping[str, Any]]) -> Context:
-    return Context(
-        target=ctx.target, lab=ctx.lab, stack_id=ctx.stack_id, base_dir=ctx.base_dir, resolved=resolved
-    )

@@ -11,9 +11,9 @@ from typing import Any
 from awslab.errors import ExerciseError, UsageError
 from awslab.resources.base import Record
 from awslab.state import LabState, StateStore
+from awslab.ttl_names import LOGICALS
 
-# the resources `up --ttl` adds (awslab/ttl.py LOGICALS; not imported: it loads the spec models)
-TTL_REAPER = frozenset({"reaper", "reaper-role", "reaper-invoke-role", "reaper-schedule"})
+TTL_REAPER = frozenset(LOGICALS)  # the resources `up --ttl` adds
 
 # What a kind is called in messages.
 KIND_LABELS = {

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from awslab.errors import ExerciseError, UsageError
 from awslab.exercise.defaults import EFFECTS_TIMEOUT as DEFAULT_TIMEOUT
 from awslab.exercise.effects import Effects, ids_of_body, snapshot, unique, wait_for_effects
+from awslab.exercise.events import EventParams, _envelope
 from awslab.exercise.labs import DeployedLab, pick_resource
 from awslab.exercise.messages import message_text, sample_order
 from awslab.resources.base import Record
@@ -148,9 +147,8 @@ def send_event(
     default_source, default_type = _defaults(rules)
     source, detail_type = source or default_source, detail_type or default_type
     events = target.client("events")
-    matches = [
-        RuleMatch(r.logical, _matches(events, r, _sample(target, source, detail_type, text))) for r in rules
-    ]
+    sample = _sample(target, source, detail_type, text)
+    matches = [RuleMatch(r.logical, _matches(events, r, sample)) for r in rules]
     tables = lab.tables()
     baseline = snapshot(target, tables)
     entry = {"Source": source, "DetailType": detail_type, "Detail": text, "EventBusName": bus_name}
@@ -175,11 +173,8 @@ def send_event(
 
 def _sample(target: Target, source: str, detail_type: str, detail: str) -> dict[str, Any]:
     """The event as EventBridge builds it, for TestEventPattern (which needs every envelope field)."""
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": source,
-        "account": target.account_id, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": target.region, "resources": [], "detail": json.loads(detail),
-    }  # fmt: skip
+    where = EventParams(region=target.region, account=target.account_id)
+    return _envelope(where, detail_type, source, [], json.loads(detail))
 
 
 def _matches(events: Any, rule: Record, event: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from botocore.model import OperationModel
 from awslab.explain.cli_form import CliCommand, Secrets, to_cli
 from awslab.explain.hook import blob_namer
 from awslab.explain.record import Recording
+from awslab.references import strings
 
 _MARK = "\x00"  # around a variable's name inside an argument, until it is rendered
 _READ = re.compile(r"^(Get|Describe|List|Head)[A-Z]")
@@ -64,7 +65,7 @@ def build_script(recording: Recording, *, files_dir: str | None = None) -> Scrip
         cmd = to_cli(call.model, call.params, blob_name=blob_namer(call.params), secrets=secrets)
         _name_files(cmd, files)
         request_text = " ".join(cmd.words())
-        seen_in_requests.update(_strings(call.params))
+        seen_in_requests.update(strings(call.params))
         used = _substitute(cmd, [*sorted(known, key=lambda p: -len(p[0])), *fixed])
         step = _Step(rec.resource, call.model, cmd, call.response)
         for var in used:
@@ -98,16 +99,6 @@ def build_script(recording: Recording, *, files_dir: str | None = None) -> Scrip
 
 
 # ---- values ---------------------------------------------------------------------------------
-def _strings(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, Mapping):
-        return set().union(*(_strings(v) for v in value.values())) if value else set()
-    if isinstance(value, list | tuple):
-        return set().union(*(_strings(v) for v in value)) if value else set()
-    return set()
-
-
 def _assigned(response: Mapping[str, Any], prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
     """(JMESPath, value) of the ids, ARNs and URLs in a response, top level and one level down."""
     out: list[tuple[str, str]] = []

@@ -12,7 +12,6 @@ import base64
 import binascii
 import fnmatch
 import json
-import re
 import secrets
 import time
 import uuid
@@ -20,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
+
+from awslab.local import iam_match
 
 Headers = list[tuple[str, str]]
 
@@ -393,11 +394,6 @@ def error_response(
 
 
 # ---- Lambda permission (resource policy) --------------------------------------------------------
-def _iam_match(pattern: str, value: str) -> bool:
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, value) is not None
-
-
 def invoke_permitted(
     statements: Iterable[dict[str, Any]], source_arns: Iterable[str], account_id: str
 ) -> bool:
@@ -409,19 +405,17 @@ def invoke_permitted(
             continue
         principal = st.get("Principal")
         services = principal.get("Service") if isinstance(principal, dict) else principal
-        services = services if isinstance(services, list) else [services]
+        services = iam_match.listed(services)
         if not any(s in ("apigateway.amazonaws.com", "*") for s in services):
             continue
-        actions = st.get("Action")
-        actions = actions if isinstance(actions, list) else [actions]
-        if not any(isinstance(a, str) and _iam_match(a.lower(), "lambda:invokefunction") for a in actions):
+        if not iam_match.names_action(st.get("Action"), "lambda:InvokeFunction"):
             continue
         ok = True
         for conditions in (st.get("Condition") or {}).values():
             for key, expected in conditions.items():
-                values = expected if isinstance(expected, list) else [expected]
+                values = iam_match.listed(expected)
                 if key.lower() == "aws:sourcearn":
-                    ok = ok and any(_iam_match(p, a) for p in values for a in arns)
+                    ok = ok and any(iam_match.names_resource(values, a) for a in arns)
                 elif key.lower() == "aws:sourceaccount":
                     ok = ok and account_id in values
         if ok:

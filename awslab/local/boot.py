@@ -49,21 +49,18 @@ def health_document(
     snapshots: Snapshots | None,
     *,
     lambda_keys: dict[str, Any],
-    runtimes: Any,
     ready: bool,
-    more_lambda_keys: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The health document, booting or booted: the same keys in the same order either way."""
+    """The health document, booting or booted: the same keys either way (`lambda_keys`: the
+    executor's lambda_executor, lambda_workers, lambda_runtimes and lambda_idle_seconds)."""
     return {
         "service": SERVICE_NAME,
         "pid": os.getpid(),
         "port": port,
         "started_at": iso(started_at),
         "moto_version": moto_version,
-        **lambda_keys,
         "like_aws": like_aws.to_dict() if like_aws is not None else None,
-        "lambda_runtimes": runtimes,
-        **(more_lambda_keys or {}),
+        **lambda_keys,
         "ready": ready,
         **(snapshots.health() if snapshots is not None else {}),
     }
@@ -72,8 +69,11 @@ def health_document(
 class Boot:
     """The server's state while it boots, and the WSGI app that answers then (health only)."""
 
-    def __init__(self, port: int, like_aws: LikeAws | None, *, snapshots: Snapshots | None = None) -> None:
+    def __init__(self, port: int, like_aws: LikeAws | None, *, snapshots: Snapshots | None = None,
+                 lambda_idle_seconds: float | None = None) -> None:  # fmt: skip
+        """`lambda_idle_seconds`: the server's --lambda-idle-seconds (None: the executor's default)."""
         self.port = port
+        self.lambda_idle_seconds = lambda_idle_seconds
         self.like_aws = like_aws
         self.snapshots = snapshots  # the health check names the data and a pending restore at once
         self.started_at = dt.datetime.now(dt.UTC)
@@ -94,14 +94,21 @@ class Boot:
         """The health document before the boot is done (LocalCloudApp.health's keys)."""
         from importlib.metadata import version
 
+        from awslab.local.lambda_settings import DEFAULT_IDLE_TIMEOUT_S
+
+        idle = self.lambda_idle_seconds
         return health_document(
             self.port,
             self.started_at,
             version("moto"),
             self.like_aws,
             self.snapshots,
-            lambda_keys={"lambda_executor": True, "lambda_workers": 0},
-            runtimes=None,  # not looked up yet
+            lambda_keys={
+                "lambda_executor": True,
+                "lambda_workers": 0,
+                "lambda_runtimes": None,  # not looked up yet
+                "lambda_idle_seconds": idle if idle is not None else DEFAULT_IDLE_TIMEOUT_S,
+            },
             ready=False,
         )
 

@@ -6,6 +6,7 @@ your function"). For SQS, a `body` that is JSON is matched as JSON, a plain-text
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from typing import Any
 
@@ -16,9 +17,16 @@ def patterns(criteria: Any) -> list[Any] | None:
     found = [f["Pattern"] for f in filters if isinstance(f, dict) and f.get("Pattern")]
     if not found:
         return None
+    return [parse(p) for p in found]
+
+
+@functools.lru_cache(maxsize=256)  # pollers ask at every round, for the same few patterns
+def parse(text: str) -> Any:
+    """One filter's pattern as moto's EventPattern (moto's InvalidEventPatternException, or
+    another error, for one its syntax refuses). Only read afterwards, so shared between threads."""
     from moto.events.models import EventPattern
 
-    return [EventPattern.load(p) for p in found]
+    return EventPattern.load(text)
 
 
 def passes(filters: list[Any] | None, record: dict[str, Any]) -> bool:

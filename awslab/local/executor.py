@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from awslab import paths
-from awslab.local import deps, runtimes
+from awslab.local import deps, iam_match, runtimes
 from awslab.local.async_invoke import AsyncInvoker
 from awslab.local.execution_env import (
     BOOTSTRAP,
@@ -36,6 +36,7 @@ from awslab.local.execution_env import (
     user_environment,
     worker_environment,
 )
+from awslab.local.lambda_settings import DEFAULT_IDLE_TIMEOUT_S
 from awslab.local.state_gate import GATE
 from awslab.local.worker import SIGNAL_NAMES
 from awslab.local.worker_process import WorkerProcess
@@ -47,7 +48,6 @@ __all__ = ["LambdaExecutor", "Result", "WorkerInfo"]
 
 INIT_TIMEOUT_S = 10.0  # AWS's limit for the init phase, on top of the function's timeout
 OUTPUT_GRACE_S = 2.0  # how long to wait for a finished invoke's last output to cross the pipe
-DEFAULT_IDLE_TIMEOUT_S = 300.0  # AWS keeps an idle execution environment for minutes (5 to 15 observed)
 DEFAULT_MAX_WORKERS = 4
 RESPONSE_LIMIT = 6291556  # bytes of a function's response, as Lambda's message says ("6 MB")
 MIB = 1048576
@@ -87,7 +87,7 @@ class LambdaExecutor:
     def __init__(self, work_dir: Path, endpoint_url: str, *, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
                  max_workers_per_function: int = DEFAULT_MAX_WORKERS, deps_cache: Path | None = None,
                  isolate_site_packages: bool = True, runtime_finder: runtimes.RuntimeFinder | None = None,
-                 prefetch_runtimes: bool = True, fork_workers: bool = True) -> None:  # fmt: skip
+                 prefetch_runtimes: bool = True) -> None:  # fmt: skip
         """`idle_timeout_s`: how long an idle worker is kept (AWS reclaims an idle execution environment
         after some minutes; the next invoke is a cold start). `prefetch_runtimes`: look every runtime's
         Python up now, in the background (else on first use, or when `runtimes.prefetch()` is called)."""
@@ -104,7 +104,6 @@ class LambdaExecutor:
         self._logs_lock = threading.Lock()  # moto's logs backend is not thread safe
         self._deps: dict[tuple[str, str], tuple[deps.Dependencies, tuple[Path, ...]]] = {}
         # Workers forked from a template process per Python share its imports (worker_template.py).
-        self.fork_workers = fork_workers
         self._templates: dict[tuple[str, tuple[str, ...], bool], Template] = {}
         # The Python each runtime runs on; looked up ahead, as the health document lists them all.
         self.runtimes = runtime_finder or runtimes.default_finder()
@@ -291,13 +290,14 @@ class LambdaExecutor:
         runtime_root = runtime_dir(self.work_dir, self._setup_lock)
         now = datetime.now(UTC)
         stream = f"{now:%Y/%m/%d}/[{fn.version}]{uuid.uuid4().hex}"
+        user_env = user_environment(fn)
         config = {"paths": [str(p) for p in dependencies.paths], "allowed": sorted(dependencies.allowed),
                   "isolate": self.isolate, "runtime_paths": [str(p) for p in runtime_paths],
-                  "pythonpath": user_environment(fn).get("PYTHONPATH", "")}  # fmt: skip
+                  "pythonpath": user_env.get("PYTHONPATH", "")}  # fmt: skip
         env = worker_environment(fn, code_dir, stream, endpoint_url=self.endpoint_url, python=python,
                                  runtime_root=runtime_root)  # fmt: skip
         memory_limit = int(fn.memory_size) * MIB
-        if self.fork_workers and can_fork(user_environment(fn), code_dir):
+        if can_fork(user_env, code_dir):
             template = self._template(python, runtime_root, config)
             forked = template.fork(config, code_dir, env) if template is not None else None
             if forked is not None:
@@ -521,16 +521,8 @@ def _deleted_without_log_rights(fn: Any) -> bool:
 
 
 def _allows_create_log_group(document: Any) -> bool:
-    import fnmatch
-    import json
-
-    doc = json.loads(document) if isinstance(document, str) else document
-    statements = doc.get("Statement", []) if isinstance(doc, dict) else []
-    for st in statements if isinstance(statements, list) else [statements]:
-        actions = st.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if st.get("Effect") == "Allow" and any(
-            fnmatch.fnmatchcase("logs:createloggroup", str(a).lower()) for a in actions
-        ):
-            return True
-    return False
+    # Any Allow naming the action will do: the log group's ARN is not checked, nor a Deny.
+    return any(
+        st.get("Effect") == "Allow" and iam_match.names_action(st.get("Action"), "logs:CreateLogGroup")
+        for st in iam_match.statements(document)
+    )

@@ -12,10 +12,11 @@ reaches the Docker-free executor), and the resource-policy checks AWS makes firs
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from awslab.local import iam_match
 
 _AUTH_TYPE_KEY = "lambda:functionurlauthtype"
 _VIA_URL_KEY = "lambda:invokedviafunctionurl"
@@ -63,23 +64,10 @@ def invoke(fn: Any, event: dict[str, Any]) -> Invoked:
 
 
 # ---- function URL permissions ---------------------------------------------------------------
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _public(principal: Any) -> bool:
     if principal == "*":
         return True
-    return isinstance(principal, dict) and "*" in _listed(principal.get("AWS"))
-
-
-def _allows(action: str, actions: Any) -> bool:
-    for pattern in _listed(actions):
-        if isinstance(pattern, str):
-            regex = re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".")
-            if re.fullmatch(regex, action):
-                return True
-    return False
+    return isinstance(principal, dict) and "*" in iam_match.listed(principal.get("AWS"))
 
 
 def _conditions(st: dict[str, Any]) -> dict[str, list[str]]:
@@ -88,7 +76,7 @@ def _conditions(st: dict[str, Any]) -> dict[str, list[str]]:
     for block in (st.get("Condition") or {}).values():
         if isinstance(block, dict):
             for key, value in block.items():
-                out[key.lower()] = [str(v).lower() for v in _listed(value)]
+                out[key.lower()] = [str(v).lower() for v in iam_match.listed(value)]
     if "FunctionUrlAuthType" in st:
         out[_AUTH_TYPE_KEY] = [str(st["FunctionUrlAuthType"]).lower()]
     if "InvokedViaFunctionUrl" in st:
@@ -100,7 +88,7 @@ def _grants(stmts: Iterable[dict[str, Any]], action: str, auth_type: str) -> boo
     for st in stmts:
         if st.get("Effect", "Allow") != "Allow" or not _public(st.get("Principal")):
             continue
-        if not _allows(action, st.get("Action")):
+        if not iam_match.names_action(st.get("Action"), action):
             continue
         conditions = _conditions(st)
         if auth_type.lower() not in conditions.get(_AUTH_TYPE_KEY, [auth_type.lower()]):

@@ -22,9 +22,9 @@ refuses (installed process-wide by moto_fidelity.install):
 from __future__ import annotations
 
 import functools
-import json
-import re
 from typing import Any
+
+from awslab.local import esm_filters, iam_match
 
 STREAM_ACTIONS = ("dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream",
                   "dynamodb:ListStreams")  # fmt: skip
@@ -94,7 +94,6 @@ REFUSED_SOURCE = {
 def check_filters(criteria: Any) -> None:
     """InvalidParameterValueException, as Lambda, for a pattern EventBridge's syntax refuses."""
     from moto.awslambda.exceptions import InvalidParameterValueException
-    from moto.events.models import EventPattern
 
     from awslab.resources.event_source_rules import pattern_problem
 
@@ -102,9 +101,8 @@ def check_filters(criteria: Any) -> None:
         text = item.get("Pattern") if isinstance(item, dict) else None
         if not text:
             continue
-        try:
-            pattern = json.loads(text)
-            EventPattern.load(text)
+        try:  # parsed as the pollers will (esm_filters caches it for them)
+            pattern = esm_filters.parse(text).get_pattern()
         except Exception:  # moto's InvalidEventPatternException, or not JSON
             raise InvalidParameterValueException("Invalid filter pattern definition.") from None
         if pattern_problem(pattern) is not None:
@@ -140,32 +138,5 @@ def missing_actions(account: str, role_arn: str, resource: str,
     documents = list(role.policies.values())
     for policy in role.managed_policies.values():
         documents += [v.document for v in policy.versions if v.is_default]
-    statements = [s for doc in documents for s in _statements(doc)]
-    return [a for a in actions if not _allowed(statements, a, resource)]
-
-
-def _statements(document: Any) -> list[dict[str, Any]]:
-    parsed = json.loads(document) if isinstance(document, str) else document
-    found = parsed.get("Statement", []) if isinstance(parsed, dict) else []
-    return [s for s in ([found] if isinstance(found, dict) else found) if isinstance(s, dict)]
-
-
-def _listed(value: Any) -> list[str]:
-    return [str(v) for v in ([value] if isinstance(value, str) else value or [])]
-
-
-def _wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE if ignore_case else 0) is not None
-
-
-def _allowed(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
-    def applies(s: dict[str, Any]) -> bool:
-        return any(_wildcard(a, action, ignore_case=True) for a in _listed(s.get("Action"))) and any(
-            _wildcard(r, resource) for r in _listed(s.get("Resource"))
-        )
-
-    matching = [s for s in statements if applies(s)]
-    return any(s.get("Effect") == "Allow" for s in matching) and not any(
-        s.get("Effect") == "Deny" for s in matching
-    )
+    statements = [s for doc in documents for s in iam_match.statements(doc)]
+    return [a for a in actions if not iam_match.allowed(statements, a, resource)]

@@ -126,11 +126,9 @@ class LocalCloudApp:
             lambda_keys={
                 "lambda_executor": executor is not None,
                 "lambda_workers": len(executor.workers()) if executor is not None else 0,
-            },
-            # The Python each Lambda runtime runs on here (awslab.local.runtimes): `up` names stand-ins.
-            runtimes=executor.runtimes.report() if executor is not None else None,
-            more_lambda_keys={
-                "lambda_idle_seconds": executor.idle_timeout_s if executor is not None else None
+                # The Python each Lambda runtime runs on here (awslab.local.runtimes): `up` names stand-ins.
+                "lambda_runtimes": executor.runtimes.report() if executor is not None else None,
+                "lambda_idle_seconds": executor.idle_timeout_s if executor is not None else None,
             },
             ready=True,
         )
@@ -147,6 +145,10 @@ class LocalCloudApp:
             return self.website(environ, start_response)
         if self.snapshots is not None and may_change(environ):
             return self._then_snapshot(where, environ, start_response)
+        return self._serve(where, environ, start_response)
+
+    def _serve(self, where: guard.Route, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """moto's S3 for a presigned URL, else the control path (Lambda's checks, the AWS-like layer)."""
         if where is guard.Route.PRESIGNED_S3:
             s3: WsgiApp = self.moto_app.s3
             return s3(environ, start_response)
@@ -162,10 +164,7 @@ class LocalCloudApp:
         reset = environ.get("PATH_INFO") == "/moto-api/reset"
         try:
             with self.snapshots.gate.changing():
-                if where is guard.Route.PRESIGNED_S3:
-                    s3: WsgiApp = self.moto_app.s3
-                    return s3(environ, start_response)
-                return self.control(environ, start_response)
+                return self._serve(where, environ, start_response)
         finally:
             if reset:  # everything is gone: so is the snapshot, and the labs recorded in it
                 self.snapshots.reset()
@@ -230,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Read before the boot: the health check names the data (and a pending restore) at once.
     snapshots = Snapshots(args.snapshot_dir) if args.snapshot_dir is not None else None
-    boot = Boot(args.port, like_aws, snapshots=snapshots)
+    boot = Boot(args.port, like_aws, snapshots=snapshots, lambda_idle_seconds=args.lambda_idle_seconds)
     server = make_server(
         args.host, args.port, boot, threaded=True, request_handler=booting_handler(boot), fd=sock.fileno()
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from awslab.local import snapshot
+from awslab.local.like_aws.calls import read_body
 from awslab.local.snapshot import SnapshotFormatError, SnapshotInfo
 from awslab.local.state_gate import GATE, Busy, StateGate
 
@@ -245,13 +246,11 @@ def operation(environ: dict[str, Any]) -> str:
         return action[0]
     if not str(environ.get("CONTENT_TYPE", "")).startswith(_FORM):
         return ""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    length = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if not (length.isdigit() and 0 < int(length) <= _MAX_FORM):
         return ""
-    if not 0 < length <= _MAX_FORM:
-        return ""
-    body = environ["wsgi.input"].read(length)
+    # The AWS-like layer's Call reads bodies the same way (it reads this one again, from memory).
+    body = read_body(environ)
     environ["wsgi.input"] = io.BytesIO(body)
     action = parse_qs(body.decode("utf-8", "replace")).get("Action")
     return action[0] if action else ""

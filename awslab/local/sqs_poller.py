@@ -52,11 +52,11 @@ class SqsPoller(MappingPoller["_Mapping"]):
     """Polls every enabled SQS event source mapping in moto's backends (see module doc)."""
 
     service, label = "sqs", "SQS"
+    _pool: ThreadPoolExecutor  # always a pool here (the loop's may be None for other pollers)
 
     def __init__(self, *, interval_s: float = POLL_INTERVAL_S, pool_size: int = DEFAULT_POOL_SIZE) -> None:
-        # always a pool here (the loop's own may be None for other pollers)
-        self._sqs_pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sqs-esm")
-        super().__init__(interval_s, "sqs-poller", self._sqs_pool)
+        pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="sqs-esm")
+        super().__init__(interval_s, "sqs-poller", pool)
         self._lock = threading.Lock()  # guards _Mapping.busy between the poller and the pool
         self.batches = 0  # batches invoked so far (for status and tests)
 
@@ -100,7 +100,8 @@ class SqsPoller(MappingPoller["_Mapping"]):
             filters = esm_filters.patterns(esm.filter_criteria)
             for message in sqs.receive_message(queue.name, wanted, 0, visibility, ["All"]):
                 if not esm_filters.passes(filters, sqs_record(message, queue.queue_arn, region, False)):
-                    _delete(queue, message.receipt_handle)  # AWS deletes what no filter matches
+                    # AWS deletes what no filter matches (the round holds the gate already)
+                    _delete_ungated(queue, message.receipt_handle)
                     continue
                 state.buffer[message.id] = message  # a copy received again replaces the stale one
             if state.buffer and state.window_started is None:
@@ -116,7 +117,7 @@ class SqsPoller(MappingPoller["_Mapping"]):
         with self._lock:
             state.busy = True
         report_failures = "ReportBatchItemFailures" in (esm.function_response_types or [])
-        self._sqs_pool.submit(self._deliver, state, esm.uuid, fn, queue, batch, report_failures, region)
+        self._pool.submit(self._deliver, state, esm.uuid, fn, queue, batch, report_failures, region)
         return 1
 
     def _deliver(self, state: _Mapping, uuid: str, fn: Any, queue: Any, batch: list[Any],
@@ -178,6 +179,12 @@ def _queue_of(arn: str) -> tuple[Any, Any] | None:
 
 @GATE.changing()  # in the pool, after a batch: no snapshot in the middle of it (awslab.local.state_gate)
 def _delete(queue: Any, receipt_handle: str) -> None:
+    _delete_ungated(queue, receipt_handle)
+
+
+def _delete_ungated(queue: Any, receipt_handle: str) -> None:
+    """Inside a poller's round, which passed the gate: passing it again would let a waiting
+    snapshot stall the round (state_gate.YIELD_S) for each message."""
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
     try:

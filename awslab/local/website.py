@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from awslab.local import iam_match
 from awslab.local.apigw_proxy import Headers, HttpResponse
 from awslab.local.urls import WEBSITE_PREFIX, parse_website_path
 
@@ -62,20 +62,11 @@ def parse_website_configuration(document: bytes | str) -> WebsiteConfig:
     )
 
 
-def _iam_match(pattern: str, value: str) -> bool:
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, value) is not None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _is_anonymous_principal(principal: Any) -> bool:
     if principal == "*":
         return True
     if isinstance(principal, dict):
-        return "*" in _as_list(principal.get("AWS"))
+        return "*" in iam_match.listed(principal.get("AWS"))
     return False
 
 
@@ -92,15 +83,16 @@ def public_read_allowed(
         doc = json.loads(policy)
     except ValueError:
         return None
+    if not isinstance(doc, dict):  # not a policy document: says nothing
+        return None
     resource = f"arn:{partition}:s3:::{bucket}/{key}"
     allowed: bool | None = None
-    for st in _as_list(doc.get("Statement", [])):
-        if not isinstance(st, dict) or not _is_anonymous_principal(st.get("Principal")):
+    for st in iam_match.statements(doc):
+        if not _is_anonymous_principal(st.get("Principal")):
             continue
-        actions = [a.lower() for a in _as_list(st.get("Action", [])) if isinstance(a, str)]
-        if not any(_iam_match(a, "s3:getobject") for a in actions):
+        if not iam_match.names_action(st.get("Action"), "s3:GetObject"):
             continue
-        if not any(isinstance(r, str) and _iam_match(r, resource) for r in _as_list(st.get("Resource", []))):
+        if not iam_match.names_resource(st.get("Resource"), resource):
             continue
         if st.get("Effect") == "Deny":
             return False

@@ -231,3 +231,10 @@ def test_call_reaches_an_http_api_or_a_function_url(state_path: Path, api: Api) 
     result = cli(state_path, "call", "web", "GET", "/echo", "--api", "fn-url", "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["json"]["path"] == "/dev/fn/echo"
+
+
+def test_check_and_postman_say_the_same_of_a_lab_that_is_not_deployed(state_path: Path) -> None:
+    """Both find the lab the one way (awslab.cli.common.deployed_lab): the same line, exit 2."""
+    said = [cli(state_path, command, "crud") for command in ("check", "postman")]
+    assert [r.exit_code for r in said] == [2, 2]
+    assert said[0].stderr == said[1].stderr and "run 'awslab up crud' first" in said[0].stderr.splitlines()[0]

@@ -13,8 +13,12 @@ import pytest
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from awslab.local.boot import Boot, booting_handler, json_response
+from awslab.local.lambda_settings import DEFAULT_IDLE_TIMEOUT_S
+from awslab.local.server import LocalCloudApp
 from awslab.local.urls import HEALTH_PATH
 from tests.local.conftest import free_port, http
+
+PORT = 4591  # never listened on: the health documents are built, not served
 
 
 class BootedHandler(WSGIRequestHandler):
@@ -87,3 +91,11 @@ def test_the_guard_holds_while_booting(booting: tuple[Boot, BaseWSGIServer]) -> 
     _, server = booting
     answer = http(f"http://127.0.0.1:{server.port}{HEALTH_PATH}", headers={"Host": "evil.example"})
     assert answer.status == 403
+
+
+def test_the_booting_health_check_has_the_booted_keys_and_the_idle_time() -> None:
+    booting = Boot(PORT, None, lambda_idle_seconds=42.0).health()
+    booted = LocalCloudApp(object(), port=PORT).health()
+    assert booting.keys() == booted.keys()
+    assert booting["lambda_idle_seconds"] == 42.0  # --lambda-idle-seconds, known before the executor
+    assert Boot(PORT, None).health()["lambda_idle_seconds"] == DEFAULT_IDLE_TIMEOUT_S

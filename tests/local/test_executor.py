@@ -502,3 +502,24 @@ def test_s3_notifications_and_step_functions_reach_the_executor(tmp_path: Path) 
             assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"n2": 42}
         finally:
             moto_patches.uninstall()
+
+
+def test_a_cold_start_reads_the_functions_own_environment_once(
+    lambda_executor: LambdaExecutor,
+    lambda_client: Any,
+    make_lambda: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from awslab.local import executor
+
+    read: list[str] = []
+
+    def counting(fn: Any) -> dict[str, str]:
+        read.append(fn.function_name)
+        return user_environment(fn)
+
+    user_environment = executor.user_environment
+    monkeypatch.setattr(executor, "user_environment", counting)
+    make_lambda("envonce", PID_COUNTER, Environment={"Variables": {"MARKER": "m"}})
+    assert invoke(lambda_client, "envonce")[0]["marker"] == "m"
+    assert read == ["envonce"]

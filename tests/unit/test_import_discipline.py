@@ -95,6 +95,12 @@ def test_labs_reads_the_specs_without_loading_the_spec_models(tmp_path: Path) ->
     assert "pydantic" not in _top(report["modules"])
 
 
+def test_only_the_status_command_reads_the_price_table_for_its_help(tmp_path: Path) -> None:
+    assert "awslab.pricing_table" not in _probe(tmp_path, "labs", "--output", "json")["modules"]
+    report = _probe(tmp_path, "status", "--help")
+    assert "awslab.pricing_table" in report["modules"] and " as of " in report["stdout"]
+
+
 @pytest.mark.parametrize(
     ("argv", "module"),
     [(["labs"], "awslab.cli.labs"), (["validate", "crud"], "awslab.cli.labs"), (["version"], None)],

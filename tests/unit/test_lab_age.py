@@ -169,22 +169,26 @@ def test_a_lab_made_again_after_its_local_cloud_lost_it_is_young_again(tmp_path:
 
 
 def test_a_lab_gone_with_a_reset_is_said_to_be_reset_not_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
-    from awslab.cli.common import _gone_line
+    from awslab.cli.common import _gone_line, probe_local_cloud
     from awslab.local.daemon import LocalCloud
 
     running = RunningCloud(started_at=ago(hours=2))
-    monkeypatch.setattr(LocalCloud, "status", lambda _self: running)
+    asked: list[LocalCloud] = []
+    monkeypatch.setattr(LocalCloud, "status", lambda self: asked.append(self) or running)
     target = Target(kind="local", local_port=4599, endpoint_url="http://127.0.0.1:4599")
-    target.local_cloud = {"data_id": "new"}
+    probe_local_cloud(target)
+    assert target.local_cloud == {"data_id": "new"}
     deployed_since = LabState("s1", updated_at=ago(hours=1))  # while this instance ran: a reset
     assert "which was reset since: its resources are gone" in _gone_line(LAB, deployed_since, target)
     deployed_before = LabState("s1", updated_at=ago(hours=3))
     assert "which was restarted since" in _gone_line(LAB, deployed_before, target)
+    assert len(asked) == 1  # the command's probe only: each lost lab is compared with what it saw
 
 
-class RunningCloud:  # what _gone_line reads of a LocalStatus
+class RunningCloud:  # what probe_local_cloud and _gone_line read of a LocalStatus
     def __init__(self, started_at: str) -> None:
         self.started_at = started_at
+        self.identity = {"data_id": "new"}
 
 
 # ---- cost -----------------------------------------------------------------------------------
@@ -277,3 +281,29 @@ def test_every_price_names_its_page_and_when_it_was_checked() -> None:
     for p in table().prices.values():
         assert p.source.startswith("https://aws.amazon.com/"), p.key
         assert dt.date.fromisoformat(p.checked) >= dt.date(2026, 12, 1), p.key
+
+
+def test_teardown_older_than_works_out_each_labs_age_once(
+    mocked_aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from awslab import lab_age as ages
+    from awslab.durations import utc_now
+    from awslab.resources.base import Record
+
+    monkeypatch.setenv("AWSLAB_STATE_DIR", str(tmp_path / "state"))
+    path = tmp_path / "labs.json"
+    store = StateStore(path, {"kind": "aws", "region": "us-east-1"})
+    for name, created in (("old", "2020-01-01T00:00:00+00:00"), ("young", utc_now().isoformat())):
+        queue = Record(kind="sqs.queue", logical="q", physical=f"awslab-{name}-q-abc123", status="created")
+        store.labs[name] = LabState("abc123", created_at=created, resources={"q": queue})
+    store.save()
+    asked: list[str] = []
+    real = ages.lab_age
+    monkeypatch.setattr(
+        ages, "lab_age", lambda state, file: asked.append(state.created_at) or real(state, file)
+    )
+    argv = ["teardown", "--older-than", "1d", "--dry-run", "--output", "json", "--target", "aws", "--state"]
+    result = CliRunner().invoke(app, [*argv, str(path)])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads(result.stdout)["labs"]) == ["old"]
+    assert sorted(asked) == sorted(lab.created_at for lab in store.labs.values())  # once each

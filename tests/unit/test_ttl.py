@@ -72,6 +72,15 @@ def test_an_expired_ttl_is_dropped_and_off_removes_one() -> None:
     assert ttl.decide("off", None, NOW).message == ""
 
 
+@pytest.mark.parametrize("option", [None, "off", "2h"])
+def test_a_decision_says_whether_the_recorded_ttl_expired_whatever_the_option(option: str | None) -> None:
+    recorded = ttl.decide("1m", None, NOW).ttl
+    assert recorded is not None
+    assert ttl.decide(option, recorded.to_dict(), NOW + dt.timedelta(minutes=5)).expired
+    assert not ttl.decide(option, recorded.to_dict(), NOW).expired
+    assert not ttl.decide(option, None, NOW).expired
+
+
 def test_the_reaper_is_four_resources_of_the_lab(tmp_path: Path) -> None:
     spec = load_spec(builtin_labs()["crud"])
     target = Target(kind="local", local_port=4599, endpoint_url="http://127.0.0.1:4599")

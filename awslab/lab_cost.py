@@ -1,9 +1,11 @@
 """What a deployed lab costs on a real account, or, on the local cloud, what it would cost there:
-its spec priced by `awslab.pricing` at the stated usage, so far (over its age) and per month.
+what was deployed, priced by `awslab.pricing` at the stated usage, so far (over its age) and per month.
 
-The spec is the one the state names, read again now: a spec edited since the last `up` is priced
-as it is now. A spec that cannot be read (moved, invalid, a param without a value) gives no
-estimate, with why."""
+What was deployed is what the state records of the spec that `up` last applied in full (`priced`),
+less what is no longer there (a teardown cut short), at today's prices and usage: a spec edited
+since is not read (nor validated: `status` needs no spec models). A state of an older awslab
+records none: its spec is read again now, and one that cannot be read (moved, invalid, a param
+without a value) gives no estimate, with why."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from awslab.errors import AwslabError
-from awslab.pricing import Estimate, PriceTable, Usage, estimate, table
+from awslab.pricing import Estimate, PriceTable, Usage, estimate, estimate_priced, priced_from_record, table
 from awslab.state import LabState
 
 
@@ -78,17 +80,36 @@ class LabCost:
 
 
 def lab_cost(
-    state: LabState, *, real_account: bool, region: str, age: timedelta, usage: Usage | None = None
+    state: LabState,
+    *,
+    real_account: bool,
+    region: str,
+    age: timedelta,
+    usage: Usage | None = None,
+    lab: str = "",
 ) -> LabCost:
-    from awslab.spec import load_spec  # pydantic and the kinds: only when a cost is asked for
+    deployed = priced_from_record(state.priced) if state.priced else None
+    if deployed is not None:
+        there = [p for p in deployed if p.logical in state.resources]
+        return LabCost(real_account, region, age, estimate_priced(lab, there, usage))
+    return _from_spec(state, real_account=real_account, region=region, age=age, usage=usage)
 
+
+def _from_spec(
+    state: LabState, *, real_account: bool, region: str, age: timedelta, usage: Usage | None
+) -> LabCost:
+    """A state that records no cost (an older awslab's, or a newer one's in a form this one does
+    not read): its spec as it is now."""
+    from awslab.spec import load_spec  # pydantic and the kinds: only for such a state
+
+    why = "the state records no cost of what was deployed (an older awslab's 'up')"
     try:
         spec = load_spec(Path(state.spec)) if state.spec else None
     except AwslabError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return LabCost(real_account, region, age, None, f"its spec cannot be read: {first}")
+        return LabCost(real_account, region, age, None, f"{why} and its spec cannot be read: {first}")
     if spec is None:
-        return LabCost(real_account, region, age, None, "the state names no spec")
+        return LabCost(real_account, region, age, None, f"{why} and names no spec")
     return LabCost(real_account, region, age, estimate(spec, usage))
 
 

@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awslab.lab_age import LabAge, lab_age
 from awslab.lab_cost import LabCost, lab_cost
 from awslab.state import LabState
-from awslab.ttl import TtlStatus
-from awslab.ttl import status_of as ttl_status
+
+if TYPE_CHECKING:  # awslab.ttl needs the spec models: imported only for a lab that has a TTL
+    from awslab.ttl import TtlStatus
 
 
 @dataclass
@@ -55,7 +56,13 @@ def summarize(
     out: dict[str, LabSummary] = {}
     for name, state in labs.items():
         age = lab_age(state, state_file)
-        cost = lab_cost(state, real_account=real_account, region=region, age=age.age(now))
-        ttl = ttl_status(name, state.ttl, (healths or {}).get(name, {}), now) if state.ttl else None
+        cost = lab_cost(state, real_account=real_account, region=region, age=age.age(now), lab=name)
+        ttl = _ttl_status(name, state.ttl, (healths or {}).get(name, {}), now) if state.ttl else None
         out[name] = LabSummary(name, state.stack_id, age, cost, now, ttl)
     return out
+
+
+def _ttl_status(name: str, recorded: dict[str, Any], healths: Mapping[str, str], now: datetime) -> TtlStatus:
+    from awslab.ttl import status_of
+
+    return status_of(name, recorded, healths, now)

@@ -13,7 +13,10 @@ objects, logs), schedules firing, and the polling of an SQS queue by its Lambda 
 serverless labs cost nothing idle beyond that; `Estimate.idle_usd` says how much exactly.
 
 Each kind's charges come from one entry of `PRICERS`; a kind without one (a role: free) has none,
-and a kind the table does not know is listed in `Estimate.unpriced`.
+and a kind the table does not know is listed in `Estimate.unpriced`. A pricer reads the facts of
+the spec its charges depend on (a function's memory, the files' size, a schedule's firings) into a
+`Priced` resource, and prices that: `up` records each lab's (`priced_record`), so that `status`
+prices what was deployed, at today's prices and usage, without reading the spec again.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awslab.pricing_table import Price as Price
 from awslab.pricing_table import PriceTable as PriceTable
 from awslab.pricing_table import table as table
 from awslab.references import REF_RE
-from awslab.spec import LabSpec, ResourceSpec
+
+if TYPE_CHECKING:  # the spec is read by `priced` only: `status` prices what `up` recorded without it
+    from awslab.spec import LabSpec, ResourceSpec
 
 HOURS_PER_MONTH = 730  # AWS's pricing pages count a month as 730 hours
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -148,33 +153,94 @@ class Estimate:
         }
 
 
+# ---- what each resource's charges depend on ------------------------------------------------------
+PRICED_VERSION = 1  # of `Priced.to_dict`'s facts: a state that records another is priced from its spec
+
+
+@dataclass(frozen=True)
+class Priced:
+    """One resource as its charges see it: its kind and the facts of its spec they depend on
+    (memory, FIFO or not, files' size, states, schedules...), apart from the usage and the prices.
+    `up` records them (awslab.state), so that `status` prices what was deployed, without the spec,
+    at the usage and the prices of the awslab that runs it."""
+
+    logical: str
+    kind: str
+    facts: Mapping[str, Any] = field(default_factory=dict)  # JSON values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.facts}
+
+    @classmethod
+    def from_dict(cls, logical: str, d: Mapping[str, Any]) -> Priced:
+        return cls(logical, str(d["kind"]), {k: v for k, v in d.items() if k != "kind"})
+
+
+def priced(spec: LabSpec) -> tuple[Priced, ...]:
+    """Each resource of `spec` with the facts its charges depend on."""
+    firings = _scheduled_targets(spec)
+    out = []
+    for r in spec.resources.values():
+        facts = getattr(PRICERS.get(r.kind), "facts", None)
+        out.append(Priced(r.logical, r.kind, facts(r, spec, firings) if facts else {}))
+    return tuple(out)
+
+
+def priced_record(spec: LabSpec) -> dict[str, Any]:
+    """What `up` records in the lab's state for `status` to price (`priced_from_record`)."""
+    return {"version": PRICED_VERSION, "resources": {p.logical: p.to_dict() for p in priced(spec)}}
+
+
+def priced_from_record(record: Mapping[str, Any]) -> tuple[Priced, ...] | None:
+    """The resources a state records (`priced_record`); None when it records them in another
+    version (a newer awslab's) or not in a form this one reads."""
+    if record.get("version") != PRICED_VERSION or not isinstance(record.get("resources"), Mapping):
+        return None
+    try:
+        return tuple(Priced.from_dict(name, d) for name, d in record["resources"].items())
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 # ---- each kind's charges -------------------------------------------------------------------------
 @dataclass
 class Context:
-    """What pricers share: the spec, the usage and the table, and what schedules and event sources
-    add to other resources (firings that invoke a function, queues an event source polls)."""
+    """What the pricers of a lab share: the usage and the table."""
 
-    spec: LabSpec
     usage: Usage
     prices: PriceTable
-    firings: dict[str, float] = field(default_factory=dict)  # logical -> scheduled invocations a month
 
-    def line(
-        self, r: ResourceSpec, price: str, quantity: float, *, idle: bool = False, note: str = ""
-    ) -> Line:
+    def line(self, r: Priced, price: str, quantity: float, *, idle: bool = False, note: str = "") -> Line:
         return Line(r.logical, r.kind, self.prices[price], quantity, idle, note)
 
 
-Pricer = Callable[[ResourceSpec, Context], Iterable[Line]]
+Facts = Callable[["ResourceSpec", "LabSpec", Mapping[str, float]], dict[str, Any]]
 
 
-def _function(r: ResourceSpec, c: Context) -> Iterator[Line]:
-    u, scheduled = c.usage, c.firings.get(r.logical, 0.0)
-    memory_gb = float(r.fields.get("memory", 128)) / 1024
-    duration = "lambda.duration_arm64" if r.fields.get("architecture") == "arm64" else "lambda.duration"
-    per_call = u.duration_ms / 1000 * memory_gb
+@dataclass(frozen=True)
+class Pricer:
+    """A kind's charges: `facts` reads what they depend on from the spec (with the firings of the
+    schedules that invoke each function), `charges` prices them at a usage."""
+
+    charges: Callable[[Priced, Context], Iterable[Line]]
+    facts: Facts | None = None  # None: its charges depend on the usage only
+
+
+def _function_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
+    return {
+        "memory": r.fields.get("memory", 128),
+        "arm64": r.fields.get("architecture") == "arm64",
+        "scheduled": firings.get(r.logical, 0.0),
+    }
+
+
+def _function(r: Priced, c: Context) -> Iterator[Line]:
+    u, scheduled = c.usage, float(r.facts.get("scheduled", 0.0))
+    memory = r.facts.get("memory", 128)
+    duration = "lambda.duration_arm64" if r.facts.get("arm64") else "lambda.duration"
+    per_call = u.duration_ms / 1000 * float(memory) / 1024
     yield c.line(r, "lambda.requests", u.requests)
-    yield c.line(r, duration, u.requests * per_call, note=f"{r.fields.get('memory', 128)} MB")
+    yield c.line(r, duration, u.requests * per_call, note=f"{memory} MB")
     logs = u.requests * u.log_kb * 1024 / GB
     yield c.line(r, "logs.ingestion", logs)
     yield c.line(r, "logs.storage", logs, note="the month's logs; log groups keep them until deleted")
@@ -186,16 +252,16 @@ def _function(r: ResourceSpec, c: Context) -> Iterator[Line]:
         yield c.line(r, "logs.storage", scheduled * u.log_kb * 1024 / GB, idle=True, note=note)
 
 
-def _rest_api(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _rest_api(r: Priced, c: Context) -> Iterator[Line]:
     yield c.line(r, "apigateway.rest_requests", c.usage.requests)
 
 
-def _http_api(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _http_api(r: Priced, c: Context) -> Iterator[Line]:
     # HTTP APIs meter each 512 KB of a request as one request: labs' requests are far smaller
     yield c.line(r, "apigateway.http_requests", c.usage.requests)
 
 
-def _table(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _table(r: Priced, c: Context) -> Iterator[Line]:
     u = c.usage
     yield c.line(r, "dynamodb.writes", u.requests * math.ceil(u.item_kb), note="1 WRU per KB written")
     # eventually consistent reads: half a unit per 4 KB
@@ -203,58 +269,82 @@ def _table(r: ResourceSpec, c: Context) -> Iterator[Line]:
     yield c.line(r, "dynamodb.storage", u.stored_gb, idle=True)
 
 
-def _bucket(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _bucket(r: Priced, c: Context) -> Iterator[Line]:
     u = c.usage
     yield c.line(r, "s3.put_requests", u.requests)
     yield c.line(r, "s3.get_requests", u.requests)
     yield c.line(r, "s3.storage", u.stored_gb, idle=True)
 
 
-def _files(r: ResourceSpec, c: Context) -> Iterator[Line]:
-    """The files `up` uploads: their real size, stored all month, and one PUT each per `up`."""
-    files = [p for _, p in r.cls.local_files(r.props, c.spec.base_dir)]
-    count = len(files) + len(r.fields.get("render") or {})
-    size = sum(p.stat().st_size for p in files)
+def _files_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
+    """The files `up` uploads, as they were then: how many, and their size."""
+    files = [p for _, p in r.cls.local_files(r.props, spec.base_dir)]
+    return {
+        "files": len(files) + len(r.fields.get("render") or {}),
+        "bytes": sum(p.stat().st_size for p in files),
+    }
+
+
+def _files(r: Priced, c: Context) -> Iterator[Line]:
+    """Their real size, stored all month, and one PUT each per `up`."""
+    count, size = int(r.facts.get("files", 0)), float(r.facts.get("bytes", 0))
     yield c.line(r, "s3.put_requests", count, note=f"{count} files, once per `up`")
     yield c.line(r, "s3.storage", size / GB, idle=True, note=f"{size / 1024:.0f} KB of files")
 
 
-def _queue(r: ResourceSpec, c: Context) -> Iterator[Line]:
-    price = "sqs.fifo_requests" if r.fields.get("fifo") else "sqs.requests"
-    chunks = math.ceil(c.usage.item_kb / 64)  # each 64 KB of a message is one request
+def _queue_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
     dead_letters_of = [
-        q.logical for q in c.spec.resources.values()
+        q.logical for q in spec.resources.values()
         if q.kind == "sqs.queue" and _named((q.fields.get("dead_letter") or {}).get("target")) == r.logical
     ]  # fmt: skip
+    return {"fifo": bool(r.fields.get("fifo")), "dead_letter_of": dead_letters_of}
+
+
+def _queue(r: Priced, c: Context) -> Iterator[Line]:
+    price = "sqs.fifo_requests" if r.facts.get("fifo") else "sqs.requests"
+    chunks = math.ceil(c.usage.item_kb / 64)  # each 64 KB of a message is one request
+    dead_letters_of = list(r.facts.get("dead_letter_of") or [])
     if dead_letters_of:  # only the messages that failed come here: none in a working lab
         yield c.line(r, price, 0, note=f"dead-letter queue of {', '.join(dead_letters_of)}")
     else:
         yield c.line(r, price, 3 * c.usage.requests * chunks, note="send, receive and delete each message")
 
 
-def _event_source(r: ResourceSpec, c: Context) -> Iterator[Line]:
-    """Lambda polls the source queue all the time, with the queue's request price."""
+def _event_source_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
     source = _named(r.fields.get("source"))
-    queue = c.spec.resources.get(source or "")
+    queue = spec.resources.get(source or "")
     if queue is None or queue.kind != "sqs.queue":
+        return {}  # a stream: its polling is free
+    return {"queue": source, "fifo": bool(queue.fields.get("fifo"))}
+
+
+def _event_source(r: Priced, c: Context) -> Iterator[Line]:
+    """Lambda polls the source queue all the time, with the queue's request price."""
+    if not r.facts.get("queue"):
         return
-    price = "sqs.fifo_requests" if queue.fields.get("fifo") else "sqs.requests"
+    price = "sqs.fifo_requests" if r.facts.get("fifo") else "sqs.requests"
     polls = c.usage.sqs_pollers * SECONDS_PER_MONTH / 20
-    yield c.line(r, price, polls, idle=True, note=f"empty long polls of {source}")
+    yield c.line(r, price, polls, idle=True, note=f"empty long polls of {r.facts['queue']}")
 
 
-def _topic(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _topic(r: Priced, c: Context) -> Iterator[Line]:
     chunks = math.ceil(c.usage.item_kb / 64)
     yield c.line(r, "sns.publishes", c.usage.requests * chunks, note="deliveries to SQS and Lambda are free")
 
 
-def _state_machine(r: ResourceSpec, c: Context) -> Iterator[Line]:
-    u = c.usage
+def _state_machine_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
     if r.fields.get("type") == "EXPRESS":
+        return {"express": True}
+    return {"express": False, "states": _state_count(r, spec)}
+
+
+def _state_machine(r: Priced, c: Context) -> Iterator[Line]:
+    u = c.usage
+    if r.facts.get("express"):
         yield c.line(r, "states.express_requests", u.requests)
         yield c.line(r, "states.express_duration", u.requests * u.duration_ms / 1000 * 0.064, note="64 MB")
         return
-    states = _state_count(r, c.spec)
+    states = int(r.facts.get("states", 1))
     yield c.line(r, "states.transitions", u.requests * states, note=f"{states} states per execution")
 
 
@@ -283,32 +373,44 @@ def _count_states(asl: Any) -> int:
     return total
 
 
-def _rule(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _rule_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
     schedule = r.fields.get("schedule")
     if isinstance(schedule, str):
-        yield c.line(r, "events.scheduled", firings_per_month(schedule), idle=True, note=schedule)
+        return {"schedule": schedule, "firings": firings_per_month(schedule)}
+    return {}
+
+
+def _rule(r: Priced, c: Context) -> Iterator[Line]:
+    schedule = r.facts.get("schedule")
+    if isinstance(schedule, str):
+        yield c.line(r, "events.scheduled", float(r.facts.get("firings", 0.0)), idle=True, note=schedule)
     else:
         yield c.line(r, "events.custom_events", c.usage.requests, note="events matching the pattern")
 
 
-def _schedule(r: ResourceSpec, c: Context) -> Iterator[Line]:
+def _schedule_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
     expression = str(r.fields.get("schedule_expression", ""))
-    yield c.line(r, "scheduler.invocations", firings_per_month(expression), idle=True, note=expression)
+    return {"expression": expression, "firings": firings_per_month(expression)}
+
+
+def _schedule(r: Priced, c: Context) -> Iterator[Line]:
+    expression = str(r.facts.get("expression", ""))
+    yield c.line(r, "scheduler.invocations", float(r.facts.get("firings", 0.0)), idle=True, note=expression)
 
 
 PRICERS: dict[str, Pricer] = {
-    "lambda.function": _function,
-    "lambda.event_source": _event_source,
-    "apigateway.rest_api": _rest_api,
-    "apigateway.http_api": _http_api,
-    "dynamodb.table": _table,
-    "s3.bucket": _bucket,
-    "s3.files": _files,
-    "sqs.queue": _queue,
-    "sns.topic": _topic,
-    "stepfunctions.state_machine": _state_machine,
-    "events.rule": _rule,
-    "scheduler.schedule": _schedule,
+    "lambda.function": Pricer(_function, _function_facts),
+    "lambda.event_source": Pricer(_event_source, _event_source_facts),
+    "apigateway.rest_api": Pricer(_rest_api),
+    "apigateway.http_api": Pricer(_http_api),
+    "dynamodb.table": Pricer(_table),
+    "s3.bucket": Pricer(_bucket),
+    "s3.files": Pricer(_files, _files_facts),
+    "sqs.queue": Pricer(_queue, _queue_facts),
+    "sns.topic": Pricer(_topic),
+    "stepfunctions.state_machine": Pricer(_state_machine, _state_machine_facts),
+    "events.rule": Pricer(_rule, _rule_facts),
+    "scheduler.schedule": Pricer(_schedule, _schedule_facts),
 }
 
 
@@ -355,14 +457,19 @@ def _scheduled_targets(spec: LabSpec) -> dict[str, float]:
 
 def estimate(spec: LabSpec, usage: Usage | None = None) -> Estimate:
     """The lab's cost per month at `usage` (default: `Usage()`), resource by resource."""
-    usage = usage or Usage()
-    c = Context(spec, usage, table(), _scheduled_targets(spec))
+    return estimate_priced(spec.name, priced(spec), usage)
+
+
+def estimate_priced(lab: str, resources: Iterable[Priced], usage: Usage | None = None) -> Estimate:
+    """The cost per month of `resources` (as `priced` or a state's record gives them) at `usage`
+    and the prices of today's table; needs no spec."""
+    c = Context(usage or Usage(), table())
     lines: list[Line] = []
     unpriced: list[str] = []
-    for r in spec.resources.values():
+    for r in resources:
         pricer = PRICERS.get(r.kind)
         if pricer is not None:
-            lines += pricer(r, c)
+            lines += pricer.charges(r, c)
         elif r.kind not in FREE_KINDS:
             unpriced.append(f"{r.logical} ({r.kind})")
-    return Estimate(spec.name, usage, c.prices, tuple(lines), tuple(unpriced))
+    return Estimate(lab, c.usage, c.prices, tuple(lines), tuple(unpriced))

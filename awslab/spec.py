@@ -39,7 +39,16 @@ from awslab.references import (
     references,
     substitute,
 )
-from awslab.resources.base import TAG_CREATED, TAG_LAB, TAG_LOGICAL, TAG_STACK, Props, Resource, load_kinds
+from awslab.resources.base import (
+    TAG_CREATED,
+    TAG_LAB,
+    TAG_LOGICAL,
+    TAG_STACK,
+    Props,
+    Resource,
+    find_kind,
+    load_kinds,
+)
 from awslab.spec_tags import tag_problems
 from awslab.yamlmap import KeyPath, dotted, line_for, load_yaml
 
@@ -274,7 +283,6 @@ def validate(
         )
 
     problems += tag_problems(top.tags, ("tags",), lines, where)
-    kinds = load_kinds()
     specs: dict[str, ResourceSpec] = {}
     extras: dict[str, set[str]] = {}  # dependencies a kind declares besides its references
     for logical, raw in top.resources.items():
@@ -301,9 +309,8 @@ def validate(
         key = KIND_KEY if KIND_KEY in raw else LEGACY_KIND_KEY
         kind = raw.get(key)
         if key not in raw:
-            problems.append(
-                f"{where}:{line}: resources.{logical}: missing 'kind' (one of: {', '.join(sorted(kinds))})"
-            )
+            known = ", ".join(sorted(load_kinds()))
+            problems.append(f"{where}:{line}: resources.{logical}: missing 'kind' (one of: {known})")
             continue
         if not isinstance(kind, str):
             problems.append(
@@ -311,7 +318,9 @@ def validate(
                 f"of a kind (a string such as 'dynamodb.table'), got a {type(kind).__name__}"
             )
             continue
-        if kind not in kinds:
+        cls = find_kind(kind)
+        if cls is None:
+            kinds = load_kinds()  # every kind, to name them
             close = difflib.get_close_matches(kind, list(kinds), n=1)
             suggestion = f"did you mean '{close[0]}'? " if close else ""
             # `type: EXPRESS` with no `kind:`: a field of the kind taken for the kind
@@ -325,7 +334,6 @@ def validate(
                 f"'{kind}'; {suggestion}known kinds: {', '.join(sorted(kinds))}{legacy}"
             )
             continue
-        cls = kinds[kind]
         fields = {k: v for k, v in raw.items() if k not in (key, "tags")}
         try:
             props: Props = cls.props_model.model_validate(fields)

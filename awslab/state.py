@@ -4,12 +4,17 @@ One JSON file per target (`awslab.paths.state_file`), or `--state PATH`:
 
     {"schema_version": 1, "target": {...}, "labs": {"crud": {"stack_id": "3fa2c1",
      "spec": "/path/crud.yaml", "created_at": ..., "updated_at": ..., "outputs": {...},
-     "local_cloud": {"data_id": "5be0c1a9e2f4"},
+     "local_cloud": {"data_id": "5be0c1a9e2f4"}, "priced": {"version": 1, "resources": {...}},
      "resources": {"items": {kind, logical, physical, status, attrs, fingerprint, depends_on}}}}}
 
 `local_cloud` (local target only) is the data of the local cloud the lab's resources were created
 in (LocalStatus.identity): kept across its restarts by its snapshot, new after a reset; an older
 awslab recorded the instance ({"pid", "started_at"}), which no restart keeps.
+
+`priced` is what the cost of the spec last applied in full depends on (`awslab.pricing.priced_record`:
+each resource's kind and the facts of its spec that its charges depend on), written by `up` once
+its apply succeeded, so that `status` prices what was deployed without reading the spec. Files of
+an older awslab have none: `status` prices their spec as it is now.
 
 Writes are atomic (temp file in the same directory, fsync, rename, fsync of the directory) and
 the file is private (0600). It never holds secrets: attributes are names, ARNs, URLs, hashes.
@@ -62,6 +67,7 @@ class LabState:
     resources: dict[str, Record] = field(default_factory=dict)
     local_cloud: dict[str, Any] | None = None  # the local cloud's data (LocalStatus.identity)
     ttl: dict[str, Any] | None = None  # {"ttl": "4h", "expires_at": ISO UTC}: `up --ttl` (awslab/ttl.py)
+    priced: dict[str, Any] | None = None  # what its cost depends on, as last applied (above)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +78,7 @@ class LabState:
             "outputs": self.outputs,
             **({"local_cloud": self.local_cloud} if self.local_cloud else {}),
             **({"ttl": self.ttl} if self.ttl else {}),
+            **({"priced": self.priced} if self.priced else {}),
             "resources": {k: r.to_dict() for k, r in self.resources.items()},
         }
 
@@ -88,6 +95,7 @@ class LabState:
             resources={k: Record.from_dict(v) for k, v in (d.get("resources") or {}).items()},
             local_cloud=dict(d["local_cloud"]) if d.get("local_cloud") else None,
             ttl=dict(d["ttl"]) if d.get("ttl") else None,
+            priced=dict(d["priced"]) if d.get("priced") else None,
         )
 
 
@@ -219,6 +227,12 @@ class StateStore:
         with self._mutex:
             if self.labs[lab].ttl != ttl:
                 self.labs[lab].ttl = ttl
+                self.save()
+
+    def set_priced(self, lab: str, priced: dict[str, Any]) -> None:
+        with self._mutex:
+            if self.labs[lab].priced != priced:
+                self.labs[lab].priced = priced
                 self.save()
 
     def drop_lab(self, lab: str) -> None:

@@ -266,9 +266,10 @@ class Target:
         name no account: describe() itself needs it (asking it there recursed)."""
         import botocore.exceptions
 
-        sts = self.session.create_client(
-            "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_config("_STS_CONFIG")
-        )
+        with self._build_lock:  # one client at a time (see _build_lock), this one too
+            sts = self.session.create_client(
+                "sts", endpoint_url=self.endpoint_url, region_name=self.region, config=_config("_STS_CONFIG")
+            )
         if self.on_client is not None:
             self.on_client(sts)
         try:

@@ -210,12 +210,16 @@ def deploy(
 ) -> Deployed:
     """What `up` and each update of `up --watch` do, under the state lock: the TTL's reaper added
     (or dropped: an expired TTL is forgotten), the plan made, `ask`ed (False: nothing is applied),
-    applied, and then the TTL recorded (a failed apply records only the reaper it left)."""
+    applied, and then the TTL and what the lab costs recorded (a failed apply records only the
+    reaper it left). The cost is the lab's spec's, without the reaper: it runs once, not at the
+    usage `status` assumes of every function."""
     from awslab import ttl as lab_ttl
     from awslab.cli.live import plan_view, progress_for
     from awslab.engine.execute import apply_plan
     from awslab.engine.plan import plan_changes
+    from awslab.pricing import priced_record
 
+    priced = priced_record(spec)  # the files' sizes as this apply uploads them
     spec, decision = lab_ttl.apply_option(spec, store, target, ttl_option)
     plan = plan_changes(spec, store, target)
     if not ask(plan, decision):
@@ -226,6 +230,7 @@ def deploy(
         with progress_for(opts.json, err, lambda: plan_view(plan)) as progress:
             result = apply_plan(plan, store, target, on_progress=progress)
         applied = True
+        store.set_priced(spec.name, priced)
     finally:
         lab_ttl.record(store, spec.name, decision, applied=applied)
     return Deployed(spec, plan, result, decision)
@@ -267,7 +272,8 @@ def status_help() -> str:
     return (
         "Check every tracked resource live: present, missing or changed; each lab's age and cost.\n\n"
         "Age: from the lab's first 'up', as the state file records it.\n\n"
-        f"Cost: an estimate from the lab's spec and awslab's price table ({_price_table_date()}; other "
+        "Cost: an estimate of what the last 'up' deployed (its spec as it was then, not as edited since) "
+        f"at the prices of awslab's price table ({_price_table_date()}; other "
         "regions differ a little), so far and per month. On the local cloud it is what the lab would cost "
         "on a real AWS account.\n\n"
         "Assumed, each month: 10,000 requests through each API, function, table, queue, topic, bucket and "

@@ -6,7 +6,12 @@ A kind whose create returns before AWS has finished making the resource (a funct
 table CREATING) gets a second step, `wait_ready`, run in the runner's pool for waits: its
 dependents that need only its name go on meanwhile, those that declare they need it usable
 (`needs_ready`) wait for that step, and `up` ends when every such step has. So waits overlap
-with each other and with the rest of the work instead of following one another."""
+with each other and with the rest of the work instead of following one another.
+
+What a kind's finishing needs other resources to exist for (an API's invoke permissions on its
+functions, `link_dependencies`) is a third step, `link`, after them and beside `wait_ready`: the
+rest of the finishing (the API's methods) starts as soon as the create is done. The record says
+"ready" only once every step of the resource has succeeded."""
 
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ from awslab.state import StateStore, now_iso
 from awslab.target import Target
 
 READY = "#ready"  # suffix of a resource's wait_ready step in the graph (not a valid logical name)
+LINK = "#link"  # suffix of its link step
+FINISHING = (READY, LINK)
 # Creates and updates at once: most of their time is spent waiting for AWS (a role to propagate,
 # a function to leave Pending), and each kind bounds its own bursts of requests.
 WORKERS = 8
@@ -143,9 +150,15 @@ def apply_plan(
             created_at=created_at,
         )
 
+    # each resource made in this run -> its finishing steps (READY, LINK) that have not succeeded
+    unfinished: dict[str, set[str]] = {}
+    first_step: dict[str, float] = {}  # when its first finishing step started
+    worked: set[str] = set()  # those whose finishing steps had something to do
+    gave_up: set[str] = set()  # those with a failed finishing step
+
     def run(name: str) -> None:
-        if name.endswith(READY):
-            ready(name.removesuffix(READY))
+        if name.endswith(FINISHING):
+            finish(*_split(name))
             return
         logical = name
         change = changes[logical]
@@ -165,31 +178,52 @@ def apply_plan(
                 resolved[logical] = attrs
             if resource is not None:
                 made[logical] = resource
+                unfinished[logical] = set(_steps_of(type(resource)))
+                gave_up.discard(logical)
+                worked.discard(logical)
+                first_step.pop(logical, None)
             counts[action] += 1
         if action != "keep" or change.action != "keep":
             notify(Progress(logical, change.kind, action, "done", change.reason, time.monotonic() - t0))
 
-    def ready(logical: str) -> None:
+    def finish(logical: str, step: str) -> None:
+        """One finishing step (wait_ready or link). Its progress is the resource's "ready" step:
+        "done" when the last of its steps has succeeded."""
         resource = made.get(logical)
         if resource is None:  # kept after all: nothing was made
             return
         kind = changes[logical].kind
-        # Until the wait succeeds the record says "not ready" (written so with the create or
-        # update): a wait that fails or is cut short (Ctrl-C, a crash) is taken up by the next
+        # Until every step succeeds the record says "not ready" (written so with the create or
+        # update): a step that fails or is cut short (Ctrl-C, a crash) is taken up by the next
         # `up` instead of keeping a Pending or half-built resource as if it were done.
-        t0 = time.monotonic()
+        with resolved_lock:
+            t0 = first_step.setdefault(logical, time.monotonic())
         notify(Progress(logical, kind, "ready", "waiting"))  # until AWS says it is usable
         try:
             with reporting(notify, logical, kind, "ready"):
-                waited = resource.wait_ready()
+                did = resource.wait_ready() if step == READY else resource.link()
         except Exception as exc:
+            with resolved_lock:
+                gave_up.add(logical)
             notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
-            raise ProvisionError(kind, logical, "waiting until it is ready", exc) from exc
+            doing = "waiting until it is ready" if step == READY else _linking(plan, logical)
+            raise ProvisionError(kind, logical, doing, exc) from exc
+        with resolved_lock:
+            left = unfinished.setdefault(logical, set())
+            left.discard(step)
+            if did:
+                worked.add(logical)
+            last, failed_before = not left, logical in gave_up
+        if not last or failed_before:  # another step goes on (or failed: the record stays "not ready")
+            return
         _set_ready(store, spec.name, logical)
-        notify(Progress(logical, kind, "ready", "done", "" if waited else NO_WAIT, time.monotonic() - t0))
+        notify(Progress(logical, kind, "ready", "done", "" if logical in worked else NO_WAIT,
+                        time.monotonic() - t0))  # fmt: skip
 
     def skipped(name: str) -> None:
-        if name.endswith(READY):
+        if name.endswith(FINISHING):  # its resource was made: "not ready" until the next `up`
+            logical = _split(name)[0]
+            notify(Progress(logical, changes[logical].kind, "ready", "skipped", "a dependency failed"))
             return
         c = changes[name]
         notify(Progress(name, c.kind, c.action, "skipped", "a dependency failed"))
@@ -212,7 +246,8 @@ def apply_plan(
             )
             try:
                 run(logical)
-                ready(logical)
+                for step in _steps_of(kind_class(changes[logical].kind)):
+                    finish(logical, step)
             except Exception as exc:
                 result.failed[logical] = exc
     if result.failed:
@@ -233,11 +268,29 @@ def _set_ready(store: StateStore, lab: str, logical: str) -> None:
         store.put_record(lab, replace(rec, ready=True))
 
 
+def _steps_of(cls: type[Resource[Any]]) -> list[str]:
+    """The steps that finish a resource of this kind after its create or update."""
+    return [step for step, has in ((READY, cls.has_wait_ready()), (LINK, cls.has_link())) if has]
+
+
+def _split(name: str) -> tuple[str, str]:
+    """A finishing step's name -> (its resource, READY or LINK)."""
+    step = next(s for s in FINISHING if name.endswith(s))
+    return name.removesuffix(step), step
+
+
+def _linking(plan: Plan, logical: str) -> str:
+    """What a failed link step was doing, for the error."""
+    named = sorted(plan.deferred.get(logical, set()))
+    return f"connecting it to {', '.join(named)}" if named else "connecting it to what it uses"
+
+
 def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
-    """The creates and updates with their dependencies, plus a wait_ready step after each one
-    whose kind may need it (a "keep" may turn into an update when a dependency changed);
-    dependents wait for that step only when their kind needs it. What only a kind's wait_ready
-    needs (`Plan.deferred`) holds back that step, not the create."""
+    """The creates and updates with their dependencies, plus a finishing step after each one
+    whose kind may need it (a "keep" may turn into an update when a dependency changed): a
+    wait_ready step right after the create, and a link step after the create and what only it
+    needs (`Plan.deferred`), which holds back neither the create nor the wait_ready. Dependents
+    wait for the finishing steps only when their kind needs the resource usable."""
     # what AWS makes its users wait for (a role propagating) first: the runner starts ready
     # steps in this order, and their requests get the first clients built
     first = sorted(
@@ -248,34 +301,37 @@ def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
     waits: set[str] = set()
 
     def after(deps: set[str], needs: frozenset[str]) -> set[str]:
-        return deps | {d + READY for d in deps if d in changes and changes[d].kind in needs}
+        usable = {d for d in deps if d in changes and changes[d].kind in needs}
+        return deps | {d + step for d in usable for step in _steps_of(kind_class(changes[d].kind))}
 
     for c in changes.values():
         cls = kind_class(c.kind)
-        later = plan.deferred.get(c.logical, set()) if cls.has_readiness() else set()
+        later = plan.deferred.get(c.logical, set()) if cls.has_link() else set()
         forward[c.logical] = after(set(c.depends_on) - later, cls.needs_ready)
-        if cls.has_readiness():
-            waits.add(c.logical + READY)
-            forward[c.logical + READY] = {c.logical} | after(later, cls.needs_ready)
+        for step in _steps_of(cls):
+            waits.add(c.logical + step)
+            needed = after(later, cls.needs_ready) if step == LINK else set()
+            forward[c.logical + step] = {c.logical} | needed
     return forward, waits
 
 
 def _by_resource(run: RunResult) -> RunResult:
-    """The run's outcome in resources: a failed wait_ready step is its resource's failure, and
+    """The run's outcome in resources: a failed finishing step is its resource's failure, and
     skipped steps are not listed (their resource is, or was made)."""
 
     def logical(name: str) -> str:
-        return name.removesuffix(READY)
+        return _split(name)[0] if name.endswith(FINISHING) else name
 
     def kept(names: list[str]) -> list[str]:
-        return [n for n in names if not n.endswith(READY)]
+        return [n for n in names if not n.endswith(FINISHING)]
 
-    return RunResult(
-        done=kept(run.done),
-        failed={logical(n): exc for n, exc in run.failed.items()},
-        skipped=kept(run.skipped),
-        skipped_by={logical(n): kept(v) for n, v in run.skipped_by.items()},
-    )
+    failed: dict[str, BaseException] = {}
+    skipped_by: dict[str, list[str]] = {}
+    for name, exc in run.failed.items():
+        failed.setdefault(logical(name), exc)  # a resource's first failed step says why
+    for name, behind in run.skipped_by.items():
+        skipped_by.setdefault(logical(name), []).extend(kept(behind))
+    return RunResult(done=kept(run.done), failed=failed, skipped=kept(run.skipped), skipped_by=skipped_by)
 
 
 def _used_wrong_predictions(plan: Plan, resolved: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -370,7 +426,7 @@ def _create(
         resource.fingerprint(),
         field_hashes(fields),
     )
-    rec.ready = not resource.has_readiness()  # until its wait_ready step has run
+    rec.ready = not resource.has_readiness()  # until its finishing steps (wait_ready, link) have run
     rec.tags = dict(resource.ctx.user_tags)  # what `create` tagged it with
     store.put_record(lab, rec)
     return attrs

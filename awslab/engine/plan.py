@@ -69,8 +69,8 @@ class Plan:
     # attributes that name-only references resolve to while the resource is not made yet: the
     # recorded ones, or those predicted from the planned physical name
     presumed: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    # each resource's dependencies that only its `wait_ready` needs made (its kind's
-    # `ready_dependencies`): its create reads their presumed attributes
+    # each resource's dependencies that only its `link` step needs made (its kind's
+    # `link_dependencies`): its create and wait_ready read their presumed attributes
     deferred: dict[str, set[str]] = field(default_factory=dict)
 
     @property
@@ -117,7 +117,7 @@ def plan_changes(
     ctx = Context(target=target, lab=spec.name, stack_id=stack_id, base_dir=spec.base_dir)
 
     live = _read_live(ctx, records, workers) if check_live else {}
-    deferred = {name: found for name, rs in spec.resources.items() if (found := ready_dependencies(spec, rs))}
+    deferred = {name: found for name, rs in spec.resources.items() if (found := link_dependencies(spec, rs))}
     values = runtime_values(spec, target)  # ${aws.region}, ${ssm:...}: resolved like attributes
     presumed = {**values, **_presumed(spec, records, ctx, deferred)}
     changes: dict[str, Change] = {}
@@ -145,14 +145,16 @@ def plan_changes(
     return Plan(spec.name, stack_id, spec, ordered, presumed, deferred)
 
 
-def ready_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
-    """The dependencies of `rs` that only its `wait_ready` needs made: those its kind names that
+def link_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
+    """The dependencies of `rs` that only its `link` step needs made: those its kind names that
     it does not reference in its fields, of kinds that predict attributes."""
+    if not rs.cls.has_link():
+        return set()
     props = rs.props
     referenced = {logical for logical, _ in references(rs.fields)}
     return {
         d
-        for d in rs.cls.ready_dependencies(props) & rs.depends_on
+        for d in rs.cls.link_dependencies(props) & rs.depends_on
         if d not in referenced and spec.resources[d].cls.predictable
     }
 

@@ -12,6 +12,7 @@ during that one import, so anything else importing the package gets the real one
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import Any
@@ -55,3 +56,29 @@ def import_apigateway_models() -> None:
     finally:
         for name in _STAND_INS:
             sys.modules.pop(name, None)
+
+
+# moto's Step Functions interpreter (which runs the labs' state machines) takes one enum, JobStatus,
+# from moto.batch.utils for its Batch task states. Imported the usual way, that runs moto.batch's
+# package, whose models import moto.ec2's instance types, AMIs and regions: about 0.45 s of the first
+# Step Functions request and 110 MB of the local cloud's memory, for a service no lab calls.
+_BATCH = "moto.batch"
+_BATCH_LIGHT = ("moto.batch.exceptions", "moto.batch.utils")  # two small modules; utils needs exceptions
+
+
+def preload_batch_utils() -> None:
+    """Import moto.batch's utils and exceptions without the package's __init__ (see above): with a
+    stand-in for the package during these two imports only. A later import of them finds them in
+    sys.modules and leaves the package alone; moto.batch itself, imported on its first use, runs in
+    full and takes these same modules. Call it at boot, before anything imports moto.batch."""
+    if _BATCH in sys.modules or any(name in sys.modules for name in _BATCH_LIGHT):
+        return
+    spec = importlib.util.find_spec(_BATCH)
+    if spec is None:
+        return
+    sys.modules[_BATCH] = importlib.util.module_from_spec(spec)  # its __path__, not its __init__
+    try:
+        for name in _BATCH_LIGHT:
+            importlib.import_module(name)
+    finally:
+        sys.modules.pop(_BATCH, None)

@@ -280,6 +280,7 @@ def _boot(boot: Boot, parts: _Parts, server: Any, args: argparse.Namespace, work
         from awslab.local import lazy_imports
 
         lazy_imports.import_apigateway_models()  # first: before anything imports moto's API Gateway
+        lazy_imports.preload_batch_utils()  # before moto's Step Functions interpreter is imported
         from awslab.local import (
             eventbridge,
             eventbridge_test_pattern,

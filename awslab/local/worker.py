@@ -298,7 +298,38 @@ def preload(config: dict[str, Any]) -> None:
         import boto3  # noqa: F401  (what nearly every handler imports first)
         import botocore.session  # noqa: F401
 
+        share_botocore_data()
+
     _as_runtime(imports)
+
+
+# Data files the first botocore client of every process parses, whatever the service: the legacy
+# endpoint table (about 6.5 MB of objects), the partitions, the SDK's default configuration.
+SHARED_BOTOCORE_DATA = ("endpoints", "partitions", "sdk-default-configuration")
+
+
+def share_botocore_data() -> None:
+    """Parse SHARED_BOTOCORE_DATA once, here in the template: a forked worker's loaders get these
+    objects (pages shared with the template) instead of parsing each file again, about 6.5 MB less
+    per warm worker and a faster first client. Only for the files botocore finds first: a
+    function's own data path (AWS_DATA_PATH) or its own botocore (a worker forgets the preloaded
+    one then) reads its own files. botocore only reads these tables, as one session's clients
+    already share one parse of them."""
+    import botocore.loaders
+
+    file_loader = botocore.loaders.JSONFileLoader
+    original = file_loader.load_file
+    parsed: dict[str, Any] = {}
+    loader = botocore.loaders.create_loader()
+    for name in SHARED_BOTOCORE_DATA:
+        data, path = loader.load_data_with_path(name)
+        parsed[path] = data
+
+    def load_file(self: Any, file_path: str) -> Any:
+        shared = parsed.get(file_path)
+        return shared if shared is not None else original(self, file_path)
+
+    file_loader.load_file = load_file
 
 
 def _as_runtime(step: Callable[[], None]) -> None:

@@ -174,18 +174,18 @@ class RestApi(Resource[RestApiProps]):
         return set(props.routes.values())
 
     @classmethod
-    def ready_dependencies(cls, props: RestApiProps) -> set[str]:
-        # the methods name the functions by their predictable ARNs; only the invoke permissions
-        # (in wait_ready) need them to exist
+    def link_dependencies(cls, props: RestApiProps) -> set[str]:
+        # the integrations name the functions by their predictable ARNs (API Gateway checks only
+        # the URI's form); only the invoke permissions (`link`) need them to exist
         return cls.dependencies(props)
 
-    _pending: _Build | None = None  # what `wait_ready` builds after `create` or `update`
+    _pending: _Build | None = None  # what `wait_ready` and `link` build after `create` or `update`
 
     # ---- create / update -----------------------------------------------------------------
     def create(self) -> dict[str, Any]:
-        """CreateRestApi: the API's id (hence its URL) is all a dependent needs, so the rest
-        (methods, CORS, permissions, the deployment) is built by `wait_ready`. The state says no
-        API of this name exists (an interrupted create is deleted first, by name)."""
+        """CreateRestApi: the API's id (hence its URL) is all a dependent needs, so the rest is
+        built by `wait_ready` (methods, CORS, the deployment) and `link` (the permissions). The
+        state says no API of this name exists (an interrupted create is deleted first, by name)."""
         apigw = self.ctx.client("apigateway")
         api = apigw.create_rest_api(
             name=self.physical,
@@ -221,8 +221,8 @@ class RestApi(Resource[RestApiProps]):
         return self._planned_attrs(api["id"])
 
     def _planned_attrs(self, api_id: str) -> dict[str, Any]:
-        """The attributes, with the invoke permissions `wait_ready` adds (recorded now, so that a
-        delete finds them even if the build stops half-way; removing one not added is a no-op)."""
+        """The attributes, with the invoke permissions `link` adds (recorded now, so that a delete
+        finds them even if the build stops half-way; removing one not added is a no-op)."""
         attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
         attrs["permissions"] = [{"function": fn, "statement_id": statement_id(api_id)}
                                 for fn in sorted(set(self._fn_arns().values()))]  # fmt: skip
@@ -233,15 +233,24 @@ class RestApi(Resource[RestApiProps]):
 
     def wait_ready(self) -> bool:
         """Build what `create` or `update` left: the resource tree with its methods and CORS
-        preflights, the gateway responses, then a deployment; the invoke permissions meanwhile.
-        Requests that do not wait for each other go out together."""
-        build, self._pending = self._pending, None
-        if build is None:
+        preflights, the gateway responses, then a deployment. The integrations name the functions
+        by ARN: this needs none of them to exist. Requests that do not wait for each other go out
+        together."""
+        build = self._pending
+        if build is None or build.deployed:
             return False
-        fn_arns = self._fn_arns()
-        with Fanout() as calls:
-            calls.spawn(self._sync_permissions, build.api_id, fn_arns, build.permissions, build.fresh)
-            calls.spawn(self._deploy, build, fn_arns)
+        build.deployed = True
+        self._deploy(build, self._fn_arns())
+        return True
+
+    def link(self) -> bool:
+        """Once the functions exist: one invoke permission on each, scoped to this API (beside
+        `wait_ready`: the permissions and the methods do not wait for each other)."""
+        build = self._pending
+        if build is None or build.linked:
+            return False
+        build.linked = True
+        self._sync_permissions(build.api_id, self._fn_arns(), build.permissions, build.fresh)
         return True
 
     def _deploy(self, build: _Build, fn_arns: dict[str, str]) -> None:
@@ -577,11 +586,14 @@ def _parent(path: str) -> str:
 
 @dataclass
 class _Build:
-    """What `wait_ready` builds: the API, its root resource's id when known (a new API), whether
-    it is new, and the permissions and stage recorded before an update."""
+    """What `wait_ready` and `link` build: the API, its root resource's id when known (a new API),
+    whether it is new, the permissions and stage recorded before an update, and which of the two
+    has started."""
 
     api_id: str
     root_id: str | None
     fresh: bool
     permissions: list[dict[str, str]] = field(default_factory=list)
     stage: str | None = None
+    deployed: bool = False
+    linked: bool = False

@@ -35,7 +35,7 @@ from awslab.resources.base import (
 )
 from awslab.resources.fanout import together
 from awslab.resources.idempotent import adopt_or_raise, is_ours
-from awslab.resources.lambda_events import awslab_functions
+from awslab.resources.lambda_event_source import awslab_functions
 from awslab.resources.listing import orphan_log_groups
 from awslab.resources.report import observe
 from awslab.resources.retry import poll_until, retry_propagation
@@ -47,7 +47,6 @@ LOG_RETENTION_DAYS = 7
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: `$` accepts a trailing newline
 # A new function is Pending for seconds; five minutes covers a cold account.
 _WAIT_SECONDS = 300.0
-FUNCTION_POLL_SECONDS = 0.25  # at most this late to see it Active (GetFunction: 100 per second)
 
 
 class FunctionFailed(Exception):
@@ -164,7 +163,8 @@ class Function(Resource[FunctionProps]):
         made: list[dict[str, Any]] = []
 
         def create_function() -> None:
-            # A role created seconds ago is not yet assumable by Lambda: retried, with a deadline.
+            # A role created seconds ago is not yet assumable by Lambda: retried, with a deadline;
+            # the functions of one role take turns (one probe, not one zip upload per function)
             try:
                 made.append(retry_propagation(lambda: lam.create_function(
                     FunctionName=name,
@@ -173,7 +173,7 @@ class Function(Resource[FunctionProps]):
                     Tags=self.ctx.tags(self.logical),
                     Publish=False,
                     **self._configuration(),
-                )))  # fmt: skip
+                ), key=self.props.role, group="lambda"))  # fmt: skip
             except ClientError as exc:
                 # a retried create whose first answer was lost, or one an earlier run left:
                 # adopted (and brought in line) when its tags say it is this function
@@ -360,12 +360,13 @@ def _usable(cfg: dict[str, Any]) -> bool:
 def _wait_usable(lam: Any, name: str) -> None:
     """Poll GetFunction, as the waiters function_active_v2 / function_updated_v2 do: Lambda
     allows it 100 requests per second, GetFunctionConfiguration shares the 15 per second of the
-    other control-plane calls. Often: Pending lasts seconds, and `up` ends when it is over."""
+    other control-plane calls. Often: Pending lasts seconds, and `up` ends when it is over; the
+    polls of all functions share one pace (`poll_until`'s group), at most a fifth of that rate."""
     poll_until(
         lambda: _usable(lam.get_function(FunctionName=name)["Configuration"]),
         f"function {name}",
         deadline=_WAIT_SECONDS,
-        max_delay=FUNCTION_POLL_SECONDS,
+        group="lambda:GetFunction",
     )
 
 

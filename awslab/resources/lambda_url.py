@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from awslab.resources import base
-from awslab.resources.apigatewayv2 import CorsFields
+from awslab.resources.apigateway_http_api import CorsFields
 from awslab.resources.base import (
     TAG_LOGICAL,
     Context,
@@ -44,7 +44,7 @@ from awslab.resources.invoke_permission import (
     remove_invoke_permission,
     statement_ids,
 )
-from awslab.resources.lambda_events import awslab_functions, function_name_of
+from awslab.resources.lambda_event_source import awslab_functions, function_name_of
 from awslab.resources.retry import retry_propagation
 
 if TYPE_CHECKING:

@@ -307,6 +307,8 @@ class StateMachine(Resource[StateMachineProps]):
                     tags=tags,
                 )["stateMachineArn"],
                 is_retryable=_retryable,
+                key=self.props.role,
+                group="states",
             )
         except ClientError as exc:
             # AWS answers an identical create with the machine it made (a retry whose first answer

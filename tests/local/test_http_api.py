@@ -17,7 +17,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from awslab.resources.apigatewayv2 import HttpApi, HttpApiProps
+from awslab.resources.apigateway_http_api import HttpApi, HttpApiProps
 from awslab.resources.base import Context
 from awslab.resources.lambda_url import FunctionUrl, FunctionUrlProps
 from awslab.target import Target
@@ -59,6 +59,14 @@ def echo_fn(running_cloud: RunningCloud) -> dict[str, str]:
     return {"name": name, "arn": arn}
 
 
+def _made(api: HttpApi) -> str:
+    """The API's URL once it is made as `up` makes it: created, then connected to its functions
+    (their invoke permissions: without one API Gateway answers 500, as on AWS)."""
+    url = str(api.create()["url"])
+    api.link()
+    return url
+
+
 @pytest.fixture(scope="module")
 def echo_api(running_cloud: RunningCloud, echo_fn: dict[str, str]) -> str:
     ctx = _ctx(running_cloud, {"echo": echo_fn})
@@ -73,7 +81,7 @@ def echo_api(running_cloud: RunningCloud, echo_fn: dict[str, str]) -> str:
             },
         }
     )
-    return str(HttpApi(ctx, "api", props).create()["url"])
+    return _made(HttpApi(ctx, "api", props))
 
 
 def test_http_api_lambda_event_is_v2(echo_api: str) -> None:
@@ -191,7 +199,7 @@ def test_http_api_direct_sqs_integration(running_cloud: RunningCloud) -> None:
             }
         }
     )
-    url = str(HttpApi(ctx, "sqs-api", props).create()["url"])
+    url = _made(HttpApi(ctx, "sqs-api", props))
     res = http(
         url + "/orders/rush",
         method="POST",
@@ -228,7 +236,7 @@ def test_http_api_service_role_must_trust_apigateway(running_cloud: RunningCloud
             }
         }
     )
-    url = str(HttpApi(_ctx(running_cloud, {}), "ev-api", props).create()["url"])
+    url = _made(HttpApi(_ctx(running_cloud, {}), "ev-api", props))
     res = http(url + "/e", method="POST", body=b"{}")
     assert (res.status, json.loads(res.body)) == (500, {"message": "Internal Server Error"})
 

@@ -83,3 +83,29 @@ def test_a_function_with_native_libraries_is_spawned(
     out, _ = invoke(lambda_client, "native")
     assert out["ppid"] == os.getpid() and _parent(out["pid"]) == os.getpid()
     assert not lambda_executor._templates
+
+
+READS = """
+import sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append(str(args[0]))
+                 if event == "open" and "botocore" in str(args[0]) and "/data/" in str(args[0]) else None)
+def handler(event, context):
+    import boto3
+    client = boto3.client("sqs")
+    return {"opened": [p.rsplit("/data/", 1)[1] for p in opened], "region": client.meta.region_name}
+"""
+
+
+def test_a_forked_worker_takes_the_templates_parse_of_botocore_s_shared_tables(
+    lambda_executor: LambdaExecutor, lambda_client: Any, make_lambda: Callable[..., str]
+) -> None:
+    """The endpoint table and the other files every first client reads are parsed once, in the
+    template (awslab.local.worker.share_botocore_data): a worker's client reads only its service's
+    own files, and works."""
+    make_lambda("reads", READS)
+    result = invoke(lambda_client, "reads")[0]
+    assert result["region"] == "us-east-1"
+    assert any(p.startswith("sqs/") for p in result["opened"])  # its own service model, read here
+    shared = ("endpoints.json", "partitions.json", "sdk-default-configuration.json")
+    assert not [p for p in result["opened"] if p.split(".gz")[0] in shared], result["opened"]

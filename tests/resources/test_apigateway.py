@@ -67,16 +67,18 @@ def api(ctx: Context, **props: Any) -> RestApi:
 
 
 def made(res: RestApi) -> dict[str, Any]:
-    """What the engine does: create (the API's id), then wait_ready (methods, CORS, permissions,
-    the deployment)."""
+    """What the engine does: create (the API's id), then wait_ready (methods, CORS, the
+    deployment) and link (the permissions, once the functions exist)."""
     attrs = res.create()
     assert res.wait_ready()
+    assert res.link()
     return attrs
 
 
 def updated(res: RestApi, record: Record) -> dict[str, Any]:
     attrs = res.update(record)
     res.wait_ready()
+    res.link()
     return attrs
 
 
@@ -367,9 +369,11 @@ def test_create_asks_nothing_first_and_its_id_is_enough_for_dependents(lab: Cont
     assert attrs["permissions"] == [{"function": fn_arn, "statement_id": statement_id(attrs["id"])}]
     assert statements(lab, fn_arn) == []
     assert res.wait_ready()
+    assert statements(lab, fn_arn) == []  # the methods need no function: the permissions are link's
+    assert res.link()
     assert [s["Sid"] for s in statements(lab, fn_arn)] == [statement_id(attrs["id"])]
     assert "GetRestApis" not in calls and "GetResources" not in calls
-    assert not res.wait_ready()  # nothing left to build
+    assert not res.wait_ready() and not res.link()  # nothing left to build
 
 
 def test_a_half_created_api_goes_with_the_replacement(lab: Context) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from awslab.engine.execute import READY, _graph, apply_plan
+from awslab.engine.execute import LINK, READY, _graph, apply_plan
 from awslab.engine.plan import plan_changes
 from awslab.engine.teardown import delete_order, teardown_lab
 from awslab.spec import builtin_labs, load_spec
@@ -66,15 +66,16 @@ def test_up_and_teardown_ask_nothing_they_do_not_use(lab: str, mocked_aws: None,
 
 
 def test_the_api_is_built_beside_its_function_and_uploads_wait_only_for_its_id(tmp_path: Path) -> None:
-    """The API's methods name the function by its predictable ARN: only the invoke permission (its
-    wait_ready step) waits for the function; the site's files need only the API's URL, known from
-    CreateRestApi."""
+    """The API's methods name the function by its predictable ARN: its tree (the wait_ready step)
+    waits for nothing but its create, only the invoke permission (its link step) waits for the
+    function; the site's files need only the API's URL, known from CreateRestApi."""
     spec = load_spec(builtin_labs()["crud"])
     store = StateStore(tmp_path / "state.json", {"kind": "local", "region": "us-east-1"})
     target = Target(kind="local", local_port=4599, endpoint_url="http://127.0.0.1:4599")
     forward, _ = _graph(plan_changes(spec, store, target, check_live=False))
     assert forward["api"] == {"site"}
-    assert {"api", "items-fn"} <= forward["api" + READY]
+    assert forward["api" + READY] == {"api"}
+    assert {"api", "items-fn"} <= forward["api" + LINK]
     assert forward["site-files"] == {"site", "api"}  # not the API's build
 
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from awslab.resources.base import Context, UpdateNotSupported
-from awslab.resources.lambda_events import EventSource, EventSourceProps
+from awslab.resources.lambda_event_source import EventSource, EventSourceProps
 from awslab.resources.retry import is_propagation_error
 from tests.resources.wiring_helpers import (
     created_record,

@@ -38,7 +38,7 @@ from awslab.engine.teardown import teardown_lab
 from awslab.resources.apigateway import RestApi, RestApiProps
 from awslab.resources.base import Context, Record, error_code, kind_class
 from awslab.resources.invoke_permission import ensure_invoke_permission
-from awslab.resources.lambda_events import EventSource, EventSourceProps
+from awslab.resources.lambda_event_source import EventSource, EventSourceProps
 from awslab.spec import LabSpec, builtin_labs, load_spec
 from awslab.state import StateStore
 from awslab.target import Target
@@ -318,7 +318,8 @@ def test_a_lost_create_rest_api_answer_leaves_one_api(lost: LostResponses, ctx: 
     routes = {"GET /items": "items-fn", "POST /items": "items-fn", "GET /items/{id}": "items-fn"}
     res = RestApi(lab, "api", RestApiProps(routes=routes, cors={"allow_origins": ["*"]}))
     attrs = res.create()
-    res.wait_ready()  # the tree, the permission, the deployment
+    res.wait_ready()  # the tree, the deployment
+    res.link()  # the permission
     assert lost.dropped["CreateRestApi"] == 1 and lost.dropped["CreateResource"] == 2
     apigw = ctx.client("apigateway")
     assert [a["id"] for a in apigw.get_rest_apis()["items"]] == [attrs["id"]]
@@ -453,6 +454,7 @@ def test_no_request_is_added_when_no_answer_was_lost(ctx: Context) -> None:
     api = RestApi(lab, "api", RestApiProps(routes={"GET /items/{id}": "items-fn"}))
     api.create()
     api.wait_ready()
+    api.link()
     # no listing of APIs nor of the new API's tree (CreateRestApi answers its root's id), and no
     # look at the function's policy for a statement id that is new
     assert calls.count("api-gateway.GetRestApis") == 0 and calls.count("api-gateway.GetResources") == 0

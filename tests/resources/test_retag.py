@@ -37,6 +37,7 @@ def create(ctx: Context, kind: str, logical: str, **props: Any) -> Record:
     resource = cls(ctx, logical, cls.props_model.model_validate(props))
     attrs = resource.create()
     resource.wait_ready()
+    resource.link()
     return Record(kind, logical, resource.physical, "created", attrs, tags=dict(ctx.user_tags))
 
 

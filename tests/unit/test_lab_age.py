@@ -229,7 +229,8 @@ def test_a_lab_whose_spec_is_gone_has_no_estimate_and_says_why(tmp_path: Path) -
     state = LabState("abc123", spec=str(tmp_path / "moved.yaml"), created_at=ago(hours=1))
     cost = lab_cost(state, real_account=True, region="us-east-1", age=dt.timedelta(hours=1))
     assert cost.estimate is None and cost.so_far_usd == 0
-    assert re.match(r"Estimated cost: unknown \(its spec cannot be read: .*moved\.yaml", cost.shown())
+    assert re.match(r"Estimated cost: unknown \(the state records no cost of what was deployed .* and its "
+                    r"spec cannot be read: .*moved\.yaml", cost.shown())  # fmt: skip
     assert "error" in cost.to_dict()
 
 

@@ -24,6 +24,9 @@ What it reproduces (each module cites AWS's docs and botocore's models for codes
 - Log groups: every invoke writes to `/aws/lambda/<name>`, creating it if missing, and
   DeleteFunction leaves it behind, as on AWS (the executor does it in both modes).
 
+Every window counts from the arrival of the call that opens it, as AWS's do: the time moto takes
+to answer that call is the emulator's own and does not lengthen it.
+
 AWSLAB_LIKE_AWS_SCALE (1) multiplies every delay and every quota interval, so tests can run with
 0.1 or less (0 turns every behaviour off but keeps the mode on). Times are the typical ones on AWS;
 AWS's own vary (IAM propagation sometimes takes much longer).

@@ -19,11 +19,13 @@ class Windows:
         self._lock = threading.Lock()
         self._until: dict[Hashable, tuple[float, Any]] = {}
 
-    def open(self, key: Hashable, seconds: float, value: Any = None) -> None:
-        """Start (or restart) the window of `key`; a zero-second window is no window."""
+    def open(self, key: Hashable, seconds: float, value: Any = None, *, since: float | None = None) -> None:
+        """Start (or restart) the window of `key`, `seconds` long from `since` (the clock reading
+        when the call that opens it arrived; default now); a window already over is no window."""
         with self._lock:
-            if seconds > 0:
-                self._until[key] = (self._clock() + seconds, value)
+            end = (self._clock() if since is None else since) + seconds
+            if seconds > 0 and end > self._clock():
+                self._until[key] = (end, value)
             else:
                 self._until.pop(key, None)
 

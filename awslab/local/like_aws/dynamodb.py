@@ -54,12 +54,13 @@ class DynamoDbTables(Behaviour):
 
     def handle(self, call: Call, proceed: Proceed, moto: Forward) -> Answer:
         op = call.operation or ""
+        arrived = self.clock()  # CREATING and DELETING count from the call, not from moto's answer
         params = call.params()
         names = _tables(op, params)
         creating = [n for n in names if self.creating.active((call.region, n))]
         deleting = [n for n in names if self.deleting.active((call.region, n))]
         if op == "CreateTable":
-            return self._create(call, names[0] if names else "", creating, deleting, proceed)
+            return self._create(call, names[0] if names else "", creating, deleting, proceed, arrived)
         if op in _CHANGES and (creating or deleting):
             state, name = ("created", creating[0]) if creating else ("deleted", deleting[0])
             return _error("ResourceInUseException", IN_USE.format(state=state, name=name))
@@ -75,12 +76,20 @@ class DynamoDbTables(Behaviour):
             description = doc.get("TableDescription", {})
             description["TableStatus"] = "DELETING"
             self.creating.close((call.region, names[0]))
-            self.deleting.open((call.region, names[0]), self.settings.delay("dynamodb_deleting"), description)
+            self.deleting.open(
+                (call.region, names[0]), self.settings.delay("dynamodb_deleting"), description, since=arrived
+            )
             return answer.with_json(doc)
         return answer
 
     def _create(
-        self, call: Call, name: str, creating: list[str], deleting: list[str], proceed: Proceed
+        self,
+        call: Call,
+        name: str,
+        creating: list[str],
+        deleting: list[str],
+        proceed: Proceed,
+        arrived: float,
     ) -> Answer:
         if creating:
             return _error("ResourceInUseException", IN_USE.format(state="created", name=name))
@@ -89,7 +98,7 @@ class DynamoDbTables(Behaviour):
         answer = proceed()
         if not answer.ok:
             return answer
-        self.creating.open((call.region, name), self.settings.delay("dynamodb_creating"))
+        self.creating.open((call.region, name), self.settings.delay("dynamodb_creating"), since=arrived)
         doc = answer.json()
         _set_creating(doc.get("TableDescription", {}))
         return answer.with_json(doc)

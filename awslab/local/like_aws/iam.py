@@ -66,6 +66,7 @@ class IamPropagation(Behaviour):
         return self._lambda(call, proceed)
 
     def _iam(self, call: Call, proceed: Proceed) -> Answer:
+        arrived = self.clock()  # propagation counts from the change, not from moto's answer
         answer = proceed()
         role = str(call.params().get("RoleName", "")).lower()
         if not answer.ok or not role:
@@ -74,9 +75,9 @@ class IamPropagation(Behaviour):
             self.trust.close(role)
             self.permissions.close(role)
         elif call.operation in _TRUST_CHANGES:
-            self.trust.open(role, self.settings.delay("iam"))
+            self.trust.open(role, self.settings.delay("iam"), since=arrived)
         else:
-            self.permissions.open(role, self.settings.delay("iam"))
+            self.permissions.open(role, self.settings.delay("iam"), since=arrived)
         return answer
 
     def _lambda(self, call: Call, proceed: Proceed) -> Answer:

@@ -55,10 +55,13 @@ class LambdaStates(Behaviour):
 
     def handle(self, call: Call, proceed: Proceed, moto: Forward) -> Answer:
         op = call.operation
+        # AWS's Pending and InProgress count from the call; moto's own time to make the function
+        # (a tenth of a second or more, one function at a time) is the emulator's, not AWS's
+        arrived = self.clock()
         if op == "ListFunctions":
             return _rewrite(proceed(), lambda doc: [_strip(fn) for fn in doc.get("Functions", [])])
         if op == "CreateFunction":
-            return self._created(call, proceed())
+            return self._created(call, proceed(), arrived)
         key = (call.region, name_from_arn(call.path_params.get("FunctionName", ""), "function"))
         if op == "DeleteFunction":
             answer = proceed()
@@ -77,18 +80,18 @@ class LambdaStates(Behaviour):
             return answer
         if op in _UPDATES:
             arn = answer.json().get("FunctionArn", "")
-            self.updating.open(key, self.settings.delay("lambda_update"), _unqualified(arn))
+            self.updating.open(key, self.settings.delay("lambda_update"), _unqualified(arn), since=arrived)
         if op in _UPDATES or (op in _SHOWN and call.query.get("Qualifier", "$LATEST") == "$LATEST"):
             return self._shown(key, answer, nested=op == "GetFunction")
         return answer  # an invoke, a published version
 
-    def _created(self, call: Call, answer: Answer) -> Answer:
+    def _created(self, call: Call, answer: Answer, arrived: float) -> Answer:
         if not answer.ok:
             return answer
         doc = answer.json()
         key = (call.region, str(doc.get("FunctionName", "")))
         self.updating.close(key)
-        self.pending.open(key, self.settings.delay("lambda_pending"), doc.get("FunctionArn"))
+        self.pending.open(key, self.settings.delay("lambda_pending"), doc.get("FunctionArn"), since=arrived)
         return self._shown(key, answer, nested=False)
 
     def _shown(self, key: tuple[str, str], answer: Answer, *, nested: bool) -> Answer:

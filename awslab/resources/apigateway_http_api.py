@@ -215,6 +215,15 @@ class HttpApi(Resource[HttpApiProps]):
     def dependencies(cls, props: HttpApiProps) -> set[str]:
         return {t for t in props.routes.values() if isinstance(t, str)}
 
+    @classmethod
+    def link_dependencies(cls, props: HttpApiProps) -> set[str]:
+        # the integrations name the functions by their predictable ARNs (API Gateway checks only
+        # the URI's form); only the invoke permissions (`link`) need them to exist
+        return cls.dependencies(props)
+
+    # what `link` does after `create` or `update`: (the API's id, the permissions recorded before)
+    _linking: tuple[str, list[dict[str, str]]] | None = None
+
     # ---- create / update -----------------------------------------------------------------
     def create(self) -> dict[str, Any]:
         api = next(iter(self._find(self.ctx, self.physical)), None)  # a create that died half-way
@@ -268,12 +277,26 @@ class HttpApi(Resource[HttpApiProps]):
         }
         self._sync_routes(api_id, fn_arns)
         self._sync_stage(api_id, previous_stage)
-        permissions = self._sync_permissions(api_id, set(fn_arns.values()), previous_permissions)
+        self._linking = (api_id, previous_permissions)
         attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
         attrs["routes"] = sorted(self.props.routes)
         attrs["cors"] = _cors_of({"CorsConfiguration": self.props.cors.config() if self.props.cors else None})
-        attrs["permissions"] = permissions
+        # the permissions `link` adds, recorded now: a delete finds them even if `link` never ran
+        # (removing one not added is a no-op)
+        sid = statement_id(api_id)
+        attrs["permissions"] = [{"function": fn, "statement_id": sid} for fn in sorted(set(fn_arns.values()))]
         return attrs
+
+    def link(self) -> bool:
+        """Once the functions exist: one invoke permission on each, scoped to this API; stale ones
+        are removed. The routes do not wait for it (they name the functions by ARN)."""
+        linking, self._linking = self._linking, None
+        if linking is None:
+            return False
+        api_id, previous = linking
+        wanted = {str(self.ctx.attrs_of(t)["arn"]) for t in self.props.routes.values() if isinstance(t, str)}
+        self._sync_permissions(api_id, wanted, previous)
+        return True
 
     def _integration_of(self, target: str | ServiceIntegration, fn_arns: dict[str, str]) -> dict[str, Any]:
         if isinstance(target, str):
@@ -335,14 +358,12 @@ class HttpApi(Resource[HttpApiProps]):
             with missing_ok():
                 apigw.delete_stage(ApiId=api_id, StageName=previous_stage)
 
-    def _sync_permissions(self, api_id: str, wanted: set[str], previous: list[dict[str, str]]
-                          ) -> list[dict[str, str]]:  # fmt: skip
+    def _sync_permissions(self, api_id: str, wanted: set[str], previous: list[dict[str, str]]) -> None:
         """One invoke permission per function, scoped to this API; stale ones are removed."""
         sid, source_arn = statement_id(api_id), _execution_arn(self.ctx.target, api_id) + "/*"
         remove_invoke_permissions(self.ctx, [p for p in previous if p["function"] not in wanted])
         for fn in sorted(wanted):
             ensure_invoke_permission(self.ctx, fn, sid, PRINCIPAL, source_arn)
-        return [{"function": fn, "statement_id": sid} for fn in sorted(wanted)]
 
     # ---- read / delete / find ------------------------------------------------------------
     @classmethod

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from awslab.resources.apigatewayv2 import HttpApi, HttpApiProps, statement_id
+from awslab.resources.apigateway_http_api import HttpApi, HttpApiProps, statement_id
 from awslab.resources.base import TAG_LOGICAL, TAG_STACK, Context, Record, kind_class
 
 SQS_ROUTE = {
@@ -135,6 +135,9 @@ def test_create_read_delete(lab: Context) -> None:
     res = api(lab, cors={"allow_origins": ["*"], "allow_methods": ["GET"]})
     attrs = res.create()
     api_id = attrs["id"]
+    # the routes are made without the functions' permissions: those are `link`'s, once they exist
+    assert sids(lab, lab.resolved["items-fn"]["name"]) == set()
+    assert res.link() and not res.link()
     assert attrs["url"] == f"https://{api_id}.execute-api.us-east-1.amazonaws.com"  # $default: no stage path
     assert attrs["execution_arn"] == f"arn:aws:execute-api:us-east-1:123456789012:{api_id}"
     routes = routes_of(lab, api_id)
@@ -186,9 +189,11 @@ def test_drift_outside_awslab_is_seen_and_repaired(lab: Context) -> None:
 def test_update_in_place(lab: Context) -> None:
     first = api(lab)
     rec = record_of(first, first.create())
+    first.link()
     api_id = rec.attrs["id"]
     second = api(lab, routes={"GET /items/{id}": "items-fn", "PUT /items/{id}": "items-fn"}, stage="dev")
     attrs = second.update(rec)
+    second.link()
     assert attrs["id"] == api_id and attrs["url"].endswith("/dev") and attrs["stage"] == "dev"
     routes = routes_of(lab, api_id)
     assert set(routes) == {"GET /items/{id}", "PUT /items/{id}"}
@@ -217,6 +222,7 @@ def test_delete_from_a_creating_record(lab: Context) -> None:
     functions found by statement id."""
     res = api(lab)
     api_id = res.create()["id"]
+    res.link()
     HttpApi.delete(lab, record_of(res, {}, status="creating"))
     with pytest.raises(ClientError):
         lab.client("apigatewayv2").get_api(ApiId=api_id)

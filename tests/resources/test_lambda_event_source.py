@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from awslab.resources.base import REGISTRY, Context, UpdateNotSupported
 from awslab.resources.invoke_permission import ensure_invoke_permission, remove_invoke_permission
-from awslab.resources.lambda_events import EventSource, EventSourceProps
+from awslab.resources.lambda_event_source import EventSource, EventSourceProps
 from tests.resources.wiring_helpers import (
     created_record,
     creating_record,

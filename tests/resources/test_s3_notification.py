@@ -10,7 +10,7 @@ from botocore.awsrequest import AWSResponse
 from pydantic import ValidationError
 
 from awslab.resources.base import REGISTRY, Context, UpdateNotSupported
-from awslab.resources.s3_notifications import BucketNotification, NotificationProps
+from awslab.resources.s3_notification import BucketNotification, NotificationProps
 from tests.resources.wiring_helpers import (
     ACCOUNT,
     created_record,

@@ -64,16 +64,18 @@ MAX_DELAY = 0.5
 # Polling reads (GetFunction, DescribeTable) is cheap: as close to the moment it is ready.
 POLL_MAX_DELAY = 0.5
 # A retry keyed by what it waits for (a new role's ARN): one caller per key probes, the others wait
-# for its outcome. Each of the `n` probes of one API (its `group`) waits n x PROBE_DELAY, jittered
-# down to half: together 2 to 4 requests a second however many roles propagate at once (a
-# CreateFunction probe uploads the function's zip each time), well within Lambda's 15 per second
-# for its control plane (Lambda quotas, "API requests"); a lone probe lands at most 0.5 s after the
-# window closes (as an unkeyed retry does), and the first of several wakes the rest.
-PROBE_DELAY = 0.5
+# for its outcome, so the probe can come often. Each of the `n` probes of one API (its `group`)
+# waits n x PROBE_DELAY, jittered down to half: together 4 to 8 requests a second however many
+# roles propagate at once, about half of Lambda's 15 per second for its control plane (Lambda
+# quotas, "API requests"; a CreateFunction probe uploads the zip each time, which slows a big one
+# down by itself); a lone probe lands at most 0.25 s after the window closes, and the first of
+# several wakes the rest. Past AWS's usual window (5-15 s) the probes slow to MAX_DELAY per probe:
+# a role that takes longer is not asked for as often.
+PROBE_DELAY = 0.25
+PROBE_FAST_SECONDS = 15.0
 # Polls of one group (GetFunction: Lambda allows it 100 requests a second): each pauses this much
-# per poll of the group still waiting, jittered down to half, so together at most 4 a second, and
-# a lone poll sees its function Active at most 0.25 s late.
-POLL_SPACING = 0.25
+# per poll of the group still waiting, jittered down to half, so together at most 20 a second.
+POLL_SPACING = 0.1
 
 
 # what a learner is told a retry waits for, by a fragment of the error's message (first match)
@@ -233,7 +235,7 @@ def retry_propagation(
     probe of its group, the others wait for its outcome. `sleep` replaces the pauses (tests)."""
     if key is not None:
         pauses = sleep or partial(probes.pause, group)
-        return _retry_keyed(fn, key, group, deadline, is_retryable, probes, probe_delay, pauses)
+        return _retry_keyed(fn, key, group, deadline, max_delay, is_retryable, probes, probe_delay, pauses)
     sleep = sleep or time.sleep
     start = time.monotonic()
     next_sleep = backoff(first_delay, max_delay)
@@ -256,6 +258,7 @@ def _retry_keyed(
     key: str,
     group: str,
     deadline: float,
+    max_delay: float,
     is_retryable: Callable[[BaseException], bool],
     probes: Probes,
     probe_delay: float,
@@ -277,7 +280,9 @@ def _retry_keyed(
                     )
                     probes.await_probe(key, left)
                     continue
-                pause = probe_delay * probes.probing(group) * (0.5 + random.random() / 2)
+                slow = time.monotonic() - start > PROBE_FAST_SECONDS
+                pace = max(max_delay, probe_delay) if slow else probe_delay
+                pause = pace * probes.probing(group) * (0.5 + random.random() / 2)
                 if pause > left:
                     raise
                 attempt += 1

@@ -90,7 +90,7 @@ class Estimate:
     usage: Usage
     table: PriceTable
     lines: tuple[Line, ...]
-    unpriced: tuple[str, ...] = ()  # kinds the table has no price for ("logical (kind)")
+    unpriced: tuple[str, ...] = ()  # "logical (kind)" of a kind the table has no price for, or "(kind; why)"
 
     @property
     def monthly_usd(self) -> float:
@@ -169,11 +169,11 @@ class Priced:
     facts: Mapping[str, Any] = field(default_factory=dict)  # JSON values
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **self.facts}
+        return {"kind": self.kind, "facts": dict(self.facts)}
 
     @classmethod
     def from_dict(cls, logical: str, d: Mapping[str, Any]) -> Priced:
-        return cls(logical, str(d["kind"]), {k: v for k, v in d.items() if k != "kind"})
+        return cls(logical, str(d["kind"]), dict(d["facts"]))
 
 
 def priced(spec: LabSpec) -> tuple[Priced, ...]:
@@ -181,8 +181,9 @@ def priced(spec: LabSpec) -> tuple[Priced, ...]:
     firings = _scheduled_targets(spec)
     out = []
     for r in spec.resources.values():
-        facts = getattr(PRICERS.get(r.kind), "facts", None)
-        out.append(Priced(r.logical, r.kind, facts(r, spec, firings) if facts else {}))
+        pricer = PRICERS.get(r.kind)
+        facts = pricer.facts(InSpec(r, spec, firings)) if pricer and pricer.facts else {}
+        out.append(Priced(r.logical, r.kind, facts))
     return tuple(out)
 
 
@@ -214,23 +215,34 @@ class Context:
         return Line(r.logical, r.kind, self.prices[price], quantity, idle, note)
 
 
-Facts = Callable[["ResourceSpec", "LabSpec", Mapping[str, float]], dict[str, Any]]
+@dataclass(frozen=True)
+class InSpec:
+    """A resource of a spec as a kind's `facts` read it: its fields, the spec around it, and the
+    firings a month of the schedules that invoke each function."""
+
+    r: ResourceSpec
+    spec: LabSpec
+    firings: Mapping[str, float]
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        return self.r.fields
 
 
 @dataclass(frozen=True)
 class Pricer:
-    """A kind's charges: `facts` reads what they depend on from the spec (with the firings of the
-    schedules that invoke each function), `charges` prices them at a usage."""
+    """A kind's charges: `facts` reads what they depend on from the spec (JSON values: `up`
+    records them), `charges` prices them at a usage."""
 
     charges: Callable[[Priced, Context], Iterable[Line]]
-    facts: Facts | None = None  # None: its charges depend on the usage only
+    facts: Callable[[InSpec], dict[str, Any]] | None = None  # None: they depend on the usage only
 
 
-def _function_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
+def _function_facts(x: InSpec) -> dict[str, Any]:
     return {
-        "memory": r.fields.get("memory", 128),
-        "arm64": r.fields.get("architecture") == "arm64",
-        "scheduled": firings.get(r.logical, 0.0),
+        "memory": x.fields.get("memory", 128),
+        "arm64": x.fields.get("architecture") == "arm64",
+        "scheduled": x.firings.get(x.r.logical, 0.0),
     }
 
 
@@ -276,11 +288,11 @@ def _bucket(r: Priced, c: Context) -> Iterator[Line]:
     yield c.line(r, "s3.storage", u.stored_gb, idle=True)
 
 
-def _files_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
+def _files_facts(x: InSpec) -> dict[str, Any]:
     """The files `up` uploads, as they were then: how many, and their size."""
-    files = [p for _, p in r.cls.local_files(r.props, spec.base_dir)]
+    files = [p for _, p in x.r.cls.local_files(x.r.props, x.spec.base_dir)]
     return {
-        "files": len(files) + len(r.fields.get("render") or {}),
+        "files": len(files) + len(x.fields.get("render") or {}),
         "bytes": sum(p.stat().st_size for p in files),
     }
 
@@ -292,12 +304,12 @@ def _files(r: Priced, c: Context) -> Iterator[Line]:
     yield c.line(r, "s3.storage", size / GB, idle=True, note=f"{size / 1024:.0f} KB of files")
 
 
-def _queue_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
+def _queue_facts(x: InSpec) -> dict[str, Any]:
     dead_letters_of = [
-        q.logical for q in spec.resources.values()
-        if q.kind == "sqs.queue" and _named((q.fields.get("dead_letter") or {}).get("target")) == r.logical
+        q.logical for q in x.spec.resources.values()
+        if q.kind == "sqs.queue" and _named((q.fields.get("dead_letter") or {}).get("target")) == x.r.logical
     ]  # fmt: skip
-    return {"fifo": bool(r.fields.get("fifo")), "dead_letter_of": dead_letters_of}
+    return {"fifo": bool(x.fields.get("fifo")), "dead_letter_of": dead_letters_of}
 
 
 def _queue(r: Priced, c: Context) -> Iterator[Line]:
@@ -310,9 +322,9 @@ def _queue(r: Priced, c: Context) -> Iterator[Line]:
         yield c.line(r, price, 3 * c.usage.requests * chunks, note="send, receive and delete each message")
 
 
-def _event_source_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
-    source = _named(r.fields.get("source"))
-    queue = spec.resources.get(source or "")
+def _event_source_facts(x: InSpec) -> dict[str, Any]:
+    source = _named(x.fields.get("source"))
+    queue = x.spec.resources.get(source or "")
     if queue is None or queue.kind != "sqs.queue":
         return {}  # a stream: its polling is free
     return {"queue": source, "fifo": bool(queue.fields.get("fifo"))}
@@ -332,10 +344,10 @@ def _topic(r: Priced, c: Context) -> Iterator[Line]:
     yield c.line(r, "sns.publishes", c.usage.requests * chunks, note="deliveries to SQS and Lambda are free")
 
 
-def _state_machine_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
-    if r.fields.get("type") == "EXPRESS":
+def _state_machine_facts(x: InSpec) -> dict[str, Any]:
+    if x.fields.get("type") == "EXPRESS":
         return {"express": True}
-    return {"express": False, "states": _state_count(r, spec)}
+    return {"express": False, "states": _state_count(x.r, x.spec)}
 
 
 def _state_machine(r: Priced, c: Context) -> Iterator[Line]:
@@ -373,8 +385,8 @@ def _count_states(asl: Any) -> int:
     return total
 
 
-def _rule_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
-    schedule = r.fields.get("schedule")
+def _rule_facts(x: InSpec) -> dict[str, Any]:
+    schedule = x.fields.get("schedule")
     if isinstance(schedule, str):
         return {"schedule": schedule, "firings": firings_per_month(schedule)}
     return {}
@@ -388,8 +400,8 @@ def _rule(r: Priced, c: Context) -> Iterator[Line]:
         yield c.line(r, "events.custom_events", c.usage.requests, note="events matching the pattern")
 
 
-def _schedule_facts(r: ResourceSpec, spec: LabSpec, firings: Mapping[str, float]) -> dict[str, Any]:
-    expression = str(r.fields.get("schedule_expression", ""))
+def _schedule_facts(x: InSpec) -> dict[str, Any]:
+    expression = str(x.fields.get("schedule_expression", ""))
     return {"expression": expression, "firings": firings_per_month(expression)}
 
 

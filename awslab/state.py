@@ -16,6 +16,9 @@ each resource's kind and the facts of its spec that its charges depend on), writ
 its apply succeeded, so that `status` prices what was deployed without reading the spec. Files of
 an older awslab have none: `status` prices their spec as it is now.
 
+A lab's keys this awslab does not know (a newer awslab's) are kept as they are on every save, so
+that its fields survive a command of this one (an awslab before this rule dropped them).
+
 Writes are atomic (temp file in the same directory, fsync, rename, fsync of the directory) and
 the file is private (0600). It never holds secrets: attributes are names, ARNs, URLs, hashes.
 A lock (filelock: flock on POSIX, so a lock of a dead process is free again at once) is held by
@@ -25,6 +28,7 @@ every command that changes things.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import os
@@ -68,9 +72,11 @@ class LabState:
     local_cloud: dict[str, Any] | None = None  # the local cloud's data (LocalStatus.identity)
     ttl: dict[str, Any] | None = None  # {"ttl": "4h", "expires_at": ISO UTC}: `up --ttl` (awslab/ttl.py)
     priced: dict[str, Any] | None = None  # what its cost depends on, as last applied (above)
+    unknown: dict[str, Any] = field(default_factory=dict)  # a newer awslab's keys, kept as they are
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            **self.unknown,
             "stack_id": self.stack_id,
             "spec": self.spec,
             "created_at": self.created_at,
@@ -96,7 +102,11 @@ class LabState:
             local_cloud=dict(d["local_cloud"]) if d.get("local_cloud") else None,
             ttl=dict(d["ttl"]) if d.get("ttl") else None,
             priced=dict(d["priced"]) if d.get("priced") else None,
+            unknown={k: v for k, v in d.items() if k not in _KNOWN},
         )
+
+
+_KNOWN = frozenset(f.name for f in dataclasses.fields(LabState)) - {"unknown"}
 
 
 class StateStore:

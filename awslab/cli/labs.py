@@ -219,11 +219,14 @@ def deploy(
     from awslab.engine.plan import plan_changes
     from awslab.pricing import priced_record
 
-    priced = priced_record(spec)  # the files' sizes as this apply uploads them
+    lab_spec = spec
     spec, decision = lab_ttl.apply_option(spec, store, target, ttl_option)
     plan = plan_changes(spec, store, target)
     if not ask(plan, decision):
         return Deployed(spec, plan, None, decision)
+    # only once the user agreed: it stats every file uploaded and parses each state machine's
+    # definition (the files' sizes as this apply uploads them)
+    priced = priced_record(lab_spec)
     before_apply(plan, decision)
     applied = False
     try:

@@ -79,8 +79,6 @@ class LiveView:
             self._apply(row, p)
 
     def _apply(self, row: Row, p: Progress) -> None:
-        if row.state in ("failed", "skipped") and p.phase != "start":
-            return  # another finishing step of the resource (its link, its wait) still reports
         now = self.clock()
         if row.started is None and p.phase != "skipped":
             row.started = now - p.seconds

@@ -5,13 +5,15 @@ each create (the intent) and after each create, update and delete.
 A kind whose create returns before AWS has finished making the resource (a function Pending, a
 table CREATING) gets a second step, `wait_ready`, run in the runner's pool for waits: its
 dependents that need only its name go on meanwhile, those that declare they need it usable
-(`needs_ready`) wait for that step, and `up` ends when every such step has. So waits overlap
+(`needs_ready`) wait for it, and `up` ends when every such step has. So waits overlap
 with each other and with the rest of the work instead of following one another.
 
 What a kind's finishing needs other resources to exist for (an API's invoke permissions on its
 functions, `link_dependencies`) is a third step, `link`, after them and beside `wait_ready`: the
-rest of the finishing (the API's methods) starts as soon as the create is done. The record says
-"ready" only once every step of the resource has succeeded."""
+rest of the finishing (the API's methods) starts as soon as the create is done, and `link` reads
+the attributes of what was made meanwhile, not those predicted. Dependents that need the resource
+usable (`needs_ready`) wait for both steps. The record says "ready" (with the kind's
+`ready_attrs`) only once every step of the resource has succeeded."""
 
 from __future__ import annotations
 
@@ -133,7 +135,7 @@ def apply_plan(
     # name-only references resolve to presumed attributes until the resource is made
     resolved: dict[str, Mapping[str, Any]] = dict(plan.presumed)
     resolved_lock = threading.Lock()
-    made: dict[str, Resource[Any]] = {}  # the instances created or updated, for their wait_ready
+    made: dict[str, Resource[Any]] = {}  # the instances created or updated, for their finishing steps
     changes = {c.logical: c for c in plan.changes}
     counts = {a: 0 for a in ("create", "update", "replace", "delete", "keep")}
     notify: Callable[[Progress], None] = on_progress or (lambda _p: None)
@@ -150,11 +152,7 @@ def apply_plan(
             created_at=created_at,
         )
 
-    # each resource made in this run -> its finishing steps (READY, LINK) that have not succeeded
-    unfinished: dict[str, set[str]] = {}
-    first_step: dict[str, float] = {}  # when its first finishing step started
-    worked: set[str] = set()  # those whose finishing steps had something to do
-    gave_up: set[str] = set()  # those with a failed finishing step
+    finishing: dict[str, _Finishing] = {}  # each resource made in this run, through its finishing steps
 
     def run(name: str) -> None:
         if name.endswith(FINISHING):
@@ -178,52 +176,67 @@ def apply_plan(
                 resolved[logical] = attrs
             if resource is not None:
                 made[logical] = resource
-                unfinished[logical] = set(_steps_of(type(resource)))
-                gave_up.discard(logical)
-                worked.discard(logical)
-                first_step.pop(logical, None)
+                finishing[logical] = _Finishing(set(_steps_of(type(resource))))
             counts[action] += 1
         if action != "keep" or change.action != "keep":
             notify(Progress(logical, change.kind, action, "done", change.reason, time.monotonic() - t0))
 
     def finish(logical: str, step: str) -> None:
         """One finishing step (wait_ready or link). Its progress is the resource's "ready" step:
-        "done" when the last of its steps has succeeded."""
+        one "waiting" when the first starts, then "done" when the last has succeeded, or "failed"
+        or "skipped" for the first that did not (and nothing more)."""
         resource = made.get(logical)
         if resource is None:  # kept after all: nothing was made
             return
-        kind = changes[logical].kind
+        kind, state = changes[logical].kind, finishing[logical]
+
+        def quiet_once_ended(p: Progress) -> None:  # the other step failed or was skipped: it said so
+            if not state.ended:
+                notify(p)
+
         # Until every step succeeds the record says "not ready" (written so with the create or
         # update): a step that fails or is cut short (Ctrl-C, a crash) is taken up by the next
         # `up` instead of keeping a Pending or half-built resource as if it were done.
         with resolved_lock:
-            t0 = first_step.setdefault(logical, time.monotonic())
-        notify(Progress(logical, kind, "ready", "waiting"))  # until AWS says it is usable
+            first = state.started is None
+            if state.started is None:
+                state.started = time.monotonic()
+            t0 = state.started
+        if first:
+            quiet_once_ended(Progress(logical, kind, "ready", "waiting"))  # until AWS says it is usable
         try:
-            with reporting(notify, logical, kind, "ready"):
-                did = resource.wait_ready() if step == READY else resource.link()
+            with reporting(quiet_once_ended, logical, kind, "ready"):
+                if step == READY:
+                    did = resource.wait_ready()
+                else:  # what it links to was made since its create: their real ARNs, not the predicted
+                    resource.ctx = replace(resource.ctx, resolved=ctx().resolved)
+                    did = resource.link()
         except Exception as exc:
             with resolved_lock:
-                gave_up.add(logical)
-            notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
+                tell = state.end(failed=True)
+            if tell:
+                notify(Progress(logical, kind, "ready", "failed", str(exc), time.monotonic() - t0))
             doing = "waiting until it is ready" if step == READY else _linking(plan, logical)
             raise ProvisionError(kind, logical, doing, exc) from exc
         with resolved_lock:
-            left = unfinished.setdefault(logical, set())
-            left.discard(step)
-            if did:
-                worked.add(logical)
-            last, failed_before = not left, logical in gave_up
-        if not last or failed_before:  # another step goes on (or failed: the record stays "not ready")
+            state.steps.discard(step)
+            state.worked = state.worked or did
+            last = not state.steps and not state.ended
+        if not last:  # another step goes on (or failed: the record stays "not ready")
             return
-        _set_ready(store, spec.name, logical)
-        notify(Progress(logical, kind, "ready", "done", "" if logical in worked else NO_WAIT,
+        _set_ready(store, spec.name, resource)
+        notify(Progress(logical, kind, "ready", "done", "" if state.worked else NO_WAIT,
                         time.monotonic() - t0))  # fmt: skip
 
     def skipped(name: str) -> None:
         if name.endswith(FINISHING):  # its resource was made: "not ready" until the next `up`
-            logical = _split(name)[0]
-            notify(Progress(logical, changes[logical].kind, "ready", "skipped", "a dependency failed"))
+            logical, step = _split(name)
+            with resolved_lock:
+                state = finishing.get(logical)  # None: kept, nothing was made
+                tell = state is not None and state.end(failed=False)
+            if tell:
+                why = "not connected: a dependency failed" if step == LINK else "a dependency failed"
+                notify(Progress(logical, changes[logical].kind, "ready", "skipped", why))
             return
         c = changes[name]
         notify(Progress(name, c.kind, c.action, "skipped", "a dependency failed"))
@@ -260,12 +273,32 @@ def apply_plan(
     return ApplyResult(spec.name, outputs, counts, time.monotonic() - started)
 
 
-def _set_ready(store: StateStore, lab: str, logical: str) -> None:
-    """Record that the resource is ready (the state's `ready` flag), if it has a record."""
+@dataclass
+class _Finishing:
+    """A resource made in this run, through its finishing steps (READY, LINK)."""
+
+    steps: set[str]  # those that have not succeeded
+    started: float | None = None  # when the first started
+    worked: bool = False  # one had something to do
+    ended: bool = False  # one failed or was skipped: the record stays "not ready", its row says why
+    failed: bool = False
+
+    def end(self, *, failed: bool) -> bool:
+        """Mark it ended by a step that failed or was skipped (under the run's lock); True when
+        that is to be reported: the first end, or the first failure after a skip (the error
+        names the resource failed)."""
+        tell = not self.failed and (failed or not self.ended)
+        self.ended, self.failed = True, self.failed or failed
+        return tell
+
+
+def _set_ready(store: StateStore, lab: str, resource: Resource[Any]) -> None:
+    """Record that the resource is ready (the state's `ready` flag), with the attributes it
+    records once finished, if it has a record."""
     state = store.lab(lab)
-    rec = state.resources.get(logical) if state else None
+    rec = state.resources.get(resource.logical) if state else None
     if rec is not None and not rec.ready:
-        store.put_record(lab, replace(rec, ready=True))
+        store.put_record(lab, replace(rec, ready=True, attrs=resource.ready_attrs(rec.attrs)))
 
 
 def _steps_of(cls: type[Resource[Any]]) -> list[str]:
@@ -306,7 +339,7 @@ def _graph(plan: Plan) -> tuple[dict[str, set[str]], set[str]]:
 
     for c in changes.values():
         cls = kind_class(c.kind)
-        later = plan.deferred.get(c.logical, set()) if cls.has_link() else set()
+        later = plan.deferred.get(c.logical, set())  # only kinds with a link step defer any
         forward[c.logical] = after(set(c.depends_on) - later, cls.needs_ready)
         for step in _steps_of(cls):
             waits.add(c.logical + step)

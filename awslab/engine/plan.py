@@ -117,7 +117,9 @@ def plan_changes(
     ctx = Context(target=target, lab=spec.name, stack_id=stack_id, base_dir=spec.base_dir)
 
     live = _read_live(ctx, records, workers) if check_live else {}
-    deferred = {name: found for name, rs in spec.resources.items() if (found := link_dependencies(spec, rs))}
+    deferred = {
+        name: found for name, rs in spec.resources.items() if (found := deferred_dependencies(spec, rs))
+    }
     values = runtime_values(spec, target)  # ${aws.region}, ${ssm:...}: resolved like attributes
     presumed = {**values, **_presumed(spec, records, ctx, deferred)}
     changes: dict[str, Change] = {}
@@ -145,9 +147,10 @@ def plan_changes(
     return Plan(spec.name, stack_id, spec, ordered, presumed, deferred)
 
 
-def link_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
-    """The dependencies of `rs` that only its `link` step needs made: those its kind names that
-    it does not reference in its fields, of kinds that predict attributes."""
+def deferred_dependencies(spec: LabSpec, rs: ResourceSpec) -> set[str]:
+    """The dependencies of `rs` that only its `link` step needs made (`Plan.deferred`): those its
+    kind's `link_dependencies` names that it does not reference in its fields, of kinds that
+    predict attributes. None for a kind without a `link` step (the one place that checks)."""
     if not rs.cls.has_link():
         return set()
     props = rs.props

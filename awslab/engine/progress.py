@@ -3,8 +3,10 @@ prints).
 
 A step starts, may wait for AWS or retry (reported by the resource's calls through
 awslab.resources.report, with why), and ends done, failed or skipped. A resource AWS is still
-making gets a second step (action "ready"): it opens with a "waiting" event and ends "done" — with
-detail `NO_WAIT` when there was nothing to wait for (the plain output shows no line for that)."""
+making or still connecting gets a second step (action "ready", for its `wait_ready` and `link`):
+it opens with one "waiting" event and ends "done" — with detail `NO_WAIT` when there was nothing
+to wait for (the plain output shows no line for that) — or "failed", or "skipped" when what its
+link needs failed; nothing of it is reported after that."""
 
 from __future__ import annotations
 

@@ -70,7 +70,9 @@ def preload_batch_utils() -> None:
     """Import moto.batch's utils and exceptions without the package's __init__ (see above): with a
     stand-in for the package during these two imports only. A later import of them finds them in
     sys.modules and leaves the package alone; moto.batch itself, imported on its first use, runs in
-    full and takes these same modules. Call it at boot, before anything imports moto.batch."""
+    full and takes these same modules, though not as attributes of the package (`from
+    moto.batch.utils import X`, moto's own way, works; `moto.batch.utils.X` does not). Call it at
+    boot, before anything imports moto.batch."""
     if _BATCH in sys.modules or any(name in sys.modules for name in _BATCH_LIGHT):
         return
     spec = importlib.util.find_spec(_BATCH)

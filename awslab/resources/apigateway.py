@@ -39,6 +39,7 @@ from awslab.resources.fanout import Fanout, together
 from awslab.resources.idempotent import adopt_or_raise, already_exists, drop_duplicates, named_here
 from awslab.resources.invoke_permission import (
     ensure_invoke_permission,
+    permission_records,
     permissions_of,
     remove_invoke_permissions,
 )
@@ -175,11 +176,13 @@ class RestApi(Resource[RestApiProps]):
 
     @classmethod
     def link_dependencies(cls, props: RestApiProps) -> set[str]:
-        # the integrations name the functions by their predictable ARNs (API Gateway checks only
-        # the URI's form); only the invoke permissions (`link`) need them to exist
+        # the integrations name the functions by their predictable ARNs, sent before the functions
+        # exist: API Gateway checks only the URI's form (it takes other accounts' functions and
+        # stage variables), untried on a real account; only the invoke permissions (`link`) need
+        # them to exist
         return cls.dependencies(props)
 
-    _pending: _Build | None = None  # what `wait_ready` and `link` build after `create` or `update`
+    _pending: ApiBuild | None = None  # what `wait_ready` and `link` build after `create` or `update`
 
     # ---- create / update -----------------------------------------------------------------
     def create(self) -> dict[str, Any]:
@@ -202,7 +205,7 @@ class RestApi(Resource[RestApiProps]):
             lambda api_id: _delete_api_throttled(apigw, api_id),
         )
         self._sync_settings(api)  # moto ignores binaryMediaTypes on create
-        self._pending = _Build(api["id"], api.get("rootResourceId"), fresh=True)
+        self._pending = ApiBuild(api["id"], api.get("rootResourceId"), fresh=True)
         return self._planned_attrs(api["id"])
 
     def update(self, record: Record) -> dict[str, Any]:
@@ -216,17 +219,24 @@ class RestApi(Resource[RestApiProps]):
             remove_invoke_permissions(self.ctx, previous)
             return self.create()
         self._sync_settings(api)
-        self._pending = _Build(api["id"], None, fresh=False, permissions=previous,
-                               stage=record.attrs.get("stage"))  # fmt: skip
+        self._pending = ApiBuild(api["id"], None, fresh=False, permissions=previous,
+                                 stage=record.attrs.get("stage"))  # fmt: skip
         return self._planned_attrs(api["id"])
 
     def _planned_attrs(self, api_id: str) -> dict[str, Any]:
         """The attributes, with the invoke permissions `link` adds (recorded now, so that a delete
-        finds them even if the build stops half-way; removing one not added is a no-op)."""
+        or the next `up` finds them even if the build stops half-way; removing one not added is a
+        no-op)."""
         attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
-        attrs["permissions"] = [{"function": fn, "statement_id": statement_id(api_id)}
-                                for fn in sorted(set(self._fn_arns().values()))]  # fmt: skip
+        # until `link` has run, those recorded before too: the stale ones it would remove
+        previous = self._pending.permissions if self._pending else []
+        attrs["permissions"] = permission_records(self._fn_arns().values(), statement_id(api_id), previous)
         return attrs
+
+    def ready_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Once `link` has run: the permissions it added, on the functions as made."""
+        sid = statement_id(str(attrs["id"]))
+        return {**attrs, "permissions": permission_records(self._fn_arns().values(), sid)}
 
     def _fn_arns(self) -> dict[str, str]:
         return {target: str(self.ctx.attrs_of(target)["arn"]) for target in self.props.routes.values()}
@@ -253,7 +263,7 @@ class RestApi(Resource[RestApiProps]):
         self._sync_permissions(build.api_id, self._fn_arns(), build.permissions, build.fresh)
         return True
 
-    def _deploy(self, build: _Build, fn_arns: dict[str, str]) -> None:
+    def _deploy(self, build: ApiBuild, fn_arns: dict[str, str]) -> None:
         apigw = self.ctx.client("apigateway")
         routes = [(*parse_route(k), target) for k, target in self.props.routes.items()]
         with Fanout() as calls:
@@ -285,7 +295,7 @@ class RestApi(Resource[RestApiProps]):
             self.ctx.client("apigateway").update_rest_api(restApiId=api["id"], patchOperations=ops)
 
     def _sync_tree(
-        self, calls: Fanout, build: _Build, routes: list[tuple[str, str, str]], fn_arns: dict[str, str]
+        self, calls: Fanout, build: ApiBuild, routes: list[tuple[str, str, str]], fn_arns: dict[str, str]
     ) -> None:
         """Make the resource tree and its methods exactly the routes (plus CORS preflights). A new
         API has only its root; an existing one loses what the routes no longer name, and its
@@ -585,10 +595,10 @@ def _parent(path: str) -> str:
 
 
 @dataclass
-class _Build:
-    """What `wait_ready` and `link` build: the API, its root resource's id when known (a new API),
-    whether it is new, the permissions and stage recorded before an update, and which of the two
-    has started."""
+class ApiBuild:
+    """What `wait_ready` and `link` build after a create or update (an HTTP API's too, which has
+    only `link`): the API, its root resource's id when known (a new API), whether it is new, the
+    permissions and stage recorded before an update, and which of the two has started."""
 
     api_id: str
     root_id: str | None

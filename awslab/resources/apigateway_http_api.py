@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 # botocore is imported where its errors are caught: `awslab validate` loads every kind without it.
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from awslab.resources.apigateway import METHODS, cors_methods, parse_route, refreshed_attrs
+from awslab.resources.apigateway import METHODS, ApiBuild, cors_methods, parse_route, refreshed_attrs
 from awslab.resources.base import (
     NAME_PREFIX,
     ArnRef,
@@ -45,6 +45,7 @@ from awslab.resources.base import (
 from awslab.resources.idempotent import drop_duplicates, named_here, tag_map
 from awslab.resources.invoke_permission import (
     ensure_invoke_permission,
+    permission_records,
     permissions_of,
     remove_invoke_permissions,
 )
@@ -217,12 +218,13 @@ class HttpApi(Resource[HttpApiProps]):
 
     @classmethod
     def link_dependencies(cls, props: HttpApiProps) -> set[str]:
-        # the integrations name the functions by their predictable ARNs (API Gateway checks only
-        # the URI's form); only the invoke permissions (`link`) need them to exist
+        # the integrations name the functions by their predictable ARNs, sent before the functions
+        # exist: API Gateway checks only the URI's form (it takes other accounts' functions and
+        # stage variables), untried on a real account; only the invoke permissions (`link`) need
+        # them to exist
         return cls.dependencies(props)
 
-    # what `link` does after `create` or `update`: (the API's id, the permissions recorded before)
-    _linking: tuple[str, list[dict[str, str]]] | None = None
+    _pending: ApiBuild | None = None  # what `link` does after `create` or `update`
 
     # ---- create / update -----------------------------------------------------------------
     def create(self) -> dict[str, Any]:
@@ -272,31 +274,39 @@ class HttpApi(Resource[HttpApiProps]):
 
     def _build(self, api_id: str, previous_permissions: list[dict[str, str]], previous_stage: str | None
                ) -> dict[str, Any]:  # fmt: skip
-        fn_arns = {
-            t: str(self.ctx.attrs_of(t)["arn"]) for t in self.props.routes.values() if isinstance(t, str)
-        }
+        fn_arns = self._fn_arns()
         self._sync_routes(api_id, fn_arns)
         self._sync_stage(api_id, previous_stage)
-        self._linking = (api_id, previous_permissions)
+        self._pending = ApiBuild(api_id, None, fresh=False, permissions=previous_permissions)
         attrs = _attrs(self.ctx, api_id, self.physical, self.props.stage)
         attrs["routes"] = sorted(self.props.routes)
         attrs["cors"] = _cors_of({"CorsConfiguration": self.props.cors.config() if self.props.cors else None})
-        # the permissions `link` adds, recorded now: a delete finds them even if `link` never ran
-        # (removing one not added is a no-op)
-        sid = statement_id(api_id)
-        attrs["permissions"] = [{"function": fn, "statement_id": sid} for fn in sorted(set(fn_arns.values()))]
+        # the permissions `link` adds, recorded now with those recorded before (the stale ones it
+        # removes): a delete or the next `up` finds them even if `link` never ran (removing one
+        # not added is a no-op)
+        attrs["permissions"] = permission_records(
+            fn_arns.values(), statement_id(api_id), previous_permissions
+        )
         return attrs
+
+    def _fn_arns(self) -> dict[str, str]:
+        """The functions the routes go to (logical name -> ARN; predicted until they are made)."""
+        return {t: str(self.ctx.attrs_of(t)["arn"]) for t in self.props.routes.values() if isinstance(t, str)}
 
     def link(self) -> bool:
         """Once the functions exist: one invoke permission on each, scoped to this API; stale ones
         are removed. The routes do not wait for it (they name the functions by ARN)."""
-        linking, self._linking = self._linking, None
-        if linking is None:
+        build = self._pending
+        if build is None or build.linked:
             return False
-        api_id, previous = linking
-        wanted = {str(self.ctx.attrs_of(t)["arn"]) for t in self.props.routes.values() if isinstance(t, str)}
-        self._sync_permissions(api_id, wanted, previous)
+        build.linked = True
+        self._sync_permissions(build.api_id, set(self._fn_arns().values()), build.permissions)
         return True
+
+    def ready_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Once `link` has run: the permissions it added, on the functions as made."""
+        sid = statement_id(str(attrs["id"]))
+        return {**attrs, "permissions": permission_records(self._fn_arns().values(), sid)}
 
     def _integration_of(self, target: str | ServiceIntegration, fn_arns: dict[str, str]) -> dict[str, Any]:
         if isinstance(target, str):

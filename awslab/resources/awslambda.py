@@ -38,7 +38,7 @@ from awslab.resources.idempotent import adopt_or_raise, is_ours
 from awslab.resources.lambda_event_source import awslab_functions
 from awslab.resources.listing import orphan_log_groups
 from awslab.resources.report import observe
-from awslab.resources.retry import poll_until, retry_propagation
+from awslab.resources.retry import POLL_SPACING, poll_until, retry_propagation
 
 if TYPE_CHECKING:
     from awslab.target import Target
@@ -173,7 +173,7 @@ class Function(Resource[FunctionProps]):
                     Tags=self.ctx.tags(self.logical),
                     Publish=False,
                     **self._configuration(),
-                ), key=self.props.role, group="lambda"))  # fmt: skip
+                ), role_arn=self.props.role, group="lambda"))  # fmt: skip
             except ClientError as exc:
                 # a retried create whose first answer was lost, or one an earlier run left:
                 # adopted (and brought in line) when its tags say it is this function
@@ -361,11 +361,13 @@ def _wait_usable(lam: Any, name: str) -> None:
     """Poll GetFunction, as the waiters function_active_v2 / function_updated_v2 do: Lambda
     allows it 100 requests per second, GetFunctionConfiguration shares the 15 per second of the
     other control-plane calls. Often: Pending lasts seconds, and `up` ends when it is over; the
-    polls of all functions share one pace (`poll_until`'s group), at most a fifth of that rate."""
+    polls of all functions share one pace (`poll_until`'s group), at most a fifth of that rate,
+    and past AWS's usual 15 s at most 4 a second together."""
     poll_until(
         lambda: _usable(lam.get_function(FunctionName=name)["Configuration"]),
         f"function {name}",
         deadline=_WAIT_SECONDS,
+        first_delay=POLL_SPACING,
         group="lambda:GetFunction",
     )
 

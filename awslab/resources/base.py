@@ -374,8 +374,8 @@ class Resource(ABC, Generic[P]):
     # fields that only name other resources (policy statements): a reference there to a
     # predictable attribute is resolved from the prediction and adds no dependency
     name_only_fields: ClassVar[frozenset[str]] = frozenset()
-    # kinds of dependencies that must be usable (`wait_ready` done), not only named, before this
-    # resource is created or updated
+    # kinds of dependencies that must be finished (`wait_ready` and `link` done), not only named,
+    # before this resource is created or updated
     needs_ready: ClassVar[frozenset[str]] = frozenset()
     # whether `delete` needs the resources this one depends on to be there still (it takes out
     # what it put in them: objects from a bucket), so that a teardown deletes it first; False
@@ -457,6 +457,12 @@ class Resource(ABC, Generic[P]):
         needs them (an API's invoke permissions on its functions). It runs beside `wait_ready`, as
         a step of its own. True when it had work to do. By default nothing."""
         return False
+
+    def ready_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The attributes to record once every finishing step of this instance has succeeded,
+        from those recorded with its create or update. The same by default; an API records the
+        invoke permissions `link` may add until it has run, then only those it added."""
+        return attrs
 
     @classmethod
     def has_wait_ready(cls) -> bool:

@@ -9,14 +9,18 @@ idempotent and a record (a list of `{"function", "statement_id"}`) is enough to 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from awslab.resources.base import NAME_PREFIX, Context, Record, missing_ok, or_none
+from awslab.resources.base import NAME_PREFIX, Context, Record, error_code, missing_ok, or_none
 from awslab.resources.fanout import together
 from awslab.resources.idempotent import already_exists, was_retried
-from awslab.resources.retry import retry_propagation
+from awslab.resources.retry import is_propagation_error, retry_propagation
 
 INVOKE = "lambda:InvokeFunction"
+# how long a function made in this run may still be "not found" to AddPermission
+NOT_FOUND_SECONDS = 15.0
 
 
 def statements(lam: Any, function: str) -> list[dict[str, Any]]:
@@ -74,8 +78,11 @@ def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
     from botocore.exceptions import ClientError
 
     try:
-        # a function just created may still be Pending ("The operation cannot be performed at this time")
-        response = retry_propagation(lambda: lam.add_permission(**params))
+        # a function just created may still be Pending ("The operation cannot be performed at this time"),
+        # or not yet visible to AddPermission at all
+        response = retry_propagation(
+            lambda: lam.add_permission(**params), is_retryable=_not_yet(time.monotonic())
+        )
     except ClientError as exc:
         if already_exists(exc, ("ResourceConflictException",), "already exists"):
             return
@@ -85,6 +92,20 @@ def add_permission_once(lam: Any, params: dict[str, Any]) -> None:
         copies = sum(1 for s in statements(lam, function) if s.get("Sid") == sid)
         for _ in range(copies - 1):
             lam.remove_permission(FunctionName=function, StatementId=sid)
+
+
+def _not_yet(started: float) -> Callable[[BaseException], bool]:
+    """What AddPermission answers while what it changes is still being made. Its function was
+    made before (the step that adds runs after the function's create succeeded), yet for a moment
+    after CreateFunction AWS may answer "Function not found" (eventual consistency; the Terraform
+    AWS provider retries it too): retried for NOT_FOUND_SECONDS, then it is the function's absence."""
+
+    def retryable(exc: BaseException) -> bool:
+        if error_code(exc) == "ResourceNotFoundException":
+            return time.monotonic() - started < NOT_FOUND_SECONDS
+        return is_propagation_error(exc)
+
+    return retryable
 
 
 def remove_invoke_permission(ctx: Context, function: str, statement_id: str) -> None:
@@ -128,3 +149,12 @@ def find_lab_permissions(ctx: Context, statement_id: str) -> list[dict[str, str]
         and fn["FunctionName"].endswith(suffix)
         and statement_id in statement_ids(lam, fn["FunctionName"])
     ]
+
+
+def permission_records(
+    functions: Iterable[str], statement_id: str, also: Iterable[Mapping[str, str]] = ()
+) -> list[dict[str, str]]:
+    """The records (`{"function", "statement_id"}`) of the statement `statement_id` on each of
+    `functions`, with those of `also`: each once, sorted."""
+    found = {(fn, statement_id) for fn in functions} | {(p["function"], p["statement_id"]) for p in also}
+    return [{"function": fn, "statement_id": sid} for fn, sid in sorted(found)]

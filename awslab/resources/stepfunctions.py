@@ -307,7 +307,7 @@ class StateMachine(Resource[StateMachineProps]):
                     tags=tags,
                 )["stateMachineArn"],
                 is_retryable=_retryable,
-                key=self.props.role,
+                role_arn=self.props.role,
                 group="states",
             )
         except ClientError as exc:

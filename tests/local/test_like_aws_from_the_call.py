@@ -61,3 +61,11 @@ def test_a_window_still_lasts_its_whole_length_from_the_call(slow: LikeAwsServer
     slow.clock.advance(DEFAULT_SECONDS["iam"] - MOTO_SECONDS - 0.5)  # 0.5 s before the window closes
     with pytest.raises(ClientError, match="cannot be assumed by Lambda"):
         function(slow, "f", arn)
+
+
+def test_a_queue_name_is_free_again_60_s_after_the_delete_call(slow: LikeAwsServer) -> None:
+    sqs = slow.client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.delete_queue(QueueUrl=url)  # arrives at t, answered at t + 1 s
+    slow.clock.advance(DEFAULT_SECONDS["sqs_name_reuse"] - MOTO_SECONDS)  # t + 60 s
+    assert sqs.create_queue(QueueName="q")["QueueUrl"].endswith("/q")

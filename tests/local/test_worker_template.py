@@ -93,7 +93,10 @@ sys.addaudithook(lambda event, args: opened.append(str(args[0]))
 def handler(event, context):
     import boto3
     client = boto3.client("sqs")
-    return {"opened": [p.rsplit("/data/", 1)[1] for p in opened], "region": client.meta.region_name}
+    first = [p.rsplit("/data/", 1)[1] for p in opened]
+    boto3.session.Session().client("sqs")  # another session: its own parse, as on AWS
+    return {"opened": first, "then": [p.rsplit("/data/", 1)[1] for p in opened[len(first):]],
+            "region": client.meta.region_name}
 """
 
 
@@ -102,10 +105,12 @@ def test_a_forked_worker_takes_the_templates_parse_of_botocore_s_shared_tables(
 ) -> None:
     """The endpoint table and the other files every first client reads are parsed once, in the
     template (awslab.local.worker.share_botocore_data): a worker's client reads only its service's
-    own files, and works."""
+    own files, and works; a second session in the worker parses its own copy."""
     make_lambda("reads", READS)
     result = invoke(lambda_client, "reads")[0]
     assert result["region"] == "us-east-1"
     assert any(p.startswith("sqs/") for p in result["opened"])  # its own service model, read here
     shared = ("endpoints.json", "partitions.json", "sdk-default-configuration.json")
     assert not [p for p in result["opened"] if p.split(".gz")[0] in shared], result["opened"]
+    # each parse goes to one session: botocore writes into the endpoint table as it resolves
+    assert "endpoints.json" in [p.split(".gz")[0] for p in result["then"]], result["then"]

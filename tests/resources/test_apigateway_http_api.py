@@ -193,7 +193,12 @@ def test_update_in_place(lab: Context) -> None:
     api_id = rec.attrs["id"]
     second = api(lab, routes={"GET /items/{id}": "items-fn", "PUT /items/{id}": "items-fn"}, stage="dev")
     attrs = second.update(rec)
+    # until its link has run, the record keeps the permission it takes off too
+    assert {p["function"] for p in attrs["permissions"]} == {
+        lab.resolved[f]["arn"] for f in ("items-fn", "other-fn")
+    }
     second.link()
+    attrs = second.ready_attrs(attrs)
     assert attrs["id"] == api_id and attrs["url"].endswith("/dev") and attrs["stage"] == "dev"
     routes = routes_of(lab, api_id)
     assert set(routes) == {"GET /items/{id}", "PUT /items/{id}"}
@@ -206,6 +211,22 @@ def test_update_in_place(lab: Context) -> None:
     assert attrs["permissions"] == [
         {"function": lab.resolved["items-fn"]["arn"], "statement_id": statement_id(api_id)}
     ]
+
+
+def test_a_route_dropped_by_an_update_whose_link_never_ran_loses_its_permission_next_time(
+    lab: Context,
+) -> None:
+    first = api(lab)
+    rec = record_of(first, first.create())
+    first.link()
+    other = lab.resolved["other-fn"]["name"]
+    dropped = api(lab, routes={"GET /items/{id}": "items-fn"})
+    attrs = dropped.update(rec)  # its link failed or was skipped
+    assert sids(lab, other) == {statement_id(rec.attrs["id"])}
+    again = api(lab, routes={"GET /items/{id}": "items-fn"})
+    again.update(record_of(dropped, attrs))
+    again.link()
+    assert sids(lab, other) == set()
 
 
 def test_update_recreates_an_api_deleted_outside(lab: Context) -> None:

@@ -14,9 +14,26 @@ from awslab.resources import awslambda
 from awslab.resources.awslambda import Function, FunctionProps
 from awslab.resources.base import Context
 from awslab.resources.iam import Role, RoleProps
-from awslab.resources.retry import retry_propagation
+from awslab.resources.retry import Probes, retry_propagation
 
 FUNCTIONS = 3
+
+
+class GatedProbes(Probes):
+    """Counts the claims: the probe's pause waits until every function has failed and either
+    probes or waits for the probe, so that none comes late and probes on its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims = 0
+        self.everyone_claimed = threading.Event()
+
+    def claim(self, key: str, group: str) -> bool:
+        with self._cond:
+            self.claims += 1
+            if self.claims >= FUNCTIONS:
+                self.everyone_claimed.set()
+        return super().claim(key, group)
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +62,10 @@ def test_the_functions_of_a_new_role_send_one_probe(
         if first_round:  # every function tries once before the role exists
             all_failed_once.wait(10)
 
+    probes = GatedProbes()
+
     def pause(seconds: float) -> None:  # the role propagates during the first pause
+        assert probes.everyone_claimed.wait(10)
         with lock:
             pauses.append(seconds)
             first = len(pauses) == 1
@@ -53,7 +73,9 @@ def test_the_functions_of_a_new_role_send_one_probe(
             role.create()
 
     ctx.client("lambda").meta.events.register("provide-client-params.lambda.CreateFunction", counted)
-    monkeypatch.setattr(awslambda, "retry_propagation", functools.partial(retry_propagation, sleep=pause))
+    monkeypatch.setattr(
+        awslambda, "retry_propagation", functools.partial(retry_propagation, sleep=pause, probes=probes)
+    )
     made: list[str] = []
     functions = [Function(ctx, f"fn{n}", FunctionProps(code=str(code), role=arn)) for n in range(FUNCTIONS)]
     threads = [threading.Thread(target=lambda f=f: made.append(f.create()["name"])) for f in functions]
@@ -61,6 +83,7 @@ def test_the_functions_of_a_new_role_send_one_probe(
         t.start()
     for t in threads:
         t.join(30)
+        assert not t.is_alive()
     assert sorted(made) == sorted(f.physical for f in functions)
     assert len(pauses) == 1  # one function probed; the others waited for its outcome
     assert len(creates) == FUNCTIONS + 1 + (FUNCTIONS - 1)

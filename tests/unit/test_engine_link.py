@@ -16,6 +16,7 @@ from awslab.engine.execute import LINK, READY, ApplyError, _graph
 from awslab.engine.plan import plan_changes
 from awslab.engine.progress import Progress
 from awslab.resources.base import REGISTRY, Context, Props, Record, Resource, register
+from awslab.resources.report import report
 from awslab.spec import LabSpec
 from awslab.state import StateStore
 from awslab.target import Target
@@ -90,6 +91,9 @@ class UserApi(Resource[UserProps]):
         assert not missing, f"linked before {missing} existed"
         self.cloud.live[self.physical]["linked"] = self._arns()
         return True
+
+    def ready_attrs(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {**attrs, "linked": self._arns()}  # as an API records the permissions its link added
 
     @classmethod
     def read(cls, ctx: Context, record: Record) -> dict[str, Any] | None:
@@ -211,15 +215,115 @@ def test_a_link_held_back_by_a_failed_dependency_leaves_the_resource_not_ready(
     assert list(caught.value.failures) == ["fn"]
     assert ("wait_ready", "api") in cloud.log and ("link", "api") not in cloud.log
     assert store.lab(LAB).resources["api"].ready is False  # type: ignore[union-attr]
-    last = [p for p in progress if p.logical == "api"][-1]
-    assert (last.action, last.phase) == ("ready", "skipped")
+    ready = [(p.phase, p.detail) for p in progress if (p.logical, p.action) == ("api", "ready")]
+    assert ("skipped", "not connected: a dependency failed") in ready
+    assert "done" not in {phase for phase, _ in ready}
 
 
-def test_a_failed_row_stays_failed_while_its_other_step_still_reports() -> None:
-    view = LiveView("up", {"api": Row("api", USER, "create", ready_step=True)})
-    view(Progress("api", USER, "create", "start"))
-    view(Progress("api", USER, "create", "done"))
-    view(Progress("api", USER, "ready", "waiting"))
-    view(Progress("api", USER, "ready", "failed", "Boom: injected"))
-    view(Progress("api", USER, "ready", "retrying", "function Pending"))  # its link, still going
-    assert view.rows["api"].state == "failed" and view.rows["api"].detail == "Boom: injected"
+def _ready_events(progress: list[Progress]) -> list[tuple[str, str]]:
+    return [(p.phase, p.detail) for p in progress if (p.logical, p.action) == ("api", "ready")]
+
+
+def test_the_ready_step_reports_once_and_nothing_after_a_skipped_link(
+    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    """The API's wait_ready still going when its link is skipped (its function failed) reports
+    nothing more: the row says why it is not ready, once."""
+    cloud.fail[("create", "fn")] = boom()
+    progress: list[Progress] = []
+    link_skipped = threading.Event()
+
+    def notify(p: Progress) -> None:
+        progress.append(p)
+        if (p.logical, p.action, p.phase) == ("api", "ready", "skipped"):
+            link_skipped.set()
+
+    def still_waiting() -> None:
+        assert link_skipped.wait(PATIENCE)
+        report("waiting", "function Pending")
+
+    cloud.hooks[("wait_ready", "api")] = still_waiting
+    with pytest.raises(ApplyError):
+        up(lab(write_spec), store, target, on_progress=notify)
+    skipped = ("skipped", "not connected: a dependency failed")
+    # its "waiting" comes first, or not at all when the skip came before its wait_ready started
+    assert _ready_events(progress) in ([("waiting", ""), skipped], [skipped])
+
+
+def test_both_steps_failing_report_one_failure_and_nothing_after(
+    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    progress: list[Progress] = []
+    wait_failed = threading.Event()
+
+    def notify(p: Progress) -> None:
+        progress.append(p)
+        if (p.logical, p.action, p.phase) == ("api", "ready", "failed"):
+            wait_failed.set()
+
+    def link_after_the_failure() -> None:
+        assert wait_failed.wait(PATIENCE)
+        report("retrying", "function Pending")
+
+    cloud.fail[("wait_ready", "api")] = boom("PutMethod")
+    cloud.fail[("link", "api")] = boom("AddPermission")
+    cloud.hooks[("link", "api")] = link_after_the_failure
+    with pytest.raises(ApplyError) as caught:
+        up(lab(write_spec), store, target, on_progress=notify)
+    assert list(caught.value.failures) == ["api"]
+    assert [phase for phase, _ in _ready_events(progress)] == ["waiting", "failed"]
+    assert "waiting until it is ready" in str(caught.value)
+
+
+def test_a_failure_after_a_skipped_link_is_what_the_row_shows(
+    cloud: FakeCloud, store: StateStore, target: Target, write_spec: Callable[..., LabSpec]
+) -> None:
+    """Its link skipped, then its wait_ready failing: the row ends failed, as the error says."""
+    cloud.fail[("create", "fn")] = boom()
+    cloud.fail[("wait_ready", "api")] = boom("PutMethod")
+    progress: list[Progress] = []
+    link_skipped = threading.Event()
+
+    def notify(p: Progress) -> None:
+        progress.append(p)
+        if (p.logical, p.action, p.phase) == ("api", "ready", "skipped"):
+            link_skipped.set()
+
+    cloud.hooks[("wait_ready", "api")] = lambda: assert_waited(link_skipped)
+    view = LiveView(
+        "up", {n: Row(n, k, "create", ready_step=k == USER) for n, k in (("fn", NAMED), ("api", USER))}
+    )
+    with pytest.raises(ApplyError) as caught:
+        up(lab(write_spec), store, target, on_progress=lambda p: (notify(p), view(p)))
+    assert set(caught.value.failures) == {"fn", "api"}
+    assert [phase for phase, _ in _ready_events(progress)] in (
+        ["waiting", "skipped", "failed"],
+        ["skipped", "failed"],  # the skip came before its wait_ready started
+    )
+    assert view.rows["api"].state == "failed"
+
+
+def assert_waited(event: threading.Event) -> None:
+    assert event.wait(PATIENCE)
+
+
+def test_the_link_uses_what_was_made_when_a_prediction_was_wrong(
+    cloud: FakeCloud,
+    store: StateStore,
+    target: Target,
+    write_spec: Callable[..., LabSpec],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An endpoint that names things its own way: the API is built on the predicted ARN, its link
+    (once the thing is made) on the real one, and the repair brings the rest in line."""
+    monkeypatch.setattr(
+        NamedFn,
+        "predict",
+        classmethod(lambda cls, t, physical: {"name": physical, "arn": f"arn:fake:{physical}-elsewhere"}),
+    )
+    spec = lab(write_spec)
+    up(spec, store, target)
+    api = cloud.live[store.lab(LAB).resources["api"].physical]  # type: ignore[union-attr]
+    assert api["linked"] == api["methods"] == [cloud.of(store, "fn")["arn"]]
+    record = store.lab(LAB).resources["api"]  # type: ignore[union-attr]
+    assert record.ready is True and record.attrs["linked"] == api["linked"]

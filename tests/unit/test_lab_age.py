@@ -207,7 +207,7 @@ def queue_lab(tmp_path: Path) -> LabState:
 def test_cost_so_far_is_the_month_pro_rata_labelled_by_target(tmp_path: Path) -> None:
     state = queue_lab(tmp_path)
     age = dt.timedelta(hours=73)
-    local = lab_cost(state, real_account=False, region="us-east-1", age=age)
+    local = lab_cost(state, lab="q", real_account=False, region="us-east-1", age=age)
     assert local.estimate is not None
     monthly = 3 * Usage().requests * table()["sqs.requests"].usd / 1e6  # send, receive, delete
     assert local.estimate.monthly_usd == pytest.approx(monthly)
@@ -218,7 +218,7 @@ def test_cost_so_far_is_the_month_pro_rata_labelled_by_target(tmp_path: Path) ->
     assert "$0.00 after the always-free tier" in line and f"prices of {table().as_of}" in line
     assert local.to_dict()["basis"] == "what it would cost on AWS (local cloud)"
 
-    real = lab_cost(state, real_account=True, region="eu-west-1", age=age)
+    real = lab_cost(state, lab="q", real_account=True, region="eu-west-1", age=age)
     assert real.shown().startswith("Estimated cost: ≈") and "eu-west-1 prices differ" in real.shown()
     data = real.to_dict()
     assert data["basis"] == "this account (estimate)" and data["target_region"] == "eu-west-1"
@@ -227,7 +227,7 @@ def test_cost_so_far_is_the_month_pro_rata_labelled_by_target(tmp_path: Path) ->
 
 def test_a_lab_whose_spec_is_gone_has_no_estimate_and_says_why(tmp_path: Path) -> None:
     state = LabState("abc123", spec=str(tmp_path / "moved.yaml"), created_at=ago(hours=1))
-    cost = lab_cost(state, real_account=True, region="us-east-1", age=dt.timedelta(hours=1))
+    cost = lab_cost(state, lab="q", real_account=True, region="us-east-1", age=dt.timedelta(hours=1))
     assert cost.estimate is None and cost.so_far_usd == 0
     assert re.match(r"Estimated cost: unknown \(the state records no cost of what was deployed .* and its "
                     r"spec cannot be read: .*moved\.yaml", cost.shown())  # fmt: skip

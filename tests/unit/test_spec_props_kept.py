@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from awslab.engine.plan import link_dependencies
+from awslab.engine.plan import deferred_dependencies
 from awslab.pricing import estimate
 from awslab.spec import builtin_labs, load_spec
 from awslab.watch import lab_files
@@ -31,7 +31,7 @@ def test_the_props_load_spec_validated_are_not_validated_again(monkeypatch: pyte
     assert lab_files(spec)
     assert estimate(spec).lines
     for rs in spec.resources.values():
-        link_dependencies(spec, rs)
+        deferred_dependencies(spec, rs)
     assert calls == []
 
 

@@ -110,6 +110,20 @@ def test_round_trip(state_path: Path) -> None:
     assert LabState.from_dict(crud.to_dict()) == crud
 
 
+def test_a_newer_awslabs_keys_of_a_lab_survive_a_save_of_this_one(state_path: Path) -> None:
+    store = store_at(state_path)
+    store.ensure_lab("crud", "/labs/crud.yaml")
+    doc = json.loads(state_path.read_text())
+    doc["labs"]["crud"]["budget"] = {"usd": 5, "alerts": ["a@b.c"]}  # a field this awslab does not know
+    state_path.write_text(json.dumps(doc))
+
+    again = store_at(state_path)
+    again.set_outputs("crud", {"n": 1})  # a save of this awslab
+    saved = json.loads(state_path.read_text())["labs"]["crud"]
+    assert saved["budget"] == {"usd": 5, "alerts": ["a@b.c"]} and saved["outputs"] == {"n": 1}
+    assert LabState.from_dict(saved).to_dict() == saved
+
+
 def test_ensure_lab_keeps_the_stack_id(state_path: Path) -> None:
     store = store_at(state_path)
     first = store.ensure_lab("crud", "/a/crud.yaml")

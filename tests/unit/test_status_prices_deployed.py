@@ -65,10 +65,10 @@ def test_status_prices_what_up_deployed_not_the_spec_edited_since(
     text = _cli(state, "status").stdout
     assert "Estimated cost: " in text and "$0.01 a month at list price" in text  # a queue's month
     recorded = json.loads(state.read_text())["labs"]["q"]["priced"]
-    assert recorded == {"version": 1, "resources": {"q": {"kind": "sqs.queue", "fifo": False,
-                                                          "dead_letter_of": []}}}  # fmt: skip
+    assert recorded == {"version": 1, "resources": {"q": {"kind": "sqs.queue", "facts": {
+        "fifo": False, "dead_letter_of": []}}}}  # fmt: skip
 
-    # an `up` of the edited spec that fails records nothing new: what it made is not priced
+    # an `up` of the edited spec that fails records nothing new: what it left is listed, not priced
     real_create = Queue.create
 
     def fail_big(self: Queue) -> dict[str, Any]:
@@ -78,13 +78,45 @@ def test_status_prices_what_up_deployed_not_the_spec_edited_since(
 
     monkeypatch.setattr(Queue, "create", fail_big)
     assert _cli(state, "up", str(lab), "--yes").exit_code == 1
-    assert json.loads(state.read_text())["labs"]["q"]["priced"] == recorded
-    assert _charged(_cost(state)) == ["q"]
+    doc = json.loads(state.read_text())["labs"]["q"]
+    assert doc["priced"] == recorded
+    cost = _cost(state)
+    assert _charged(cost) == ["q"]
+    left = sorted(set(doc["resources"]) - {"q"})
+    assert left and cost["unpriced"] == [f"{name} ({doc['resources'][name]['kind']}; left by an 'up' that did "
+                                         "not finish)" for name in left]  # fmt: skip
+    assert "; not priced: " in _cli(state, "status").stdout
 
     # once it is applied, the lab costs what the spec says
     monkeypatch.setattr(Queue, "create", real_create)
     assert _cli(state, "up", str(lab), "--yes").exit_code == 0
     assert _charged(_cost(state)) == ["big", "q", "t"]
+
+
+def test_up_reads_what_the_cost_depends_on_only_once_the_user_agrees(
+    lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It stats every file uploaded and parses each state machine's definition: not for a 'no'."""
+    import awslab.pricing
+
+    read: list[str] = []
+    real = awslab.pricing.priced_record
+    monkeypatch.setattr(awslab.pricing, "priced_record", lambda spec: read.append(spec.name) or real(spec))
+    monkeypatch.setattr("awslab.cli.common.can_ask", lambda: True)
+    state = tmp_path / "labs.json"
+    declined = CliRunner().invoke(
+        app, ["up", str(lab), "--target", "aws", "--state", str(state)], input="n\n"
+    )
+    assert declined.exit_code == 1 and "Apply to" in declined.output and read == []
+    assert _cli(state, "up", str(lab), "--yes").exit_code == 0 and read == ["q"]
+
+
+def test_the_reaper_of_a_ttl_is_not_priced_nor_listed(lab: Path, tmp_path: Path) -> None:
+    state = tmp_path / "labs.json"
+    assert _cli(state, "up", str(lab), "--yes", "--ttl", "1h").exit_code == 0
+    assert "reaper" in json.loads(state.read_text())["labs"]["q"]["resources"]
+    cost = _cost(state)
+    assert _charged(cost) == ["q"] and cost["unpriced"] == []
 
 
 def test_a_resource_no_longer_there_is_not_priced(lab: Path, tmp_path: Path) -> None:
@@ -104,18 +136,24 @@ def test_a_state_of_an_older_awslab_is_priced_from_its_spec_or_says_why(lab: Pat
     doc = json.loads(state.read_text())
     doc["labs"]["q"].pop("priced", None)  # as an awslab before this one wrote it
     state.write_text(json.dumps(doc))
+    older = "the state records no cost of what was deployed (an older awslab's 'up')"
     cost = _cost(state)
     assert _charged(cost) == ["q"] and cost["monthly_usd"] == pytest.approx(QUEUE_MONTH, abs=1e-4)
-    # a record of a newer awslab's version this one does not read: the same
+    assert cost["note"] == f"the spec as it is now: {older}"  # not what was deployed: it says so
+    assert f"; the spec as it is now: {older};" in _cli(state, "status").stdout
+    lab.unlink()
+    assert _cost(state)["error"].startswith(f"{older} and its spec cannot be read: ")
+
+    # a record of a newer awslab's version this one does not read: not called an older one's
+    lab.write_text("name: q\nresources:\n  q: {type: sqs.queue}\n")
     doc["labs"]["q"]["priced"] = {"version": 2, "resources": {"q": {"charges": []}}}
     state.write_text(json.dumps(doc))
-    assert _charged(_cost(state)) == ["q"]
-
+    newer = "the state records what was deployed in a form this awslab does not read (a newer awslab's 'up'"
+    cost = _cost(state)
+    assert _charged(cost) == ["q"] and cost["note"].startswith(f"the spec as it is now: {newer}")
     lab.unlink()
     cost = _cost(state)
-    assert "monthly_usd" not in cost
-    assert cost["error"].startswith("the state records no cost of what was deployed (an older awslab's 'up') "
-                                    "and its spec cannot be read: ")  # fmt: skip
+    assert "monthly_usd" not in cost and cost["error"].startswith(newer)
 
 
 # Runs `status` on moto's mock in this fresh interpreter, then reports what it printed and imported.
@@ -160,3 +198,10 @@ def test_what_up_records_prices_every_built_in_lab_as_its_spec_does(name: str) -
     recorded = priced_from_record(json.loads(json.dumps(priced_record(spec))))
     assert recorded is not None
     assert estimate_priced(spec.name, recorded).to_dict() == estimate(spec).to_dict()
+
+
+def test_a_fact_may_have_any_name_even_kind() -> None:
+    from awslab.pricing import Priced
+
+    resource = Priced("r", "sqs.queue", {"kind": "fifo", "fifo": True})
+    assert Priced.from_dict("r", json.loads(json.dumps(resource.to_dict()))) == resource

@@ -48,10 +48,11 @@ class SqsNameReuse(Behaviour):
                 return protocol_error(call, "QueueDeletedRecently", QUEUE_DELETED_RECENTLY,
                                       namespace="com.amazonaws.sqs", query_code=SQS_QUERY_CODE)  # fmt: skip
             return proceed()
+        arrived = self.clock()  # the 60 s count from the DeleteQueue call, as every window here
         answer = proceed()
         if answer.ok:
             name = str(params.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
-            self.deleted.open((call.region, name), self.settings.delay("sqs_name_reuse"))
+            self.deleted.open((call.region, name), self.settings.delay("sqs_name_reuse"), since=arrived)
         return answer
 
 
@@ -74,12 +75,12 @@ class StateMachineDeleting(Behaviour):
         if call.operation in ("CreateStateMachine", *_USES_MACHINE) and self.deleting.active(key):
             return json_error("StateMachineDeleting", STATE_MACHINE_DELETING)
         if call.operation == "DeleteStateMachine":
+            arrived = self.clock()
             before = moto(call.sibling("DescribeStateMachine", {"stateMachineArn": arn}))
             answer = proceed()
             if answer.ok and before.ok:
-                self.deleting.open(
-                    key, self.settings.delay("sfn_deleting"), {**before.json(), "status": "DELETING"}
-                )
+                self.deleting.open(key, self.settings.delay("sfn_deleting"),
+                                   {**before.json(), "status": "DELETING"}, since=arrived)  # fmt: skip
             return answer
         answer = proceed()
         gone = self.deleting.get(key) if call.operation == "DescribeStateMachine" else None
